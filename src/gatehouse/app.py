@@ -1,0 +1,73 @@
+"""``create_app(settings)``: the ASGI application, with every part mounted and one error handler."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+from gatehouse.routes.oauth import oauth_routes
+from gatehouse.routes.ops import ops_routes
+from gatehouse.runtime import Runtime
+from gatehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class GatehouseApp:
+    """The ASGI app. It carries its :class:`Runtime` so the fast lane can reach the endpoint."""
+
+    def __init__(self, runtime: Runtime, inner: Starlette) -> None:
+        self.runtime = runtime
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.inner(scope, receive, send)
+
+
+async def _not_found(_request: Request, _exc: Exception) -> Response:
+    return JSONResponse({"messages": ["Not found"]}, status_code=404)
+
+
+async def _server_error(_request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return JSONResponse({"messages": ["Internal server error"]}, status_code=500)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> GatehouseApp:
+    """Build the application; its lifespan starts and stops the background threads."""
+    runtime = runtime or Runtime.open(settings or Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    async def home(_request: Request) -> Response:
+        return RedirectResponse("/console/apiAccess/appClients", status_code=302)
+
+    routes: list[BaseRoute] = [
+        Route("/", home, methods=["GET"]),
+        *oauth_routes(runtime),
+        *ops_routes(runtime),
+    ]
+    inner = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: _not_found, 500: _server_error},
+    )
+    return GatehouseApp(runtime, inner)
+
+
+def app_factory() -> GatehouseApp:
+    """Entry point for ``uvicorn --factory`` and for worker processes."""
+    return create_app(Settings())

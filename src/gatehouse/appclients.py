@@ -1,0 +1,260 @@
+"""Application clients: create, change, rotate, revoke, delete — with validation and audit.
+
+The CLI, the v2 API and the console all go through these functions.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gatehouse.errors import InvalidInput
+from gatehouse.masterkey import MasterKey
+from gatehouse.oauth.metadata import API_ROLES, CORPUS_ROLES
+from gatehouse.oauth.secrets import (
+    generate_app_id,
+    generate_client_id,
+    generate_secret,
+    hash_secret,
+)
+from gatehouse.store.models import AppClientRecord, AuditEvent, CorpusRole
+from gatehouse.store.store import Store
+
+CORPUS_KEY = re.compile(r"[a-zA-Z0-9_=-]{1,50}")
+MIN_LIFETIME, MAX_LIFETIME = 300, 86400
+MAX_GRACE = 7 * 86400
+CLIENT_TYPE = "client_credentials"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts (for the audit log): an app client id, a console user, or ``cli``."""
+
+    name: str
+    source: str | None = None
+
+
+def validate_api_roles(roles: Iterable[str]) -> tuple[str, ...]:
+    result: list[str] = []
+    for role in roles:
+        if role not in API_ROLES:
+            raise InvalidInput(
+                {"api_roles": f"unknown role {role!r}; one of {', '.join(API_ROLES)}"}
+            )
+        if role not in result:
+            result.append(role)
+    return tuple(result)
+
+
+def validate_corpus_roles(roles: Iterable[dict[str, Any] | CorpusRole]) -> tuple[CorpusRole, ...]:
+    result: list[CorpusRole] = []
+    for item in roles:
+        role = (
+            item
+            if isinstance(item, CorpusRole)
+            else CorpusRole(
+                corpus_key=str(item.get("corpus_key", "")), role=str(item.get("role", ""))
+            )
+        )
+        if CORPUS_KEY.fullmatch(role.corpus_key) is None:
+            raise InvalidInput({"corpus_roles": f"bad corpus_key {role.corpus_key!r}"})
+        if role.role not in CORPUS_ROLES:
+            raise InvalidInput(
+                {
+                    "corpus_roles": f"unknown corpus role {role.role!r}; "
+                    f"one of {', '.join(CORPUS_ROLES)}"
+                }
+            )
+        if role not in result:
+            result.append(role)
+    return tuple(result)
+
+
+def validate_lifetime(seconds: int) -> int:
+    if isinstance(seconds, bool) or not MIN_LIFETIME <= seconds <= MAX_LIFETIME:
+        raise InvalidInput(
+            {"token_lifetime_seconds": f"must be between {MIN_LIFETIME} and {MAX_LIFETIME}"}
+        )
+    return seconds
+
+
+def validate_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput({"name": "must be 1 to 200 characters"})
+    return name
+
+
+def validate_description(description: str) -> str:
+    if len(description) > 2000:
+        raise InvalidInput({"description": "must be at most 2000 characters"})
+    return description
+
+
+def _audit(store: Store, actor: Actor, record: AppClientRecord, action: str, **detail: Any) -> None:
+    store.append_audit(
+        events=[
+            AuditEvent(
+                customer_id=record.customer_id,
+                at=time.time(),
+                actor=actor.name,
+                action=action,
+                target=record.id,
+                source=actor.source,
+                detail={"client_id": record.client_id, **detail},
+            )
+        ]
+    )
+
+
+def create_client(
+    store: Store,
+    master_key: MasterKey,
+    *,
+    customer_id: str,
+    name: str,
+    description: str = "",
+    api_roles: Sequence[str] = (),
+    corpus_roles: Iterable[dict[str, Any] | CorpusRole] = (),
+    lifetime: int = 1800,
+    keep_secret: bool,
+    actor: Actor,
+) -> tuple[AppClientRecord, str]:
+    """A new enabled client and its secret (the only time the caller gets it unasked)."""
+    app_id = generate_app_id()
+    secret = generate_secret()
+    now = time.time()
+    record = AppClientRecord(
+        id=app_id,
+        customer_id=customer_id,
+        type=CLIENT_TYPE,
+        name=validate_name(name),
+        description=validate_description(description),
+        client_id=generate_client_id(),
+        secret_hash=hash_secret(secret, key=master_key.secret_hmac_key),
+        secret_sealed=master_key.seal(secret.encode(), context=app_id) if keep_secret else None,
+        previous_secret_hash=None,
+        previous_secret_expires_at=None,
+        api_roles=validate_api_roles(api_roles),
+        corpus_roles=validate_corpus_roles(corpus_roles),
+        enabled=True,
+        token_lifetime_seconds=validate_lifetime(lifetime),
+        token_quota_per_hour=None,
+        tokens_revoked_before=None,
+        created_at=now,
+        updated_at=now,
+        last_used_at=None,
+    )
+    store.insert_client(record=record)
+    _audit(store, actor, record, "app_client.create", api_roles=list(record.api_roles))
+    return record, secret
+
+
+def update_client(
+    store: Store, *, customer_id: str, app_id: str, changes: dict[str, Any], actor: Actor
+) -> AppClientRecord:
+    """Apply validated changes to ``description``, roles, ``enabled`` or the token lifetime."""
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "description":
+            values[name] = validate_description(value)
+        elif name == "name":
+            values[name] = validate_name(value)
+        elif name == "api_roles":
+            values[name] = validate_api_roles(value)
+        elif name == "corpus_roles":
+            values[name] = validate_corpus_roles(value)
+        elif name == "enabled":
+            values[name] = bool(value)
+        elif name == "token_lifetime_seconds":
+            values[name] = validate_lifetime(value)
+        else:
+            raise InvalidInput({name: "cannot be changed"})
+    record = store.update_client(customer_id=customer_id, app_id=app_id, values=values)
+    _audit(store, actor, record, "app_client.update", fields=sorted(values))
+    return record
+
+
+def delete_client(store: Store, *, customer_id: str, app_id: str, actor: Actor) -> None:
+    record = store.get_client(app_id=app_id, customer_id=customer_id)
+    store.delete_client(customer_id=customer_id, app_id=app_id)
+    _audit(store, actor, record, "app_client.delete")
+
+
+def rotate_secret(
+    store: Store,
+    master_key: MasterKey,
+    *,
+    customer_id: str,
+    app_id: str,
+    grace_period_seconds: int = 0,
+    keep_secret: bool,
+    actor: Actor,
+) -> tuple[AppClientRecord, str]:
+    """A new secret that works at once; the old one works for the grace period, then never."""
+    if isinstance(grace_period_seconds, bool) or not 0 <= grace_period_seconds <= MAX_GRACE:
+        raise InvalidInput({"grace_period_seconds": f"must be between 0 and {MAX_GRACE}"})
+    current = store.get_client(app_id=app_id, customer_id=customer_id)
+    secret = generate_secret()
+    now = time.time()
+    values: dict[str, Any] = {
+        "secret_hash": hash_secret(secret, key=master_key.secret_hmac_key),
+        "secret_sealed": master_key.seal(secret.encode(), context=app_id) if keep_secret else None,
+        "previous_secret_hash": current.secret_hash if grace_period_seconds else None,
+        "previous_secret_expires_at": now + grace_period_seconds if grace_period_seconds else None,
+    }
+    record = store.update_client(customer_id=customer_id, app_id=app_id, values=values)
+    _audit(
+        store, actor, record, "app_client.rotate_secret", grace_period_seconds=grace_period_seconds
+    )
+    return record, secret
+
+
+def revoke_tokens(store: Store, *, customer_id: str, app_id: str, actor: Actor) -> AppClientRecord:
+    """Every token issued to the client before now is rejected from now on."""
+    record = store.update_client(
+        customer_id=customer_id, app_id=app_id, values={"tokens_revoked_before": time.time()}
+    )
+    _audit(store, actor, record, "app_client.revoke_tokens")
+    return record
+
+
+def reveal_secret(master_key: MasterKey, record: AppClientRecord) -> str | None:
+    """The stored secret for "Copy secret", or None in show-once mode."""
+    if record.secret_sealed is None:
+        return None
+    return master_key.unseal(record.secret_sealed, context=record.id).decode()
+
+
+def client_view(record: AppClientRecord, *, secret: str | None = None) -> dict[str, Any]:
+    """The public AppClient shape of the v2 API and the CLI; the secret only when given."""
+    view: dict[str, Any] = {
+        "id": record.id,
+        "type": record.type,
+        "name": record.name,
+        "description": record.description,
+        "client_id": record.client_id,
+        "api_roles": list(record.api_roles),
+        "corpus_roles": [{"corpus_key": r.corpus_key, "role": r.role} for r in record.corpus_roles],
+        "enabled": record.enabled,
+        "token_lifetime_seconds": record.token_lifetime_seconds,
+        "created_at": iso_time(record.created_at),
+        "last_used_at": iso_time(record.last_used_at) if record.last_used_at else None,
+    }
+    if secret is not None:
+        view["client_secret"] = secret
+    return view
+
+
+def iso_time(seconds: float) -> str:
+    """RFC 3339 UTC time with milliseconds, as the Vectara API renders times."""
+    from datetime import UTC, datetime
+
+    return (
+        datetime.fromtimestamp(seconds, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )

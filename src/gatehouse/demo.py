@@ -1,0 +1,105 @@
+"""The demo customer of ``make run``: customer ``demo``, an owner app client, a console user."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import orjson
+
+from gatehouse import appclients
+from gatehouse.appclients import Actor
+from gatehouse.customers import create_customer
+from gatehouse.masterkey import MasterKey
+from gatehouse.settings import Settings
+from gatehouse.store.store import NotFound, Store
+from gatehouse.users import create_user, user_exists
+
+DEMO_CUSTOMER = "demo"
+DEMO_CLIENT_NAME = "Demo owner client"
+DEMO_EMAIL = "admin@demo.local"
+
+
+def ensure_demo(settings: Settings, store: Store, master_key: MasterKey) -> dict[str, Any]:
+    """Create what is missing and return the demo's credentials."""
+    actor = Actor(name="demo", source="cli")
+    try:
+        store.get_customer(customer_id=DEMO_CUSTOMER)
+    except NotFound:
+        create_customer(
+            store,
+            master_key,
+            customer_id=DEMO_CUSTOMER,
+            name="Demo",
+            alg=settings.signing_alg,
+            actor="demo",
+        )
+    existing = [
+        c for c in store.list_clients(customer_id=DEMO_CUSTOMER) if c.name == DEMO_CLIENT_NAME
+    ]
+    if existing:
+        record = existing[0]
+        secret = appclients.reveal_secret(master_key, record)
+        if secret is None:  # show-once mode: the only way to print a secret again is a new one
+            record, secret = appclients.rotate_secret(
+                store,
+                master_key,
+                customer_id=DEMO_CUSTOMER,
+                app_id=record.id,
+                keep_secret=False,
+                actor=actor,
+            )
+    else:
+        record, secret = appclients.create_client(
+            store,
+            master_key,
+            customer_id=DEMO_CUSTOMER,
+            name=DEMO_CLIENT_NAME,
+            description="Created by gatehouse demo",
+            api_roles=["owner"],
+            lifetime=settings.token_lifetime,
+            keep_secret=settings.secret_retrieval,
+            actor=actor,
+        )
+    password = _console_password(settings, store)
+    issuer = settings.issuer(DEMO_CUSTOMER)
+    return {
+        "customer_id": DEMO_CUSTOMER,
+        "token_url": f"{issuer}/oauth2/token",
+        "issuer": issuer,
+        "client_id": record.client_id,
+        "client_secret": secret,
+        "console_url": f"{settings.base_url}/console/login",
+        "console_email": DEMO_EMAIL,
+        "console_password": password,
+    }
+
+
+def _console_password(settings: Settings, store: Store) -> str:
+    """The demo console password, kept in ``{DATA_DIR}/demo-console.json`` (mode 0600)."""
+    path = settings.data_dir / "demo-console.json"
+    if path.exists() and user_exists(store, email=DEMO_EMAIL):
+        stored: str = orjson.loads(path.read_bytes())["password"]
+        return stored
+    password = secrets.token_urlsafe(12)
+    if user_exists(store, email=DEMO_EMAIL):
+        from sqlalchemy import delete
+
+        from gatehouse.store import tables as t
+
+        with store.engine.begin() as conn:
+            conn.execute(delete(t.console_users).where(t.console_users.c.email == DEMO_EMAIL))
+    create_user(
+        store,
+        customer_id=DEMO_CUSTOMER,
+        email=DEMO_EMAIL,
+        role="owner",
+        password=password,
+        actor="demo",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(orjson.dumps({"email": DEMO_EMAIL, "password": password}))
+    return password

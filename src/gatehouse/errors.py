@@ -1,0 +1,130 @@
+"""Errors: one class per RFC 6749 §5.2 error code, and ApiError for the v2 API.
+
+An ``OAuthError`` knows its own status and headers, so every web adapter renders it the same way.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import orjson
+
+
+class OAuthError(Exception):
+    """An error of the token, revocation or introspection endpoints (RFC 6749 §5.2)."""
+
+    error: ClassVar[str] = "invalid_request"
+    status_code: ClassVar[int] = 400
+
+    def __init__(self, description: str, *, log_detail: str = "") -> None:
+        super().__init__(description)
+        self.description = description
+        # Detail for the server log only, never sent to the client.
+        self.log_detail = log_detail
+
+    def headers(self) -> list[tuple[str, str]]:
+        # RFC 6749 §5.1: responses carrying tokens or errors must not be cached.
+        return [("cache-control", "no-store"), ("pragma", "no-cache")]
+
+    def body(self) -> bytes:
+        return orjson.dumps({"error": self.error, "error_description": self.description})
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    error = "invalid_client"
+    status_code = 401
+
+    def headers(self) -> list[tuple[str, str]]:
+        # RFC 6749 §5.2: a 401 for invalid_client must carry WWW-Authenticate.
+        return [*super().headers(), ("www-authenticate", 'Basic realm="gatehouse"')]
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class InvalidTarget(OAuthError):
+    """RFC 8707 §2: the requested resource or audience is not acceptable."""
+
+    error = "invalid_target"
+
+
+class UnsupportedTokenType(OAuthError):
+    """RFC 7009 §2.2.1."""
+
+    error = "unsupported_token_type"
+
+
+class RequestTooLarge(OAuthError):
+    error = "invalid_request"
+    status_code = 413
+
+
+class MethodNotAllowed(OAuthError):
+    error = "invalid_request"
+    status_code = 405
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [*super().headers(), ("allow", "POST")]
+
+
+class TooManyRequests(OAuthError):
+    """Brute-force protection tripped (RFC 6749 §2.3.1 asks servers to guard against it)."""
+
+    error = "slow_down"
+    status_code = 429
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [*super().headers(), ("retry-after", str(self.retry_after))]
+
+
+class ServerError(OAuthError):
+    error = "server_error"
+    status_code = 500
+
+
+class ApiError(Exception):
+    """An error of the v2 API, rendered as ``{"messages": [...], "request_id": ...}``."""
+
+    def __init__(
+        self,
+        status_code: int,
+        *messages: str,
+        field_errors: dict[str, str] | None = None,
+        resource_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(messages[0] if messages else str(status_code))
+        self.status_code = status_code
+        self.messages = list(messages)
+        self.field_errors = field_errors
+        self.resource_id = resource_id
+        self.headers = headers or {}
+
+
+class InvalidInput(ValueError):
+    """Input that breaks a documented rule; ``field_errors`` maps each field to what is wrong."""
+
+    def __init__(self, field_errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in field_errors.items()))
+        self.field_errors = field_errors

@@ -1,0 +1,116 @@
+"""The fast lane: uvicorn's httptools protocol, answering token requests inline.
+
+A ``POST`` to a token endpoint path, with no other request of the connection in progress, is
+answered from the parser callbacks: the body is collected, the framework-free
+:class:`~gatehouse.oauth.endpoint.TokenEndpoint` runs, the response is written — no task, no ASGI
+messages, no router. Every other request goes through uvicorn's ASGI path unchanged, and the ASGI
+app serves the same token paths with the same endpoint, so both lanes answer alike.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from gatehouse.oauth.endpoint import Response, TokenEndpoint
+from gatehouse.oauth.params import MAX_BODY
+from gatehouse.routes.oauth import token_request_from
+
+_CUSTOMER_TOKEN_PATH = re.compile(rb"/customers/([a-z0-9][a-z0-9-]{1,62})/oauth2/token")
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def find_endpoint(app: Any) -> TokenEndpoint | None:
+    """The token endpoint of the Gatehouse app inside uvicorn's middleware wrappers."""
+    for _ in range(10):
+        runtime = getattr(app, "runtime", None)
+        if runtime is not None:
+            endpoint: TokenEndpoint = runtime.token_endpoint
+            return endpoint
+        app = getattr(app, "app", None)
+        if app is None:
+            return None
+    return None
+
+
+class FastLaneProtocol(HttpToolsProtocol):
+    """``uvicorn.Config(http=FastLaneProtocol)``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._endpoint = find_endpoint(self.app)
+        self._fast = False
+        self._fast_customer: str | None = None
+        self._fast_json = False
+        self._fast_body = b""
+
+    def _route(self, url: bytes) -> bool:
+        if url == b"/oauth2/token":
+            self._fast_customer, self._fast_json = None, False
+            return True
+        if url == b"/oauth/token":
+            self._fast_customer, self._fast_json = None, True
+            return True
+        match = _CUSTOMER_TOKEN_PATH.fullmatch(url)
+        if match is None:
+            return False
+        self._fast_customer, self._fast_json = match.group(1).decode("ascii"), False
+        return True
+
+    def on_headers_complete(self) -> None:
+        busy = (self.cycle is not None and not self.cycle.response_complete) or self.pipeline
+        if (
+            self._endpoint is not None
+            and not busy
+            and self.parser.get_method() == b"POST"
+            and not self.parser.should_upgrade()
+            and self._route(self.url)
+        ):
+            self._fast = True
+            self._fast_body = b""
+            if self.expect_100_continue:
+                self.transport.write(_CONTINUE)
+            return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._fast:
+            super().on_body(body)
+        elif len(self._fast_body) <= MAX_BODY:
+            self._fast_body += body
+
+    def on_message_complete(self) -> None:
+        if not self._fast:
+            super().on_message_complete()
+            return
+        self._fast = False
+        assert self._endpoint is not None
+        client = self.client[0] if self.client else ""
+        request = token_request_from(
+            "POST", self.headers, self._fast_body, client, self._fast_customer, self._fast_json
+        )
+        self._fast_body = b""
+        keep_alive = self.parser.should_keep_alive()
+        self.transport.write(self._render(self._endpoint.handle(request), keep_alive))
+        self.server_state.total_requests += 1
+        if not keep_alive:
+            self.transport.close()
+        elif not self.transport.is_closing():
+            self._unset_keepalive_if_required()
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    def _render(self, response: Response, keep_alive: bool) -> bytes:
+        parts = [STATUS_LINE[response.status]]
+        for name, value in self.server_state.default_headers:
+            parts += [name, b": ", value, b"\r\n"]
+        for name_s, value_s in response.headers:
+            parts += [name_s.encode(), b": ", value_s.encode("latin-1"), b"\r\n"]
+        parts += [b"content-length: ", str(len(response.body)).encode(), b"\r\n"]
+        if not keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts += [b"\r\n", response.body]
+        return b"".join(parts)

@@ -1,0 +1,95 @@
+"""Client authentication at the token endpoint (RFC 6749 §2.3.1): ``client_secret_basic`` and
+``client_secret_post``, never both, with constant-time checks and one answer for every failure."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import time
+from collections.abc import Callable
+from urllib.parse import unquote_plus
+
+from gatehouse.errors import InvalidClient, InvalidRequest
+from gatehouse.oauth.directory import ClientEntry, Directory
+from gatehouse.oauth.secrets import is_well_formed
+
+FAILED = "client authentication failed"
+_DUMMY_HASH = b"\x00" * 32
+
+
+def parse_basic(authorization: str) -> tuple[str, str]:
+    """The (client_id, client_secret) of a ``Basic`` Authorization header value."""
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest("the Basic authorization header is not valid base64") from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise InvalidRequest("the Basic authorization header must hold client_id:client_secret")
+    # RFC 6749 §2.3.1: the id and the secret are form-urlencoded before base64 encoding.
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def credentials_from(
+    authorization: str | None, params: dict[str, str]
+) -> tuple[str, str | None, str]:
+    """(client_id, secret, method) from the header or the body; refuses both and neither."""
+    body_id = params.get("client_id")
+    body_secret = params.get("client_secret")
+    if authorization is not None:
+        if authorization[:6].lower() != "basic ":
+            raise InvalidClient(FAILED, log_detail="unsupported authorization scheme")
+        # RFC 6749 §2.3: the client must not use more than one authentication method per request.
+        if body_secret is not None:
+            raise InvalidRequest("use either HTTP Basic or client_secret in the body, not both")
+        client_id, secret = parse_basic(authorization)
+        if body_id is not None and body_id != client_id:
+            raise InvalidRequest("client_id in the body does not match the authorization header")
+        return client_id, secret, "client_secret_basic"
+    if body_id is None:
+        raise InvalidClient(FAILED, log_detail="no client credentials")
+    return body_id, body_secret, "client_secret_post"
+
+
+def authenticate(
+    directory: Directory,
+    *,
+    client_id: str,
+    secret: str | None,
+    hasher: Callable[[str], bytes],
+    customer_id: str | None,
+    now: float | None = None,
+) -> ClientEntry:
+    """The enabled client that ``secret`` proves, or :class:`InvalidClient` with one message."""
+    client = directory.find_client(client_id)
+    if secret is None:
+        raise InvalidClient(FAILED, log_detail="no client secret")
+    presented = hasher(secret)
+    if client is None:
+        # The same work for an unknown client, so timing does not tell which ids exist.
+        hmac.compare_digest(presented, _DUMMY_HASH)
+        raise InvalidClient(FAILED, log_detail="unknown client_id")
+    if not _matches(client, presented, now if now is not None else time.time()):
+        # A secret that fails its checksum is a typo, not a guess: say so in the log only.
+        detail = "wrong secret" if is_well_formed(secret) else "malformed secret (checksum)"
+        raise InvalidClient(FAILED, log_detail=detail)
+    if not client.enabled:
+        raise InvalidClient(FAILED, log_detail="client disabled")
+    if customer_id is not None and client.customer_id != customer_id:
+        raise InvalidClient(FAILED, log_detail="client belongs to another customer")
+    return client
+
+
+def _matches(client: ClientEntry, presented: bytes, now: float) -> bool:
+
+    if hmac.compare_digest(presented, client.secret_hash):
+        return True
+    previous = client.previous_secret_hash
+    expires = client.previous_secret_expires_at
+    return (
+        previous is not None
+        and expires is not None
+        and now < expires
+        and hmac.compare_digest(presented, previous)
+    )

@@ -1,0 +1,37 @@
+"""What the protocol core needs to know about clients and keys, as plain read-only types.
+
+The server keeps these in memory (``gatehouse.replica``); the core only reads them through
+:class:`Directory`, so it needs neither the database nor the web framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from gatehouse.oauth.keys import Signer
+
+
+@dataclass(frozen=True, slots=True)
+class ClientEntry:
+    """An application client as the token endpoint sees it."""
+
+    id: str
+    customer_id: str
+    client_id: str
+    secret_hash: bytes
+    previous_secret_hash: bytes | None
+    previous_secret_expires_at: float | None
+    api_roles: tuple[str, ...]
+    enabled: bool
+    token_lifetime_seconds: int
+    token_quota_per_hour: int | None
+    tokens_revoked_before: float | None
+
+
+class Directory(Protocol):
+    """Read access to clients and signing keys; every call is an in-memory lookup."""
+
+    def find_client(self, client_id: str) -> ClientEntry | None: ...
+
+    def signer_for(self, customer_id: str) -> Signer | None: ...

@@ -1,0 +1,41 @@
+"""Authorization server metadata (RFC 8414 §2) of one customer's issuer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatehouse.oauth.keys import ALGORITHMS
+
+API_ROLES = (
+    "owner",
+    "administrator",
+    "billing_administrator",
+    "corpus_administrator",
+    "corpus_developer",
+    "viewer",
+)
+CORPUS_ROLES = ("owner", "administrator", "editor", "viewer")
+AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+def server_metadata(issuer: str, *, service_documentation: str | None = None) -> dict[str, Any]:
+    """The metadata document; every endpoint is under the issuer (RFC 8414 §2)."""
+    document: dict[str, Any] = {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/oauth2/token",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "revocation_endpoint": f"{issuer}/oauth2/revoke",
+        "introspection_endpoint": f"{issuer}/oauth2/introspect",
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "scopes_supported": list(API_ROLES),
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "id_token_signing_alg_values_supported": list(ALGORITHMS),
+        "access_token_signing_alg_values_supported": list(ALGORITHMS),
+        "subject_types_supported": ["public"],
+    }
+    if service_documentation:
+        document["service_documentation"] = service_documentation
+    return document

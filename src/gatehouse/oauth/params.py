@@ -1,0 +1,83 @@
+"""Parsing of token-endpoint request bodies (RFC 6749 §3.2, Appendix B).
+
+Form bodies follow ``application/x-www-form-urlencoded``; the ``/oauth/token`` alias also takes a
+JSON object, as the official Vectara SDK sends one.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+import orjson
+
+from gatehouse.errors import InvalidRequest
+
+MAX_BODY = 16 * 1024
+
+
+def media_type(content_type: str | None) -> str:
+    """The lower-cased media type of a Content-Type value, without parameters."""
+    if not content_type:
+        return ""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _decode(raw: bytes) -> str:
+    if b"%" in raw or b"+" in raw:
+        raw = unquote_to_bytes(raw.replace(b"+", b" "))
+    return raw.decode("utf-8")
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """Decode a form body; a repeated parameter or bad encoding is ``invalid_request``."""
+    params: dict[str, str] = {}
+    seen: set[str] = set()
+    for pair in body.split(b"&"):
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition(b"=")
+        try:
+            name = _decode(raw_name)
+            value = _decode(raw_value)
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest("the request body is not valid UTF-8") from exc
+        # RFC 6749 §3.2: request parameters must not be included more than once.
+        if name in seen:
+            raise InvalidRequest(f"parameter {name} is repeated")
+        seen.add(name)
+        # RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
+        if value:
+            params[name] = value
+    return params
+
+
+def parse_json(body: bytes) -> dict[str, str]:
+    """Decode a JSON object of string values (the Vectara SDK's token request)."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest("the request body is not valid JSON") from exc
+    if not isinstance(document, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    params: dict[str, str] = {}
+    for name, value in document.items():
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise InvalidRequest(f"parameter {name} must be a string")
+        params[name] = value
+    return params
+
+
+def parse_body(body: bytes, content_type: str | None, *, json_allowed: bool) -> dict[str, str]:
+    """Parameters of a token request body, by its content type."""
+    kind = media_type(content_type)
+    # RFC 6749 §4.4.2: the request uses application/x-www-form-urlencoded.
+    if kind == "application/x-www-form-urlencoded":
+        return parse_form(body)
+    if json_allowed and kind == "application/json":
+        return parse_json(body)
+    expected = "application/x-www-form-urlencoded" + (
+        " or application/json" if json_allowed else ""
+    )
+    raise InvalidRequest(f"the content type must be {expected}")

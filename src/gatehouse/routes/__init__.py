@@ -1,0 +1,1 @@
+"""Thin web adapters: each turns HTTP into a call of the framework-free core and back."""

@@ -1,0 +1,91 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gatehouse.runtime import Runtime
+
+
+class RuntimeCollector(Collector):
+    """Reads counters that the hot path keeps as plain integers, at scrape time."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        issued = CounterMetricFamily("gatehouse_tokens_issued", "Access tokens issued")
+        issued.add_metric([], self.runtime.audit.issued_total)
+        yield issued
+        refused = CounterMetricFamily(
+            "gatehouse_token_errors",
+            "Token requests refused, by OAuth error code",
+            labels=["error"],
+        )
+        for code, count in sorted(self.runtime.token_endpoint.errors.items()):
+            refused.add_metric([code], count)
+        yield refused
+        yield GaugeMetricFamily(
+            "gatehouse_app_clients",
+            "App clients in memory",
+            value=self.runtime.replica.client_count(),
+        )
+        yield GaugeMetricFamily(
+            "gatehouse_replica_version",
+            "Change batches applied to the replica",
+            value=self.runtime.replica.version,
+        )
+        yield GaugeMetricFamily(
+            "gatehouse_audit_dropped",
+            "Audit events dropped while the database was away",
+            value=self.runtime.audit.dropped,
+        )
+
+
+def ops_routes(runtime: Runtime) -> list[BaseRoute]:
+    metrics_token = runtime.settings.metrics_token
+    registry = CollectorRegistry()
+    registry.register(RuntimeCollector(runtime))
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    def _database_ok() -> bool:
+        try:
+            with runtime.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def readyz(_request: Request) -> Response:
+        ok = await run_in_threadpool(_database_ok)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "database": ok},
+            status_code=200 if ok else 503,
+        )
+
+    async def metrics_endpoint(request: Request) -> Response:
+        if metrics_token is not None:
+            expected = f"Bearer {metrics_token.get_secret_value()}"
+            if not hmac.compare_digest(request.headers.get("authorization", ""), expected):
+                return Response(
+                    status_code=401, headers={"www-authenticate": 'Bearer realm="gatehouse"'}
+                )
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]

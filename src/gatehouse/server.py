@@ -1,0 +1,52 @@
+"""Running the server: uvicorn with the fast-lane protocol, one or more worker processes."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from gatehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def uvicorn_config(
+    settings: Settings, *, workers: int = 1, log_level: str = "info"
+) -> uvicorn.Config:
+    from gatehouse.fastlane import FastLaneProtocol
+
+    return uvicorn.Config(
+        "gatehouse.app:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        http=FastLaneProtocol,
+        loop="uvloop" if _has_uvloop() else "asyncio",
+        log_level=log_level,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def serve(settings: Settings, *, workers: int = 1, log_level: str = "info") -> None:
+    """Serve until interrupted. Worker processes read the same settings from the environment."""
+    config = uvicorn_config(settings, workers=workers, log_level=log_level)
+    server = uvicorn.Server(config)
+    if workers > 1:
+        sock = config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        server.run()

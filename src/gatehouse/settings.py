@@ -1,0 +1,106 @@
+"""Typed settings, read from ``GATEHOUSE_*`` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SigningAlg = Literal["ES256", "RS256", "PS256", "EdDSA"]
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "example", "xxx"}
+
+
+class Settings(BaseSettings):
+    """Every setting of the server and the CLI; one instance, passed explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEHOUSE_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    public_url: str = ""
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
+    redis_url: str | None = None
+    secret_retrieval: bool = True
+    signing_alg: SigningAlg = "ES256"
+    token_lifetime: int = Field(default=1800, ge=300, le=86400)
+    audience: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    change_poll_interval: float = Field(default=0.25, gt=0, le=5)
+    bruteforce_client_failures: int = Field(default=20, ge=1)
+    bruteforce_address_failures: int = Field(default=100, ge=1)
+    bruteforce_window_seconds: int = Field(default=60, ge=1)
+    audit_flush_interval: float = Field(default=0.5, gt=0, le=60)
+    metrics_token: SecretStr | None = None
+    environment: Literal["development", "production"] = "development"
+
+    @field_validator("public_url", "audience")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
+            raise ValueError("must be an absolute http(s) URL such as https://auth.example.com")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("master_key")
+    @classmethod
+    def _check_master_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if raw.lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder; generate one with: openssl rand -base64 32")
+        try:
+            decoded = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("must be 32 bytes, base64-encoded") from exc
+        if len(decoded) != 32:
+            raise ValueError("must be 32 bytes, base64-encoded (openssl rand -base64 32)")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_keys(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.master_key is None
+            and (self.master_key_file is None)
+        ):
+            raise ValueError(
+                "GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE is required in production"
+            )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The SQLAlchemy URL of the store, with the psycopg 3 driver for PostgreSQL."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'gatehouse.db'}"
+        if url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def base_url(self) -> str:
+        """``GATEHOUSE_PUBLIC_URL``, or ``http://{host}:{port}`` when unset."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def default_audience(self) -> str:
+        """The ``aud`` of a token requested without ``resource`` or ``audience``."""
+        return self.audience or self.base_url
+
+    def issuer(self, customer_id: str) -> str:
+        """The issuer identifier of one customer (SPEC §2)."""
+        return f"{self.base_url}/customers/{customer_id}"

@@ -1,0 +1,79 @@
+"""Storage records: what a row holds, as frozen dataclasses. Never sent to a client as is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    name: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusRole:
+    corpus_key: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppClientRecord:
+    """An application client row, hashes and sealed secret included."""
+
+    id: str
+    customer_id: str
+    type: str
+    name: str
+    description: str
+    client_id: str
+    secret_hash: bytes = field(repr=False)
+    secret_sealed: bytes | None = field(repr=False)
+    previous_secret_hash: bytes | None = field(repr=False)
+    previous_secret_expires_at: float | None
+    api_roles: tuple[str, ...]
+    corpus_roles: tuple[CorpusRole, ...]
+    enabled: bool
+    token_lifetime_seconds: int
+    token_quota_per_hour: int | None
+    tokens_revoked_before: float | None
+    created_at: float
+    updated_at: float
+    last_used_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyRecord:
+    kid: str
+    customer_id: str
+    alg: str
+    state: str
+    private_key_sealed: bytes = field(repr=False)
+    public_jwk: dict[str, str]
+    created_at: float
+    activated_at: float | None
+    retired_at: float | None
+    remove_after: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    id: int
+    kind: str
+    customer_id: str
+    entity_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    customer_id: str
+    at: float
+    actor: str
+    action: str
+    target: str | None = None
+    source: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None

@@ -1,0 +1,345 @@
+"""The store: keyword-only verbs over customers, app clients, signing keys, the change feed and
+the audit log. Every write that others must learn of records a change in the same transaction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
+
+from gatehouse.store import tables as t
+from gatehouse.store.models import (
+    AppClientRecord,
+    AuditEvent,
+    Change,
+    CorpusRole,
+    Customer,
+    SigningKeyRecord,
+)
+
+
+class NotFound(LookupError):
+    """The addressed row does not exist (or belongs to another customer)."""
+
+
+class Conflict(ValueError):
+    """A unique key is taken."""
+
+
+def _client_from_row(row: Row[Any]) -> AppClientRecord:
+    m = row._mapping
+    return AppClientRecord(
+        id=m["id"],
+        customer_id=m["customer_id"],
+        type=m["type"],
+        name=m["name"],
+        description=m["description"],
+        client_id=m["client_id"],
+        secret_hash=bytes(m["secret_hash"]),
+        secret_sealed=bytes(m["secret_sealed"]) if m["secret_sealed"] is not None else None,
+        previous_secret_hash=(
+            bytes(m["previous_secret_hash"]) if m["previous_secret_hash"] is not None else None
+        ),
+        previous_secret_expires_at=m["previous_secret_expires_at"],
+        api_roles=tuple(orjson.loads(m["api_roles"])),
+        corpus_roles=tuple(CorpusRole(**item) for item in orjson.loads(m["corpus_roles"])),
+        enabled=bool(m["enabled"]),
+        token_lifetime_seconds=m["token_lifetime_seconds"],
+        token_quota_per_hour=m["token_quota_per_hour"],
+        tokens_revoked_before=m["tokens_revoked_before"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        last_used_at=m["last_used_at"],
+    )
+
+
+def _key_from_row(row: Row[Any]) -> SigningKeyRecord:
+    m = row._mapping
+    return SigningKeyRecord(
+        kid=m["kid"],
+        customer_id=m["customer_id"],
+        alg=m["alg"],
+        state=m["state"],
+        private_key_sealed=bytes(m["private_key_sealed"]),
+        public_jwk=orjson.loads(m["public_jwk"]),
+        created_at=m["created_at"],
+        activated_at=m["activated_at"],
+        retired_at=m["retired_at"],
+        remove_after=m["remove_after"],
+    )
+
+
+def _client_values(record: AppClientRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "customer_id": record.customer_id,
+        "type": record.type,
+        "name": record.name,
+        "description": record.description,
+        "client_id": record.client_id,
+        "secret_hash": record.secret_hash,
+        "secret_sealed": record.secret_sealed,
+        "previous_secret_hash": record.previous_secret_hash,
+        "previous_secret_expires_at": record.previous_secret_expires_at,
+        "api_roles": orjson.dumps(list(record.api_roles)).decode(),
+        "corpus_roles": encode_corpus_roles(record.corpus_roles),
+        "enabled": record.enabled,
+        "token_lifetime_seconds": record.token_lifetime_seconds,
+        "token_quota_per_hour": record.token_quota_per_hour,
+        "tokens_revoked_before": record.tokens_revoked_before,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "last_used_at": record.last_used_at,
+    }
+
+
+def encode_corpus_roles(roles: Iterable[CorpusRole]) -> str:
+    return orjson.dumps([{"corpus_key": r.corpus_key, "role": r.role} for r in roles]).decode()
+
+
+class Store:
+    """Typed access to the database. Construct with an engine whose schema is migrated."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- change feed ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _record_change(conn: Connection, *, kind: str, customer_id: str, entity_id: str) -> None:
+        conn.execute(
+            insert(t.changes).values(
+                kind=kind, customer_id=customer_id, entity_id=entity_id, at=time.time()
+            )
+        )
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("NOTIFY gatehouse_changes")
+
+    def latest_change_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(select(func.coalesce(func.max(t.changes.c.id), 0))).scalar_one()
+            )
+
+    def changes_after(self, change_id: int, *, limit: int = 1000) -> list[Change]:
+        query = select(t.changes).where(t.changes.c.id > change_id).order_by(t.changes.c.id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit)).all()
+        return [Change(**row._mapping) for row in rows]
+
+    def changes_by_id(self, ids: Sequence[int]) -> list[Change]:
+        if not ids:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.changes).where(t.changes.c.id.in_(ids))).all()
+        return [Change(**row._mapping) for row in rows]
+
+    # -- customers -----------------------------------------------------------------------------
+
+    def create_customer(self, *, customer_id: str, name: str) -> Customer:
+        customer = Customer(id=customer_id, name=name, created_at=time.time())
+        with self.engine.begin() as conn:
+            if conn.execute(
+                select(t.customers.c.id).where(t.customers.c.id == customer_id)
+            ).first():
+                raise Conflict(f"customer {customer_id} exists")
+            conn.execute(
+                insert(t.customers).values(
+                    id=customer_id, name=name, created_at=customer.created_at
+                )
+            )
+            self._record_change(
+                conn, kind="customer", customer_id=customer_id, entity_id=customer_id
+            )
+        return customer
+
+    def get_customer(self, *, customer_id: str) -> Customer:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.customers).where(t.customers.c.id == customer_id)).first()
+        if row is None:
+            raise NotFound(customer_id)
+        return Customer(**row._mapping)
+
+    def list_customers(self) -> list[Customer]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.customers).order_by(t.customers.c.id)).all()
+        return [Customer(**row._mapping) for row in rows]
+
+    # -- app clients ---------------------------------------------------------------------------
+
+    def insert_client(self, *, record: AppClientRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.app_clients).values(**_client_values(record)))
+            self._record_change(
+                conn, kind="client", customer_id=record.customer_id, entity_id=record.id
+            )
+
+    def update_client(
+        self, *, customer_id: str, app_id: str, values: dict[str, Any]
+    ) -> AppClientRecord:
+        """Set ``values`` (column name to value; roles as their dataclasses) on one client."""
+        columns = dict(values)
+        if "api_roles" in columns:
+            columns["api_roles"] = orjson.dumps(list(columns["api_roles"])).decode()
+        if "corpus_roles" in columns:
+            columns["corpus_roles"] = encode_corpus_roles(columns["corpus_roles"])
+        columns["updated_at"] = time.time()
+        where = (t.app_clients.c.id == app_id) & (t.app_clients.c.customer_id == customer_id)
+        with self.engine.begin() as conn:
+            if conn.execute(update(t.app_clients).where(where).values(**columns)).rowcount != 1:
+                raise NotFound(app_id)
+            self._record_change(conn, kind="client", customer_id=customer_id, entity_id=app_id)
+            row = conn.execute(select(t.app_clients).where(where)).one()
+        return _client_from_row(row)
+
+    def delete_client(self, *, customer_id: str, app_id: str) -> None:
+        where = (t.app_clients.c.id == app_id) & (t.app_clients.c.customer_id == customer_id)
+        with self.engine.begin() as conn:
+            if conn.execute(delete(t.app_clients).where(where)).rowcount != 1:
+                raise NotFound(app_id)
+            self._record_change(conn, kind="client", customer_id=customer_id, entity_id=app_id)
+
+    def get_client(self, *, app_id: str, customer_id: str | None = None) -> AppClientRecord:
+        query = select(t.app_clients).where(t.app_clients.c.id == app_id)
+        if customer_id is not None:
+            query = query.where(t.app_clients.c.customer_id == customer_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(app_id)
+        return _client_from_row(row)
+
+    def find_client(self, *, client_id: str) -> AppClientRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.app_clients).where(t.app_clients.c.client_id == client_id)
+            ).first()
+        return _client_from_row(row) if row is not None else None
+
+    def list_clients(
+        self,
+        *,
+        customer_id: str | None = None,
+        limit: int | None = None,
+        after: tuple[float, str] | None = None,
+        name_contains: str | None = None,
+    ) -> list[AppClientRecord]:
+        """Clients ordered by (created_at, id); ``after`` is the last (created_at, id) seen."""
+        c = t.app_clients.c
+        query = select(t.app_clients).order_by(c.created_at, c.id)
+        if customer_id is not None:
+            query = query.where(c.customer_id == customer_id)
+        if after is not None:
+            query = query.where(
+                (c.created_at > after[0]) | ((c.created_at == after[0]) & (c.id > after[1]))
+            )
+        if name_contains:
+            query = query.where(func.lower(c.name).contains(name_contains.lower(), autoescape=True))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [_client_from_row(row) for row in conn.execute(query)]
+
+    def touch_clients(self, *, last_used: dict[str, float]) -> None:
+        """Record when clients last got a token (batched; no change event: not cached state)."""
+        if not last_used:
+            return
+        with self.engine.begin() as conn:
+            for app_id, at in sorted(last_used.items()):
+                conn.execute(
+                    update(t.app_clients)
+                    .where(t.app_clients.c.id == app_id)
+                    .values(last_used_at=at)
+                )
+
+    # -- signing keys --------------------------------------------------------------------------
+
+    def insert_key(self, *, record: SigningKeyRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(t.signing_keys).values(
+                    kid=record.kid,
+                    customer_id=record.customer_id,
+                    alg=record.alg,
+                    state=record.state,
+                    private_key_sealed=record.private_key_sealed,
+                    public_jwk=orjson.dumps(record.public_jwk).decode(),
+                    created_at=record.created_at,
+                    activated_at=record.activated_at,
+                    retired_at=record.retired_at,
+                    remove_after=record.remove_after,
+                )
+            )
+            self._record_change(
+                conn, kind="keys", customer_id=record.customer_id, entity_id=record.kid
+            )
+
+    def set_key_states(self, *, customer_id: str, states: dict[str, dict[str, Any]]) -> None:
+        """Apply column updates to several keys of one customer in one transaction."""
+        with self.engine.begin() as conn:
+            for kid, values in states.items():
+                conn.execute(
+                    update(t.signing_keys)
+                    .where(
+                        (t.signing_keys.c.kid == kid)
+                        & (t.signing_keys.c.customer_id == customer_id)
+                    )
+                    .values(**values)
+                )
+            self._record_change(conn, kind="keys", customer_id=customer_id, entity_id="*")
+
+    def list_keys(self, *, customer_id: str | None = None) -> list[SigningKeyRecord]:
+        query = select(t.signing_keys).order_by(t.signing_keys.c.created_at)
+        if customer_id is not None:
+            query = query.where(t.signing_keys.c.customer_id == customer_id)
+        with self.engine.connect() as conn:
+            return [_key_from_row(row) for row in conn.execute(query)]
+
+    # -- audit log -----------------------------------------------------------------------------
+
+    def append_audit(self, *, events: Sequence[AuditEvent]) -> None:
+        if not events:
+            return
+        rows = [
+            {
+                "customer_id": e.customer_id,
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "target": e.target,
+                "source": e.source,
+                "detail": orjson.dumps(e.detail).decode(),
+            }
+            for e in events
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.audit_events), rows)
+
+    def list_audit(
+        self,
+        *,
+        customer_id: str,
+        limit: int = 100,
+        before_id: int | None = None,
+        action: str | None = None,
+    ) -> list[AuditEvent]:
+        c = t.audit_events.c
+        query = (
+            select(t.audit_events)
+            .where(c.customer_id == customer_id)
+            .order_by(c.id.desc())
+            .limit(limit)
+        )
+        if before_id is not None:
+            query = query.where(c.id < before_id)
+        if action is not None:
+            query = query.where(c.action == action)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            AuditEvent(**{**row._mapping, "detail": orjson.loads(row._mapping["detail"])})
+            for row in rows
+        ]

@@ -1,0 +1,162 @@
+"""Plain factory functions for tests: customers, clients, tokens, and real server processes."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from gatehouse import appclients
+from gatehouse.appclients import Actor
+from gatehouse.customers import create_customer
+from gatehouse.runtime import Runtime
+from gatehouse.store.models import AppClientRecord
+
+TEST_ACTOR = Actor(name="test", source="test")
+
+
+def add_customer(runtime: Runtime, customer_id: str = "acme") -> str:
+    create_customer(
+        runtime.store,
+        runtime.master_key,
+        customer_id=customer_id,
+        name=customer_id.title(),
+        alg=runtime.settings.signing_alg,
+        actor="test",
+    )
+    runtime.changed()
+    return customer_id
+
+
+def add_client(
+    runtime: Runtime,
+    customer_id: str = "acme",
+    *,
+    roles: tuple[str, ...] = ("owner",),
+    name: str = "test client",
+    lifetime: int = 1800,
+    corpus_roles: tuple[dict[str, Any], ...] = (),
+) -> tuple[AppClientRecord, str]:
+    record, secret = appclients.create_client(
+        runtime.store,
+        runtime.master_key,
+        customer_id=customer_id,
+        name=name,
+        api_roles=roles,
+        corpus_roles=corpus_roles,
+        lifetime=lifetime,
+        keep_secret=runtime.settings.secret_retrieval,
+        actor=TEST_ACTOR,
+    )
+    runtime.changed()
+    return record, secret
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    from urllib.parse import quote_plus
+
+    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    """A ``gatehouse serve`` process and what ``gatehouse demo`` printed for it."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    env: dict[str, str]
+    demo: dict[str, Any] = field(default_factory=dict)
+    log_path: Path | None = None
+
+    def cli(self, *args: str, stdin: str | None = None) -> dict[str, Any]:
+        """Run ``gatehouse ARGS --json`` with this server's settings; the parsed output."""
+        out = subprocess.run(
+            [sys.executable, "-m", "gatehouse", *args, "--json"],
+            env=self.env,
+            input=stdin.encode() if stdin is not None else None,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        document: dict[str, Any] = orjson.loads(out.stdout)
+        return document
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def server_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+    env.update(
+        {
+            "GATEHOUSE_DATA_DIR": str(data_dir),
+            "GATEHOUSE_HOST": "127.0.0.1",
+            "GATEHOUSE_PORT": str(port),
+            "GATEHOUSE_CHANGE_POLL_INTERVAL": "0.1",
+            "GATEHOUSE_AUDIT_FLUSH_INTERVAL": "0.1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def start_server(
+    data_dir: Path, *, workers: int = 1, seed_demo: bool = True, port: int | None = None, **extra: str
+) -> LiveServer:
+    """Start a real server process and wait until it answers /healthz."""
+    port = port or free_port()
+    env = server_env(data_dir, port, **extra)
+    demo: dict[str, Any] = {}
+    if seed_demo:
+        out = subprocess.run(
+            [sys.executable, "-m", "gatehouse", "demo", "--json"],
+            env=env,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        demo = orjson.loads(out.stdout)
+    log_path = data_dir / f"server-{port}.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gatehouse", "serve", "--workers", str(workers), "--log-level", "warning"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    server = LiveServer(process, f"http://127.0.0.1:{port}", env, demo, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log_path.read_text()}")
+        try:
+            if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not start: {log_path.read_text()}")
