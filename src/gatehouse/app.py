@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from gatehouse.logs import configure_logging
 from gatehouse.routes.oauth import oauth_routes
 from gatehouse.routes.ops import ops_routes
 from gatehouse.runtime import Runtime
@@ -70,4 +71,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 def app_factory() -> GatehouseApp:
     """Entry point for ``uvicorn --factory`` and for worker processes."""
-    return create_app(Settings())
+    settings = Settings()
+    if not logging.getLogger().handlers:  # a worker process: configure as the parent did
+        configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 
+import orjson
+
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.tokens import IssuedToken
 from gatehouse.store.models import AuditEvent
-from gatehouse.store.store import Store
+from gatehouse.store.store import AuditRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -43,33 +45,50 @@ class AuditWriter:
         issued, self._issued = self._issued, []
         events, self._events = self._events, []
         last_used, self._last_used = self._last_used, {}
-        for client, token, address in issued:
-            events.append(
-                AuditEvent(
-                    customer_id=client.customer_id,
-                    at=token.issued_at,
-                    actor=client.client_id,
-                    action="token.issue",
-                    target=client.id,
-                    source=address,
-                    detail={"jti": token.jti, "scope": token.scope, "aud": token.audience},
-                )
-            )
-            last_used[client.id] = token.issued_at
-        if not events and not last_used:
+        if not issued and not events and not last_used:
             return 0
+        rows: list[AuditRow] = [
+            (
+                client.customer_id,
+                token.issued_at,
+                client.client_id,
+                "token.issue",
+                client.id,
+                address,
+                orjson.dumps(
+                    {"jti": token.jti, "scope": token.scope, "aud": token.audience}
+                ).decode(),
+            )
+            for client, token, address in issued
+        ]
+        for client, token, _address in issued:
+            last_used[client.id] = token.issued_at
         try:
+            self._store.append_audit_rows(rows=rows)
             self._store.append_audit(events=events)
             self._store.touch_clients(last_used=last_used)
         except Exception:
             log.warning("audit flush failed; will retry", exc_info=True)
-            keep = events[-MAX_PENDING:]
-            self.dropped += len(events) - len(keep)
-            self._events[:0] = keep
-            for app_id, at in last_used.items():
-                self._last_used.setdefault(app_id, at)
+            self._requeue(issued, events, last_used)
             return 0
-        return len(events)
+        return len(rows) + len(events)
+
+    def _requeue(
+        self,
+        issued: list[tuple[ClientEntry, IssuedToken, str]],
+        events: list[AuditEvent],
+        last_used: dict[str, float],
+    ) -> None:
+        keep = issued[-MAX_PENDING:]
+        self.dropped += len(issued) - len(keep)
+        self._issued[:0] = keep
+        self._events[:0] = events
+        for app_id, at in last_used.items():
+            self._last_used.setdefault(app_id, at)
+
+    def record_event(self, event: AuditEvent) -> None:
+        """Queue an admin event for the next batch."""
+        self._events.append(event)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="gatehouse-audit", daemon=True)

@@ -7,14 +7,13 @@ import logging
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from gatehouse.logs import configure_logging
 from gatehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def uvicorn_config(
-    settings: Settings, *, workers: int = 1, log_level: str = "info"
-) -> uvicorn.Config:
+def uvicorn_config(settings: Settings, *, workers: int = 1) -> uvicorn.Config:
     from gatehouse.fastlane import FastLaneProtocol
 
     return uvicorn.Config(
@@ -25,7 +24,8 @@ def uvicorn_config(
         workers=workers,
         http=FastLaneProtocol,
         loop="uvloop" if _has_uvloop() else "asyncio",
-        log_level=log_level,
+        log_level=settings.log_level,
+        log_config=None,
         access_log=False,
         proxy_headers=False,
         server_header=False,
@@ -41,9 +41,10 @@ def _has_uvloop() -> bool:
     return True
 
 
-def serve(settings: Settings, *, workers: int = 1, log_level: str = "info") -> None:
+def serve(settings: Settings, *, workers: int = 1) -> None:
     """Serve until interrupted. Worker processes read the same settings from the environment."""
-    config = uvicorn_config(settings, workers=workers, log_level=log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    config = uvicorn_config(settings, workers=workers)
     server = uvicorn.Server(config)
     if workers > 1:
         sock = config.bind_socket()

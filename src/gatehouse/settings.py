@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     audit_flush_interval: float = Field(default=0.5, gt=0, le=60)
     metrics_token: SecretStr | None = None
     environment: Literal["development", "production"] = "development"
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     @field_validator("public_url", "audience")
     @classmethod

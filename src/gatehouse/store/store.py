@@ -20,6 +20,14 @@ from gatehouse.store.models import (
     SigningKeyRecord,
 )
 
+_AUDIT_INSERT = (
+    "INSERT INTO audit_events (customer_id, at, actor, action, target, source, detail) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+_AUDIT_INSERT_QMARK = _AUDIT_INSERT.replace("%s", "?")
+# (customer_id, at, actor, action, target, source, detail JSON)
+AuditRow = tuple[str, float, str, str, str | None, str | None, str]
+
 
 class NotFound(LookupError):
     """The addressed row does not exist (or belongs to another customer)."""
@@ -317,6 +325,14 @@ class Store:
         ]
         with self.engine.begin() as conn:
             conn.execute(insert(t.audit_events), rows)
+
+    def append_audit_rows(self, *, rows: Sequence[AuditRow]) -> None:
+        """Insert many audit rows at once through the driver (the token path's batches)."""
+        if not rows:
+            return
+        sql = _AUDIT_INSERT_QMARK if self.engine.dialect.paramstyle == "qmark" else _AUDIT_INSERT
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(sql, list(rows))
 
     def list_audit(
         self,
