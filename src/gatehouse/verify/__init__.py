@@ -1,0 +1,47 @@
+"""Verify Gatehouse access tokens in any Python API (RFC 9068, RFC 8414, RFC 7517, RFC 6750).
+
+Needs only the standard library, ``cryptography`` and ``httpx``; the Starlette/FastAPI adapters
+live in :mod:`gatehouse.verify.starlette`, which is the only module here importing Starlette::
+
+    from gatehouse.verify import TokenVerifier, InvalidToken
+
+    verifier = TokenVerifier("https://auth.example.com/customers/acme", "https://api.example.com")
+    claims = verifier.verify(token)  # raises InvalidToken
+"""
+
+from __future__ import annotations
+
+from gatehouse.verify.errors import (
+    InsufficientScope,
+    InvalidRequest,
+    InvalidToken,
+    KeySetUnavailable,
+    MissingToken,
+    VerifyError,
+)
+from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, PinnedKey
+from gatehouse.verify.keyset import KeySet
+from gatehouse.verify.verifier import (
+    DEFAULT_ALGORITHMS,
+    RevocationCheck,
+    RevocationFeed,
+    TokenVerifier,
+    check_roles,
+)
+
+__all__ = [
+    "DEFAULT_ALGORITHMS",
+    "SUPPORTED_ALGORITHMS",
+    "InsufficientScope",
+    "InvalidRequest",
+    "InvalidToken",
+    "KeySet",
+    "KeySetUnavailable",
+    "MissingToken",
+    "PinnedKey",
+    "RevocationCheck",
+    "RevocationFeed",
+    "TokenVerifier",
+    "VerifyError",
+    "check_roles",
+]
