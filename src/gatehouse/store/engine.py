@@ -43,7 +43,9 @@ def migrate(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
         else:
-            # Take SQLite's write lock first, so concurrent migrators run one after another.
-            connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS _migration_lock (x INTEGER)")
+            # Take SQLite's write lock before reading the schema version, so concurrent migrators
+            # run one after another (pysqlite itself begins a transaction only before DML, and a
+            # DDL statement would run outside it).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
