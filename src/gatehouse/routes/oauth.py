@@ -131,14 +131,13 @@ def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
             return _unknown_customer(customer_id)
         return _json(server_metadata(settings.issuer(customer_id)))
 
-    token_methods = ["POST", "GET", "PUT", "DELETE", "PATCH"]
+    # Every method reaches TokenASGI: anything but POST gets a JSON 405 (RFC 6749 §5.2).
     return [
-        Route("/oauth2/token", TokenASGI(endpoint, json_allowed=False), methods=token_methods),
-        Route("/oauth/token", TokenASGI(endpoint, json_allowed=True), methods=token_methods),
+        Route("/oauth2/token", TokenASGI(endpoint, json_allowed=False)),
+        Route("/oauth/token", TokenASGI(endpoint, json_allowed=True)),
         Route(
             "/customers/{customer_id}/oauth2/token",
             TokenASGI(endpoint, json_allowed=False),
-            methods=token_methods,
         ),
         Route("/customers/{customer_id}/.well-known/jwks.json", jwks, methods=["GET"]),
         Route(
