@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from gatehouse.api import api_routes
 from gatehouse.logs import configure_logging
 from gatehouse.routes.oauth import oauth_routes
 from gatehouse.routes.ops import ops_routes
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         Route("/", home, methods=["GET"]),
         *oauth_routes(runtime),
         *ops_routes(runtime),
+        *api_routes(runtime),
     ]
     inner = Starlette(
         routes=routes,

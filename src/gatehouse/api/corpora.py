@@ -1,0 +1,240 @@
+"""Corpora, Vectara REST v2 shape: ListCorpora, create, get, update, delete (SPEC §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from gatehouse import appclients
+from gatehouse.api import permissions
+from gatehouse.api.bearer import Principal
+from gatehouse.api.context import ApiContext, actor_of, json_response
+from gatehouse.api.errors import not_found
+from gatehouse.api.listing import (
+    DEFAULT_LIMIT,
+    MAX_FILTER,
+    MAX_LIMIT,
+    Matcher,
+    any_match,
+    compile_filter,
+    decode_page_key,
+    encode_page_key,
+    take_page,
+)
+from gatehouse.api.schemas import (
+    BadRequestBody,
+    Corpus,
+    CorpusCreate,
+    CorpusUpdate,
+    ErrorBody,
+    ListCorporaResponse,
+    NotFoundBody,
+)
+from gatehouse.appclients import iso_time
+from gatehouse.errors import ApiError
+from gatehouse.store.corpora import CorpusRecord
+from gatehouse.store.models import CorpusRole
+from gatehouse.store.store import Conflict, NotFound
+
+_SCAN_BATCH = 200
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": BadRequestBody, "description": "Invalid request"},
+    401: {"model": ErrorBody, "description": "Missing, invalid, expired or revoked token"},
+    403: {"model": ErrorBody, "description": "The token lacks a required role"},
+}
+
+
+def corpus_view(record: CorpusRecord) -> dict[str, Any]:
+    return {
+        "id": record.public_id,
+        "key": record.key,
+        "name": record.name,
+        "description": record.description,
+        "enabled": record.enabled,
+        "created_at": iso_time(record.created_at),
+    }
+
+
+def page_corpora(
+    ctx: ApiContext,
+    principal: Principal,
+    *,
+    limit: int,
+    after_id: int,
+    matcher: Matcher | None,
+) -> tuple[list[CorpusRecord], str | None]:
+    """One page of the corpora ``principal`` may see, and the key of the next page."""
+    keys = permissions.visible_corpus_keys(principal)
+    batch_size = limit + 1 if matcher is None else max(limit + 1, _SCAN_BATCH)
+
+    def batches() -> Iterator[list[CorpusRecord]]:
+        cursor = after_id
+        while True:
+            batch = ctx.corpora.list_corpora(
+                customer_id=principal.customer_id, limit=batch_size, after_id=cursor, keys=keys
+            )
+            yield batch
+            if len(batch) < batch_size:
+                return
+            cursor = batch[-1].id
+
+    page, more = take_page(batches(), lambda c: any_match(matcher, (c.key, c.name)), limit)
+    return page, encode_page_key([page[-1].id]) if more and page else None
+
+
+def corpus_position(page_key: str | None, *, field: str = "page_key") -> int:
+    position = decode_page_key(page_key, field=field)
+    if position is None:
+        return 0
+    if len(position) != 1 or type(position[0]) is not int:
+        raise ApiError(400, "The request is invalid", field_errors={field: "is not a page key"})
+    return int(position[0])
+
+
+def corpora_router(ctx: ApiContext) -> APIRouter:
+    router = APIRouter(prefix="/v2/corpora", tags=["Corpora"], responses=AUTH_RESPONSES)
+    auth = Depends(ctx.principal)
+
+    def visible(principal: Principal, corpus_key: str) -> CorpusRecord:
+        if not permissions.can_see_corpus(principal, corpus_key):
+            raise not_found("corpus", corpus_key)
+        try:
+            return ctx.corpora.get_corpus(customer_id=principal.customer_id, key=corpus_key)
+        except NotFound:
+            raise not_found("corpus", corpus_key) from None
+
+    @router.get("", response_model=ListCorporaResponse, operation_id="listCorpora")
+    def list_corpora(
+        limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+        page_key: str | None = Query(None, max_length=500),
+        filter: str | None = Query(None, max_length=MAX_FILTER),
+        principal: Principal = auth,
+    ) -> Response:
+        """ListCorpora: every corpus with an account role, else those with a corpus role."""
+        page, next_key = page_corpora(
+            ctx,
+            principal,
+            limit=limit,
+            after_id=corpus_position(page_key),
+            matcher=compile_filter(filter),
+        )
+        return json_response(
+            {"corpora": [corpus_view(c) for c in page], "metadata": {"page_key": next_key}}
+        )
+
+    @router.post(
+        "",
+        status_code=201,
+        response_model=Corpus,
+        operation_id="createCorpus",
+        responses={409: {"model": ErrorBody, "description": "The key exists"}},
+    )
+    def create_corpus(body: CorpusCreate, principal: Principal = auth) -> Response:
+        """Create a corpus; the creating app client gets corpus role ``owner`` on it."""
+        permissions.require_create_corpus(principal)
+        try:
+            record = ctx.corpora.insert_corpus(
+                customer_id=principal.customer_id,
+                key=body.key,
+                name=body.name or body.key,
+                description=body.description or "",
+            )
+        except Conflict:
+            # Keys are unique per customer: this only ever names the caller's own corpus.
+            raise ApiError(409, f"A corpus with key {body.key} already exists") from None
+        ctx.audit(principal, "corpus.create", record.key, id=record.public_id)
+        if principal.app_id is not None:
+            _grant_owner(ctx, principal, record.key)
+        return json_response(corpus_view(record), status_code=201)
+
+    @router.get(
+        "/{corpus_key}",
+        response_model=Corpus,
+        operation_id="getCorpus",
+        responses={404: {"model": NotFoundBody, "description": "No such corpus"}},
+    )
+    def get_corpus(corpus_key: str, principal: Principal = auth) -> Response:
+        return json_response(corpus_view(visible(principal, corpus_key)))
+
+    @router.patch(
+        "/{corpus_key}",
+        response_model=Corpus,
+        operation_id="updateCorpus",
+        responses={404: {"model": NotFoundBody, "description": "No such corpus"}},
+    )
+    def update_corpus(corpus_key: str, body: CorpusUpdate, principal: Principal = auth) -> Response:
+        current = visible(principal, corpus_key)
+        permissions.require_manage_corpus(principal, corpus_key)
+        values = body.model_dump(exclude_none=True)
+        if not values:
+            return json_response(corpus_view(current))
+        try:
+            record = ctx.corpora.update_corpus(
+                customer_id=principal.customer_id, key=corpus_key, values=values
+            )
+        except NotFound:
+            raise not_found("corpus", corpus_key) from None
+        ctx.audit(principal, "corpus.update", corpus_key, fields=sorted(values))
+        return json_response(corpus_view(record))
+
+    @router.delete(
+        "/{corpus_key}",
+        status_code=204,
+        response_class=Response,
+        operation_id="deleteCorpus",
+        responses={404: {"model": NotFoundBody, "description": "No such corpus"}},
+    )
+    def delete_corpus(corpus_key: str, principal: Principal = auth) -> Response:
+        visible(principal, corpus_key)
+        permissions.require_manage_corpus(principal, corpus_key)
+        try:
+            ctx.corpora.delete_corpus(customer_id=principal.customer_id, key=corpus_key)
+        except NotFound:
+            raise not_found("corpus", corpus_key) from None
+        _drop_roles(ctx, principal, corpus_key)
+        ctx.audit(principal, "corpus.delete", corpus_key)
+        return Response(status_code=204)
+
+    return router
+
+
+def _grant_owner(ctx: ApiContext, principal: Principal, corpus_key: str) -> None:
+    """SPEC §1: the client that creates a corpus gets corpus role ``owner`` on it."""
+    assert principal.app_id is not None
+    store = ctx.runtime.store
+    try:
+        record = store.get_client(app_id=principal.app_id, customer_id=principal.customer_id)
+    except NotFound:
+        return
+    roles = (*record.corpus_roles, CorpusRole(corpus_key=corpus_key, role="owner"))
+    appclients.update_client(
+        store,
+        customer_id=principal.customer_id,
+        app_id=record.id,
+        changes={"corpus_roles": roles},
+        actor=actor_of(principal),
+    )
+    ctx.runtime.changed()
+
+
+def _drop_roles(ctx: ApiContext, principal: Principal, corpus_key: str) -> None:
+    """A deleted corpus's roles go too, so a new corpus with that key inherits no grants."""
+    store = ctx.runtime.store
+    changed = False
+    for record in store.list_clients(customer_id=principal.customer_id):
+        kept = tuple(r for r in record.corpus_roles if r.corpus_key != corpus_key)
+        if len(kept) != len(record.corpus_roles):
+            appclients.update_client(
+                store,
+                customer_id=principal.customer_id,
+                app_id=record.id,
+                changes={"corpus_roles": kept},
+                actor=actor_of(principal),
+            )
+            changed = True
+    if changed:
+        ctx.runtime.changed()
