@@ -19,7 +19,9 @@ _PLACEHOLDERS = {"changeme", "change-me", "secret", "example", "xxx"}
 class Settings(BaseSettings):
     """Every setting of the server and the CLI; one instance, passed explicitly."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEHOUSE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="GATEHOUSE_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     data_dir: Path = Path("var")
     database_url: str = ""
