@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
 import os
 from dataclasses import dataclass, field
@@ -57,21 +58,41 @@ def load_master_key(settings: Settings) -> MasterKey:
         return MasterKey.from_bytes(base64.b64decode(settings.master_key.get_secret_value()))
     path = settings.master_key_file or settings.data_dir / "master.key"
     if path.exists():
-        return MasterKey.from_bytes(base64.b64decode(path.read_text().strip()))
+        return MasterKey.from_bytes(_read_key_file(path))
     if settings.master_key_file is not None:
         raise FileNotFoundError(f"GATEHOUSE_MASTER_KEY_FILE {path} does not exist")
     return MasterKey.from_bytes(_create_key_file(path))
 
 
+def _read_key_file(path: Path) -> bytes:
+    """The 32 bytes a key file holds in base64, or a ValueError that names the file."""
+    try:
+        raw = base64.b64decode(path.read_text().strip(), validate=True)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(
+            f"the master key file {path} must hold 32 bytes, base64-encoded "
+            "(openssl rand -base64 32)"
+        )
+    return raw
+
+
 def _create_key_file(path: Path) -> bytes:
+    """Write a new key file (mode 0600) atomically; if another process won, use its key."""
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = os.urandom(32)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(raw).decode() + "\n")
+        # link() never replaces: a key file appears complete, or the other process's stays.
+        os.link(temporary, path)
     except FileExistsError:  # another process created it first
-        return base64.b64decode(path.read_text().strip())
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(raw).decode() + "\n")
+        return _read_key_file(path)
+    finally:
+        temporary.unlink(missing_ok=True)
     log.warning(
         "created a development master key at %s; set GATEHOUSE_MASTER_KEY for production", path
     )
