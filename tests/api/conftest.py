@@ -6,15 +6,20 @@ the customer's own key (``sign``) to reach checks a well-behaved issuer never tr
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
 from gatehouse.runtime import Runtime
 from gatehouse.store.models import AppClientRecord
 from tests.factories import add_client, add_customer
+
+REQUEST_ID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass
@@ -81,3 +86,39 @@ def api(client: TestClient, runtime: Runtime) -> Api:
 @pytest.fixture
 def owner(api: Api) -> Caller:
     return api.caller("owner", name="owner client")
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = orjson.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
+
+
+def forge(
+    runtime: Runtime,
+    token: str,
+    *,
+    header: dict[str, Any] | None = None,
+    claims: dict[str, Any] | None = None,
+    customer_id: str = "acme",
+) -> str:
+    """Re-sign ``token`` with the customer's real key after changing its header or claims."""
+    signer = runtime.replica.signer_for(customer_id)
+    assert signer is not None
+    head = {"alg": signer.alg, "typ": "at+jwt", "kid": signer.kid, **(header or {})}
+    body = {**claims_of(token), **(claims or {})}
+    signing_input = f"{b64(orjson.dumps(head))}.{b64(orjson.dumps(body))}"
+    return f"{signing_input}.{b64(signer.sign(signing_input.encode()))}"
+
+
+def error_body(response: Any, *messages: str, **extra: Any) -> None:
+    """Assert a whole Vectara error body; the request id is random hex."""
+    body = response.json()
+    assert REQUEST_ID.fullmatch(body.get("request_id", "")), body
+    assert body == {"messages": list(messages), "request_id": body["request_id"], **extra}
