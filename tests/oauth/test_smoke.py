@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import jwt
-
 from tests.factories import LiveServer
 
 
