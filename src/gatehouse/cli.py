@@ -72,7 +72,12 @@ def open_context() -> Context:
         fail(
             f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: {exc}"
         )
-    return Context(settings, Store(engine), load_master_key(settings))
+    try:
+        master_key = load_master_key(settings)
+    except (OSError, ValueError) as exc:
+        engine.dispose()
+        fail(f"invalid master key: {exc}", 2)
+    return Context(settings, Store(engine), master_key)
 
 
 def emit(as_json: bool, document: dict[str, Any], text: str) -> None:
