@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
@@ -21,6 +22,7 @@ from gatehouse.keyring import rotate_keys
 from gatehouse.masterkey import MasterKey, load_master_key
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
+from gatehouse.store.models import AuditEvent
 from gatehouse.store.store import Conflict, NotFound, Store
 
 app = typer.Typer(
@@ -316,7 +318,19 @@ def keys_rotate(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
     """Promote a new signing key; the old one stays published until its tokens expire."""
     ctx = open_context()
     _require_customer(ctx, customer)
-    rotate_keys(ctx.store, ctx.master_key, customer_id=customer, alg=ctx.settings.signing_alg)
+    kid = rotate_keys(ctx.store, ctx.master_key, customer_id=customer, alg=ctx.settings.signing_alg)
+    ctx.store.append_audit(
+        events=[
+            AuditEvent(
+                customer_id=customer,
+                at=time.time(),
+                actor=CLI_ACTOR.name,
+                action="keys.rotate",
+                target=kid,
+                source=CLI_ACTOR.source,
+            )
+        ]
+    )
     document = _keys_document(ctx, customer)
     emit(as_json, document, f"active_kid: {document['active_kid']}")
 
