@@ -13,6 +13,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from gatehouse.api import api_routes
+from gatehouse.console.routes import console_routes
+from gatehouse.console.sessions import api_session_resolver
 from gatehouse.logs import configure_logging
 from gatehouse.routes.oauth import oauth_routes
 from gatehouse.routes.ops import ops_routes
@@ -61,7 +63,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         Route("/", home, methods=["GET"]),
         *oauth_routes(runtime),
         *ops_routes(runtime),
-        *api_routes(runtime),
+        *api_routes(runtime, session=api_session_resolver(runtime)),
+        *console_routes(runtime),
     ]
     inner = Starlette(
         routes=routes,

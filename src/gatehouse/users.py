@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from gatehouse.errors import InvalidInput
 from gatehouse.store import tables as t
@@ -19,6 +20,16 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 USER_ROLES = ("owner", "administrator")
 _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("gatehouse dummy password")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    """A console user without its password hash."""
+
+    id: str
+    customer_id: str
+    email: str
+    role: str
 
 
 def create_user(
@@ -76,3 +87,35 @@ def user_exists(store: Store, *, email: str) -> bool:
             select(t.console_users.c.id).where(t.console_users.c.email == email.lower())
         ).first()
     return row is not None
+
+
+def authenticate(store: Store, *, email: str, password: str) -> ConsoleUser | None:
+    """The user whose email and password these are, or None; both failures cost the same.
+
+    An unknown email is checked against a dummy hash, so timing tells nothing about which
+    emails exist. A hash made with older argon2 parameters is upgraded on success.
+    """
+    email = email.strip().lower()
+    with store.engine.connect() as conn:
+        row = conn.execute(select(t.console_users).where(t.console_users.c.email == email)).first()
+    password_hash: str | None = row._mapping["password_hash"] if row is not None else None
+    if not check_password(password_hash, password) or row is None:
+        return None
+    m = row._mapping
+    if password_hash is not None and _hasher.check_needs_rehash(password_hash):
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(t.console_users)
+                .where(t.console_users.c.id == m["id"])
+                .values(password_hash=_hasher.hash(password))
+            )
+    return ConsoleUser(id=m["id"], customer_id=m["customer_id"], email=m["email"], role=m["role"])
+
+
+def get_user(store: Store, *, user_id: str) -> ConsoleUser | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(t.console_users).where(t.console_users.c.id == user_id)).first()
+    if row is None:
+        return None
+    m = row._mapping
+    return ConsoleUser(id=m["id"], customer_id=m["customer_id"], email=m["email"], role=m["role"])

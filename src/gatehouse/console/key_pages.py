@@ -1,0 +1,84 @@
+"""The signing keys page: the customer's JWKS keys with their states, and rotation."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gatehouse.console.pages import ConsoleRequest, Pages
+from gatehouse.console.render import confirmed, redirect
+from gatehouse.keyring import rotate_keys
+from gatehouse.store.models import AuditEvent
+
+BASE = "/console/apiAccess/keys"
+STATE_HELP = {
+    "active": "Signs new tokens.",
+    "next": "Published ahead of use; becomes active at the next rotation.",
+    "retired": "No longer signs; published until every token it signed has expired.",
+}
+
+
+def key_routes(pages: Pages) -> list[BaseRoute]:
+    runtime = pages.runtime
+    store = runtime.store
+
+    def keys_page(page: ConsoleRequest) -> Response:
+        issuer = runtime.settings.issuer(page.customer_id)
+        keys = [k for k in store.list_keys(customer_id=page.customer_id) if k.state != "removed"]
+        order = {"active": 0, "next": 1, "retired": 2}
+        keys.sort(key=lambda k: (order.get(k.state, 3), -k.created_at))
+        return pages.renderer.page(
+            page.request,
+            "keys.html",
+            principal=page.principal,
+            active="apiAccess",
+            tab="keys",
+            jwks_url=f"{issuer}/.well-known/jwks.json",
+            issuer=issuer,
+            keys=keys,
+            state_help=STATE_HELP,
+        )
+
+    def rotate(page: ConsoleRequest) -> Response:
+        if not confirmed(page.form):
+            return pages.renderer.page(
+                page.request,
+                "confirm.html",
+                principal=page.principal,
+                active="apiAccess",
+                title="Rotate the signing key?",
+                message="A new key starts signing tokens at once. The current key is retired: it "
+                "stays published so that tokens it signed keep working until they expire.",
+                action_url=f"{BASE}/rotate",
+                button="Rotate signing key",
+                danger=False,
+                back_url=BASE,
+            )
+        kid = rotate_keys(
+            store,
+            runtime.master_key,
+            customer_id=page.customer_id,
+            alg=runtime.settings.signing_alg,
+        )
+        actor = page.actor
+        store.append_audit(
+            events=[
+                AuditEvent(
+                    customer_id=page.customer_id,
+                    at=time.time(),
+                    actor=actor.name,
+                    action="keys.rotate",
+                    target=kid,
+                    source=actor.source,
+                )
+            ]
+        )
+        runtime.changed()
+        return redirect(f"{BASE}?notice=keys_rotated")
+
+    return [
+        Route(BASE, pages.signed_in(keys_page), methods=["GET"]),
+        Route(f"{BASE}/rotate", pages.signed_in(rotate), methods=["POST"]),
+    ]
