@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -69,9 +70,16 @@ def create_api(runtime: Runtime, *, session: SessionResolver | None = None) -> F
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.include_router(corpora_router(ctx))
-    app.include_router(app_clients_router(ctx))
-    app.include_router(v1_router(ctx))
+    routers = [corpora_router(ctx), app_clients_router(ctx), v1_router(ctx)]
+    for router in routers:
+        app.include_router(router)
+    # For the Allow header of a 405 (RFC 9110 §15.5.6).
+    app.state.methods = [
+        (route.path_regex, set(route.methods or ()))
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
     cached: list[dict[str, Any]] = []
 
     def openapi() -> dict[str, Any]:

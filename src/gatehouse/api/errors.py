@@ -8,6 +8,7 @@ generic 500 body whose detail goes to the log only, tagged with the same request
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from typing import Any
 
@@ -102,15 +103,21 @@ async def _verify_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, message, headers=headers)
 
 
+def _allowed(request: Request) -> str:
+    """The methods the API serves at this path (``app.state.methods``: regex -> methods)."""
+    table: list[tuple[re.Pattern[str], set[str]]] = request.app.state.methods
+    path = request.url.path
+    found = {m for regex, methods in table if regex.match(path) for m in methods}
+    return ", ".join(sorted(found))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return error_response(404, "Not found", resource_id=request.url.path)
     if exc.status_code == 405:
-        allow = (exc.headers or {}).get("allow") or (exc.headers or {}).get("Allow")
-        return error_response(
-            405, "Method not allowed", headers={"allow": allow} if allow else None
-        )
+        # RFC 9110 §15.5.6: a 405 lists every method the target resource supports.
+        return error_response(405, "Method not allowed", headers={"allow": _allowed(request)})
     return error_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
 
 
