@@ -17,12 +17,14 @@ import orjson
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.keys import Alg, PublicKey, Signer, private_key_from_der
+from gatehouse.revocations import revoked_until
 from gatehouse.store.models import AppClientRecord, Change, CorpusRole, SigningKeyRecord
 from gatehouse.store.store import NotFound, Store
 
 log = logging.getLogger(__name__)
 
 _GAP_PATIENCE = 10.0  # seconds a missing change id is waited for (PostgreSQL commit order)
+_DENY_PRUNE_EVERY = 60.0  # seconds between sweeps of expired entries from the deny set
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ class Replica:
         self._corpus_roles: dict[str, tuple[CorpusRole, ...]] = {}
         self._customers: set[str] = set()
         self._keys: dict[str, KeySet] = {}
+        self._revoked: dict[str, float] = {}  # the deny list: jti -> exp
+        self._revoked_pruned = time.monotonic()
         self._cursor = 0
         self._gaps: dict[int, float] = {}
         self.version = 0  # bumped on every applied change; caches key on it
@@ -95,6 +99,14 @@ class Replica:
     def key_set(self, customer_id: str) -> KeySet | None:
         return self._keys.get(customer_id)
 
+    def jwks_json(self, customer_id: str) -> bytes | None:
+        keys = self._keys.get(customer_id)
+        return keys.jwks_json if keys is not None else None
+
+    def is_jti_revoked(self, jti: str) -> bool:
+        """Whether ``jti`` is on the deny list (revoked through RFC 7009, until its ``exp``)."""
+        return jti in self._revoked
+
     # -- loading ---------------------------------------------------------------------------------
 
     def load(self) -> None:
@@ -110,6 +122,7 @@ class Replica:
             for key in self._store.list_keys():
                 by_customer.setdefault(key.customer_id, []).append(key)
             self._keys = {cid: self._build_key_set(keys) for cid, keys in by_customer.items()}
+            self._revoked = revoked_until(self._store)
             self._cursor = cursor
             self.version += 1
 
@@ -121,12 +134,22 @@ class Replica:
             if self._gaps:
                 changes += self._store.changes_by_id(sorted(self._gaps))
             expected = self._cursor + 1
+            revoked: list[str] = []
             for change in sorted(changes, key=lambda c: c.id):
                 self._gaps.pop(change.id, None)
                 for missing in range(expected, change.id):
                     self._gaps.setdefault(missing, now)
                 expected = max(expected, change.id + 1)
-                self._apply(change)
+                if change.kind == "revocation":
+                    revoked.append(change.entity_id)
+                else:
+                    self._apply(change)
+            if revoked:  # one read for a batch of revocations
+                self._revoked.update(revoked_until(self._store, jtis=revoked))
+            if now - self._revoked_pruned > _DENY_PRUNE_EVERY:
+                self._revoked_pruned = now
+                wall = time.time()
+                self._revoked = {j: exp for j, exp in self._revoked.items() if exp > wall}
             self._cursor = max(self._cursor, expected - 1)
             self._gaps = {i: t for i, t in self._gaps.items() if now - t < _GAP_PATIENCE}
             if changes:

@@ -386,6 +386,7 @@ def test_every_write_records_a_change_in_order(store: Store) -> None:
         ("client", "acme", record.id),
         ("client", "acme", record.id),
         ("client", "acme", record.id),
+        ("client_deleted", "acme", record.client_id),
         ("keys", "acme", "kid-1"),
         ("keys", "acme", "*"),
     ]

@@ -126,6 +126,9 @@ class Store:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("NOTIFY gatehouse_changes")
 
+    # Public for the modules that keep their own tables on the change feed (revocations).
+    record_change = _record_change
+
     def latest_change_id(self) -> int:
         with self.engine.connect() as conn:
             return int(
@@ -197,18 +200,35 @@ class Store:
         columns["updated_at"] = time.time()
         where = (t.app_clients.c.id == app_id) & (t.app_clients.c.customer_id == customer_id)
         with self.engine.begin() as conn:
+            before = conn.execute(
+                select(t.app_clients.c.client_id, t.app_clients.c.api_roles).where(where)
+            ).first()
             if conn.execute(update(t.app_clients).where(where).values(**columns)).rowcount != 1:
                 raise NotFound(app_id)
             self._record_change(conn, kind="client", customer_id=customer_id, entity_id=app_id)
+            if (
+                before is not None
+                and "api_roles" in values
+                and not set(orjson.loads(before.api_roles)) <= set(values["api_roles"])
+            ):
+                # A role was taken away: the revocation feed reports a cut-off for the client.
+                self._record_change(
+                    conn, kind="roles_reduced", customer_id=customer_id, entity_id=before.client_id
+                )
             row = conn.execute(select(t.app_clients).where(where)).one()
         return _client_from_row(row)
 
     def delete_client(self, *, customer_id: str, app_id: str) -> None:
         where = (t.app_clients.c.id == app_id) & (t.app_clients.c.customer_id == customer_id)
         with self.engine.begin() as conn:
+            client_id = conn.execute(select(t.app_clients.c.client_id).where(where)).scalar()
             if conn.execute(delete(t.app_clients).where(where)).rowcount != 1:
                 raise NotFound(app_id)
             self._record_change(conn, kind="client", customer_id=customer_id, entity_id=app_id)
+            # The revocation feed names the deleted client by its client_id (the row is gone).
+            self._record_change(
+                conn, kind="client_deleted", customer_id=customer_id, entity_id=str(client_id)
+            )
 
     def get_client(self, *, app_id: str, customer_id: str | None = None) -> AppClientRecord:
         query = select(t.app_clients).where(t.app_clients.c.id == app_id)

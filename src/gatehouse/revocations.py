@@ -1,0 +1,232 @@
+"""The deny list of revoked tokens and the revocation feed for outside verifiers.
+
+A revoked ``jti`` is kept in ``revoked_tokens`` until the token's ``exp`` and announced on the
+change feed (kind ``revocation``), so every server process adds it to its in-memory deny set.
+Per-client events the feed also reports are recorded on the change feed by the store: a client
+change (``client``: revoke_tokens, disabling), a role removal (``roles_reduced``) and a deletion
+(``client_deleted``).
+
+The feed (``GET {issuer}/oauth2/revocations``) is incremental: the cursor is a position in the
+change feed. Changes are re-sent until they are older than :data:`SETTLE` seconds, because a
+PostgreSQL transaction may commit a lower change id after a higher one; applying an entry twice
+is harmless. Nothing secret is in it: ``jti`` and ``exp`` of revoked tokens, and per client its
+``client_id``, a cut-off time and whether it is active, disabled or deleted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from gatehouse.store import tables as t
+from gatehouse.store.models import Change
+from gatehouse.store.store import Store
+
+SETTLE = 10.0  # seconds after which a change id is taken as final (see the module docstring)
+FEED_PAGE = 1000
+# A deleted client's entry is reported while any of its tokens may live (the longest lifetime).
+DELETED_HORIZON = 86400 + 60
+FEED_KINDS = ("revocation", "client", "roles_reduced", "client_deleted")
+
+
+def revoke_jti(
+    store: Store, *, customer_id: str, client_id: str, jti: str, expires_at: float
+) -> bool:
+    """Put ``jti`` on the deny list until ``expires_at``; False if it already was."""
+    with store.engine.begin() as conn:
+        exists = conn.execute(
+            select(t.revoked_tokens.c.jti).where(t.revoked_tokens.c.jti == jti)
+        ).first()
+        if exists is not None:
+            return False
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(t.revoked_tokens).values(
+                        jti=jti,
+                        customer_id=customer_id,
+                        client_id=client_id,
+                        expires_at=expires_at,
+                        revoked_at=time.time(),
+                    )
+                )
+        except IntegrityError:  # revoked at the same moment by another request
+            return False
+        Store.record_change(conn, kind="revocation", customer_id=customer_id, entity_id=jti)
+    return True
+
+
+def revoked_until(store: Store, *, jtis: Iterable[str] | None = None) -> dict[str, float]:
+    """``jti -> exp`` of the unexpired deny-list entries (all, or those among ``jtis``)."""
+    c = t.revoked_tokens.c
+    query = select(c.jti, c.expires_at).where(c.expires_at > time.time())
+    if jtis is not None:
+        wanted = list(jtis)
+        if not wanted:
+            return {}
+        query = query.where(c.jti.in_(wanted))
+    with store.engine.connect() as conn:
+        return {row.jti: row.expires_at for row in conn.execute(query)}
+
+
+def prune_revoked(store: Store, *, now: float | None = None) -> int:
+    """Drop deny-list entries whose token has expired; returns how many."""
+    cutoff = now if now is not None else time.time()
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            delete(t.revoked_tokens).where(t.revoked_tokens.c.expires_at < cutoff)
+        )
+    return int(result.rowcount or 0)
+
+
+# -- the feed ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FeedPage:
+    cursor: int
+    revoked: dict[str, float] = field(default_factory=dict)
+    clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    has_more: bool = False
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "cursor": str(self.cursor),
+            "revoked": [{"jti": j, "exp": exp} for j, exp in sorted(self.revoked.items())],
+            "clients": [self.clients[k] for k in sorted(self.clients)],
+            "has_more": self.has_more,
+        }
+
+
+def _client_entry(
+    client_id: str, status: str, revoked_before: float | None, at: float | None = None
+) -> dict[str, Any]:
+    # For a disabled or deleted client every token is refused; revoked_before is then the time
+    # it happened, for information.
+    if status != "active" and at is not None:
+        revoked_before = max(revoked_before or 0.0, at)
+    return {"client_id": client_id, "status": status, "revoked_before": revoked_before}
+
+
+def _latest_reductions(
+    store: Store, customer_id: str, client_ids: Sequence[str] | None, since: float
+) -> dict[str, float]:
+    c = t.changes.c
+    query = (
+        select(c.entity_id, func.max(c.at))
+        .where((c.customer_id == customer_id) & (c.kind == "roles_reduced") & (c.at > since))
+        .group_by(c.entity_id)
+    )
+    if client_ids is not None:
+        query = query.where(c.entity_id.in_(list(client_ids)))
+    with store.engine.connect() as conn:
+        return {row[0]: float(row[1]) for row in conn.execute(query)}
+
+
+def _client_entries(
+    store: Store, customer_id: str, app_ids: Sequence[str] | None, now: float
+) -> dict[str, dict[str, Any]]:
+    """Entries of the given clients (all with a cut-off when ``app_ids`` is None)."""
+    c = t.app_clients.c
+    query = select(c.id, c.client_id, c.enabled, c.tokens_revoked_before, c.updated_at).where(
+        c.customer_id == customer_id
+    )
+    if app_ids is not None:
+        if not app_ids:
+            return {}
+        query = query.where(c.id.in_(list(app_ids)))
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    reductions = _latest_reductions(
+        store,
+        customer_id,
+        [r.client_id for r in rows] if app_ids is not None else None,
+        now - DELETED_HORIZON,
+    )
+    entries: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        cutoffs = [x for x in (row.tokens_revoked_before, reductions.get(row.client_id)) if x]
+        revoked_before = max(cutoffs) if cutoffs else None
+        if row.enabled and revoked_before is None and app_ids is None:
+            continue  # the snapshot lists only clients with something to refuse
+        status = "active" if row.enabled else "disabled"
+        entries[row.client_id] = _client_entry(
+            row.client_id, status, revoked_before, None if row.enabled else row.updated_at
+        )
+    return entries
+
+
+def _deleted(changes: Iterable[Change]) -> dict[str, dict[str, Any]]:
+    return {
+        ch.entity_id: _client_entry(ch.entity_id, "deleted", None, ch.at)
+        for ch in changes
+        if ch.kind == "client_deleted"
+    }
+
+
+def read_feed(
+    store: Store, *, customer_id: str, cursor: int | None, now: float | None = None
+) -> FeedPage:
+    """The entries since ``cursor`` (everything still relevant when ``cursor`` is None)."""
+    now = now if now is not None else time.time()
+    c = t.changes.c
+    if cursor is None:
+        with store.engine.connect() as conn:
+            settled = conn.execute(
+                select(func.coalesce(func.max(c.id), 0)).where(c.at <= now - SETTLE)
+            ).scalar_one()
+            deletions = conn.execute(
+                select(t.changes).where(
+                    (c.customer_id == customer_id)
+                    & (c.kind == "client_deleted")
+                    & (c.at > now - DELETED_HORIZON)
+                )
+            ).all()
+        page = FeedPage(cursor=int(settled))
+        rvc = t.revoked_tokens.c
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                select(rvc.jti, rvc.expires_at).where(
+                    (rvc.customer_id == customer_id) & (rvc.expires_at > now)
+                )
+            ).all()
+        page.revoked = {row.jti: row.expires_at for row in rows}
+        page.clients = _client_entries(store, customer_id, None, now)
+        page.clients.update(_deleted(Change(**row._mapping) for row in deletions))
+        return page
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(t.changes).where(c.id > cursor).order_by(c.id).limit(FEED_PAGE)
+        ).all()
+    changes = [Change(**row._mapping) for row in rows]
+    page = FeedPage(cursor=cursor, has_more=len(changes) == FEED_PAGE)
+    for change in changes:
+        # The cursor moves only over settled changes unless a full page forces it on.
+        if change.at > now - SETTLE and not page.has_more:
+            break
+        page.cursor = change.id
+    mine = [ch for ch in changes if ch.customer_id == customer_id and ch.kind in FEED_KINDS]
+    jtis = [ch.entity_id for ch in mine if ch.kind == "revocation"]
+    page.revoked = (
+        {jti: exp for jti, exp in revoked_until(store, jtis=jtis).items()} if jtis else {}
+    )
+    app_ids = sorted({ch.entity_id for ch in mine if ch.kind == "client"})
+    reduced = sorted({ch.entity_id for ch in mine if ch.kind == "roles_reduced"})
+    if reduced:
+        with store.engine.connect() as conn:
+            app_ids = sorted(
+                {
+                    *app_ids,
+                    *conn.execute(
+                        select(t.app_clients.c.id).where(t.app_clients.c.client_id.in_(reduced))
+                    ).scalars(),
+                }
+            )
+    page.clients = _client_entries(store, customer_id, app_ids, now)
+    page.clients.update(_deleted(mine))
+    return page
