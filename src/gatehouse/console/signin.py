@@ -46,7 +46,7 @@ class SignInGuard:
         self,
         storage_url: str | None = None,
         *,
-        per_account: int = 10,
+        per_account: int = 5,
         per_address: int = 50,
         window_seconds: int = 900,
     ) -> None:

@@ -1,0 +1,117 @@
+"""The signing keys page and the corpora page, and the API's console-session credential."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.testclient import TestClient
+
+from gatehouse.console.sessions import COOKIE
+from gatehouse.runtime import Runtime
+from gatehouse.store.corpora import CorpusStore
+from tests.console.conftest import sign_in
+from tests.factories import add_customer
+
+
+def test_the_keys_page_lists_the_published_keys_and_rotation_retires_the_active_one(
+    client: TestClient, owner: str, runtime: Runtime
+) -> None:
+    [first] = runtime.store.list_keys(customer_id="acme")
+    page = client.get("/console/apiAccess/keys")
+    assert page.status_code == 200
+    assert 'value="http://testserver/customers/acme/.well-known/jwks.json"' in page.text
+    assert f'<code class="kid">{first.kid}</code>' in page.text
+    assert '<span class="badge state-active">active</span>' in page.text
+    question = client.post("/console/apiAccess/keys/rotate", data={"csrf_token": owner})
+    assert "Rotate the signing key?" in question.text
+    assert [k.state for k in runtime.store.list_keys(customer_id="acme")] == ["active"]
+    done = client.post(
+        "/console/apiAccess/keys/rotate",
+        data={"csrf_token": owner, "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    states = {k.kid: k.state for k in runtime.store.list_keys(customer_id="acme")}
+    assert states[first.kid] == "retired"
+    assert sorted(states.values()) == ["active", "retired"]
+    jwks = client.get("/customers/acme/.well-known/jwks.json").json()
+    assert {k["kid"] for k in jwks["keys"]} == set(states)
+    after = client.get(done.headers["location"])
+    assert "A new signing key is active." in after.text
+    assert '<span class="badge state-retired">retired</span>' in after.text
+    assert runtime.store.list_audit(customer_id="acme", action="keys.rotate")[0].actor == (
+        "console:owner@acme.test"
+    )
+
+
+def test_corpora_are_listed_created_and_deleted(
+    client: TestClient, owner: str, runtime: Runtime
+) -> None:
+    empty = client.get("/console/corpora")
+    assert "No corpora yet" in empty.text
+    created = client.post(
+        "/console/corpora",
+        data={"csrf_token": owner, "key": "manuals", "name": "", "description": "Product manuals"},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    corpora = CorpusStore(runtime.store.engine)
+    record = corpora.get_corpus(customer_id="acme", key="manuals")
+    assert (record.name, record.description) == ("manuals", "Product manuals")
+    page = client.get(created.headers["location"])
+    assert "Corpus created." in page.text
+    assert '<th scope="row" data-label="Key"><code>manuals</code></th>' in page.text
+    duplicate = client.post("/console/corpora", data={"csrf_token": owner, "key": "manuals"})
+    assert duplicate.status_code == 400
+    assert "A corpus with this key exists already." in duplicate.text
+    bad = client.post("/console/corpora", data={"csrf_token": owner, "key": "no spaces"})
+    assert bad.status_code == 400
+    assert "Enter a key of 1 to 50 letters, digits" in bad.text
+    question = client.post("/console/corpora/manuals/delete", data={"csrf_token": owner})
+    assert "Delete the corpus “manuals”?" in question.text
+    deleted = client.post(
+        "/console/corpora/manuals/delete",
+        data={"csrf_token": owner, "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert deleted.status_code == 303
+    assert corpora.list_corpora(customer_id="acme", limit=10) == []
+
+
+def test_corpus_keys_of_another_customer_are_invisible(
+    client: TestClient, owner: str, runtime: Runtime
+) -> None:
+    add_customer(runtime, "other")
+    CorpusStore(runtime.store.engine).insert_corpus(
+        customer_id="other", key="secret-plans", name="x", description=""
+    )
+    assert "secret-plans" not in client.get("/console/corpora").text
+    mine = client.post(
+        "/console/corpora",
+        data={"csrf_token": owner, "key": "secret-plans"},
+        follow_redirects=False,
+    )
+    assert mine.status_code == 303  # keys are per customer: no conflict, nothing revealed
+    gone = client.post(
+        "/console/corpora/nothing-here/delete", data={"csrf_token": owner, "confirm": "yes"}
+    )
+    assert gone.status_code == 404
+
+
+def test_the_api_accepts_a_console_session_only_with_its_csrf_token(
+    client: TestClient, make_user: Callable[..., str]
+) -> None:
+    csrf = sign_in(client, make_user())
+    assert COOKIE in client.cookies
+    created = client.post(
+        "/v2/corpora", json={"key": "from-console"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert created.status_code == 201, created.text
+    listed = client.get("/v2/corpora", headers={"X-CSRF-Token": csrf})
+    assert listed.status_code == 200
+    assert [c["key"] for c in listed.json()["corpora"]] == ["from-console"]
+    # The cookie alone, or with another token, is no credential (a cross-site request has no token).
+    for headers in ({}, {"X-CSRF-Token": "forged"}):
+        refused = client.get("/v2/corpora", headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith('Bearer realm="gatehouse"')
