@@ -45,6 +45,10 @@ class FastLaneProtocol(HttpToolsProtocol):
         self._fast_customer: str | None = None
         self._fast_json = False
         self._fast_body = b""
+        # The keep-alive timer of a connection in the fast lane re-arms itself while requests
+        # keep coming, instead of one timer being created and cancelled for every request.
+        self._lazy_timer = False
+        self._active_at = 0.0
 
     def _route(self, url: bytes) -> bool:
         if url == b"/oauth2/token":
@@ -73,6 +77,9 @@ class FastLaneProtocol(HttpToolsProtocol):
             if self.expect_100_continue:
                 self.transport.write(_CONTINUE)
             return
+        if self._lazy_timer:  # back to uvicorn's own keep-alive handling
+            self._lazy_timer = False
+            super()._unset_keepalive_if_required()
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -97,11 +104,38 @@ class FastLaneProtocol(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if not keep_alive:
             self.transport.close()
-        elif not self.transport.is_closing():
-            self._unset_keepalive_if_required()
+            return
+        self._active_at = self.loop.time()
+        if not self._lazy_timer and not self.transport.is_closing():
+            super()._unset_keepalive_if_required()
+            self._lazy_timer = True
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
+
+    def _unset_keepalive_if_required(self) -> None:
+        if self._lazy_timer:
+            self._active_at = self.loop.time()
+        else:
+            super()._unset_keepalive_if_required()
+
+    def timeout_keep_alive_handler(self) -> None:
+        if self._lazy_timer:
+            idle = self.loop.time() - self._active_at
+            if self._fast or idle < self.timeout_keep_alive:
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    max(self.timeout_keep_alive - idle, 0.05), self.timeout_keep_alive_handler
+                )
+                return
+            self._lazy_timer = False
+            self.timeout_keep_alive_task = None
+        super().timeout_keep_alive_handler()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._lazy_timer:
+            self._lazy_timer = False
+            super()._unset_keepalive_if_required()
+        super().connection_lost(exc)
 
     def _render(self, response: Response, keep_alive: bool) -> bytes:
         parts = [STATUS_LINE[response.status]]

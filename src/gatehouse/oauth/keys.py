@@ -8,6 +8,7 @@ tokens it signed have expired), ``removed``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -90,27 +91,34 @@ class PublicKey:
 
 
 class Signer:
-    """Signs JWTs with one private key; the protected header segment is computed once."""
+    """Signs JWTs with one private key; the header segment and the signing method are fixed once."""
 
     def __init__(self, *, kid: str, alg: Alg, key: PrivateKey, typ: str = "at+jwt") -> None:
         self.kid = kid
         self.alg = alg
-        self._key = key
         # RFC 9068 §2.1: the header must carry typ "at+jwt"; the kid names the key, never chance.
         self._header = encode_segment({"alg": alg, "kid": kid, "typ": typ}) + b"."
+        self.sign: Callable[[bytes], bytes] = _signing_function(alg, key)
 
     def sign_jwt(self, claims: dict[str, Any]) -> str:
         """A compact JWS (RFC 7515 §7.1) of ``claims``."""
         signing_input = self._header + encode_segment(claims)
         return (signing_input + b"." + b64url(self.sign(signing_input))).decode("ascii")
 
-    def sign(self, data: bytes) -> bytes:
-        key = self._key
-        if isinstance(key, ec.EllipticCurvePrivateKey):
+
+def _signing_function(alg: Alg, key: PrivateKey) -> Callable[[bytes], bytes]:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        ec_sign = key.sign
+
+        def sign_es256(data: bytes) -> bytes:
             # RFC 7518 §3.4: ES256 signatures are R || S, each 32 bytes, not DER.
-            r, s = decode_dss_signature(key.sign(data, _ECDSA))
+            r, s = decode_dss_signature(ec_sign(data, _ECDSA))
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        if isinstance(key, rsa.RSAPrivateKey):
-            pad = _PSS if self.alg == "PS256" else padding.PKCS1v15()
-            return key.sign(data, pad, hashes.SHA256())
-        return key.sign(data)
+
+        return sign_es256
+    if isinstance(key, rsa.RSAPrivateKey):
+        rsa_key = key
+        pad = _PSS if alg == "PS256" else padding.PKCS1v15()
+        sha256 = hashes.SHA256()
+        return lambda data: rsa_key.sign(data, pad, sha256)
+    return key.sign

@@ -6,7 +6,7 @@ JSON object, as the official Vectara SDK sends one.
 
 from __future__ import annotations
 
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_plus
 
 import orjson
 
@@ -22,32 +22,28 @@ def media_type(content_type: str | None) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def _decode(raw: bytes) -> str:
-    if b"%" in raw or b"+" in raw:
-        raw = unquote_to_bytes(raw.replace(b"+", b" "))
-    return raw.decode("utf-8")
-
-
 def parse_form(body: bytes) -> dict[str, str]:
     """Decode a form body; a repeated parameter or bad encoding is ``invalid_request``."""
-    params: dict[str, str] = {}
-    seen: set[str] = set()
-    for pair in body.split(b"&"):
-        if not pair:
-            continue
-        raw_name, _, raw_value = pair.partition(b"=")
-        try:
-            name = _decode(raw_name)
-            value = _decode(raw_value)
-        except UnicodeDecodeError as exc:
-            raise InvalidRequest("the request body is not valid UTF-8") from exc
-        # RFC 6749 §3.2: request parameters must not be included more than once.
-        if name in seen:
-            raise InvalidRequest(f"parameter {name} is repeated")
-        seen.add(name)
-        # RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
-        if value:
-            params[name] = value
+    try:
+        text = body.decode("utf-8")
+        params: dict[str, str] = {}
+        seen: set[str] = set()
+        for pair in text.split("&"):
+            if not pair:
+                continue
+            name, _, value = pair.partition("=")
+            if "%" in pair or "+" in pair:
+                name = unquote_plus(name, errors="strict")
+                value = unquote_plus(value, errors="strict")
+            # RFC 6749 §3.2: request parameters must not be included more than once.
+            if name in seen:
+                raise InvalidRequest(f"parameter {name} is repeated")
+            seen.add(name)
+            # RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
+            if value:
+                params[name] = value
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("the request body is not valid UTF-8") from exc
     return params
 
 
