@@ -16,6 +16,7 @@ from gatehouse.api import api_routes
 from gatehouse.console.routes import console_routes
 from gatehouse.console.sessions import api_session_resolver
 from gatehouse.logs import configure_logging
+from gatehouse.routes.lifecycle import lifecycle_routes
 from gatehouse.routes.oauth import oauth_routes
 from gatehouse.routes.ops import ops_routes
 from gatehouse.runtime import Runtime
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         Route("/", home, methods=["GET"]),
         *oauth_routes(runtime),
         *ops_routes(runtime),
+        *lifecycle_routes(runtime),  # before the API: /v2/audit is served here
         *api_routes(runtime, session=api_session_resolver(runtime)),
         *console_routes(runtime),
     ]

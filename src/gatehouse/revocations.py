@@ -97,10 +97,14 @@ class FeedPage:
     def document(self) -> dict[str, Any]:
         return {
             "cursor": str(self.cursor),
-            "revoked": [{"jti": j, "exp": exp} for j, exp in sorted(self.revoked.items())],
+            "revoked": [{"jti": j, "exp": _number(exp)} for j, exp in sorted(self.revoked.items())],
             "clients": [self.clients[k] for k in sorted(self.clients)],
             "has_more": self.has_more,
         }
+
+
+def _number(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
 
 
 def _client_entry(

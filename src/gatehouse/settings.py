@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     bruteforce_address_failures: int = Field(default=100, ge=1)
     bruteforce_window_seconds: int = Field(default=60, ge=1)
     audit_flush_interval: float = Field(default=0.5, gt=0, le=60)
+    # Token lifecycle (README "Revocation, rotation and audit"): a new signing key every N days
+    # (0: only by hand), audit events kept N days (0: forever), and how often the background
+    # maintenance (rotation, pruning of expired deny-list entries, keys and audit) runs.
+    key_rotation_days: int = Field(default=90, ge=0, le=3650)
+    audit_retention_days: int = Field(default=30, ge=0, le=36500)
+    maintenance_interval: float = Field(default=60.0, gt=0, le=86400)
     metrics_token: SecretStr | None = None
     environment: Literal["development", "production"] = "development"
     log_format: Literal["text", "json"] = "text"

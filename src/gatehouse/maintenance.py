@@ -1,0 +1,193 @@
+"""Background maintenance of one server process: scheduled signing-key rotation, removal of
+retired keys once every token they signed has expired, and pruning of expired deny-list entries
+and of audit events past their retention.
+
+Every process runs it; a database-wide lock (a PostgreSQL advisory lock, a file lock beside an
+SQLite database) lets one process at a time do the work, and each step re-reads the state under
+that lock, so two processes never rotate the same customer's key twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, text
+
+from gatehouse.auditlog import AuditWriter
+from gatehouse.keyring import new_key, rotate_keys
+from gatehouse.masterkey import MasterKey
+from gatehouse.revocations import prune_revoked
+from gatehouse.settings import Settings
+from gatehouse.store import tables as t
+from gatehouse.store.models import AuditEvent, SigningKeyRecord
+from gatehouse.store.store import Store
+
+log = logging.getLogger(__name__)
+
+DAY = 86400.0
+_PG_LOCK = 7_262_837_002  # pg_try_advisory_lock key of the maintenance pass
+_DENY_GRACE = 60.0  # deny-list entries outlive their token by the verifiers' leeway and more
+_FIRST_RUN = 5.0  # seconds after start-up before the first pass
+ACTOR = "scheduler"
+
+
+@dataclass
+class MaintenanceReport:
+    ran: bool = False
+    rotated: list[str] = field(default_factory=list)  # customers whose active key changed
+    published: list[str] = field(default_factory=list)  # customers given a next key
+    removed_keys: list[str] = field(default_factory=list)
+    pruned_revocations: int = 0
+    pruned_audit: int = 0
+
+
+class Maintenance:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        master_key: MasterKey,
+        *,
+        audit: AuditWriter,
+        on_change: Callable[[], None],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.master_key = master_key
+        self.audit = audit
+        self.on_change = on_change
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one pass ------------------------------------------------------------------------------
+
+    def run_once(self, *, now: float | None = None) -> MaintenanceReport:
+        """Do every step now, unless another process holds the lock."""
+        now = now if now is not None else time.time()
+        report = MaintenanceReport()
+        with self._lock() as held:
+            if not held:
+                return report
+            report.ran = True
+            report.pruned_revocations = prune_revoked(self.store, now=now - _DENY_GRACE)
+            report.pruned_audit = self._prune_audit(now)
+            self._keys(now, report)
+        if report.rotated or report.published or report.removed_keys:
+            self.on_change()
+        return report
+
+    def _prune_audit(self, now: float) -> int:
+        days = self.settings.audit_retention_days
+        if days <= 0:
+            return 0
+        with self.store.engine.begin() as conn:
+            result = conn.execute(
+                delete(t.audit_events).where(t.audit_events.c.at < now - days * DAY)
+            )
+        return int(result.rowcount or 0)
+
+    def _keys(self, now: float, report: MaintenanceReport) -> None:
+        period = self.settings.key_rotation_days * DAY
+        # A next key is published this long before it signs, so verifiers already hold it.
+        ahead = min(DAY, period / 2)
+        by_customer: dict[str, list[SigningKeyRecord]] = {}
+        for key in self.store.list_keys():
+            by_customer.setdefault(key.customer_id, []).append(key)
+        alg = self.settings.signing_alg
+        for customer_id, keys in sorted(by_customer.items()):
+            expired = [
+                k.kid
+                for k in keys
+                if k.state == "retired" and k.remove_after is not None and k.remove_after <= now
+            ]
+            if expired:
+                # Every token these keys signed has expired: take them out of the JWKS.
+                self.store.set_key_states(
+                    customer_id=customer_id, states={kid: {"state": "removed"} for kid in expired}
+                )
+                report.removed_keys += expired
+                self._record(customer_id, "keys.remove", ",".join(expired), now)
+            active = [k for k in keys if k.state == "active"]
+            if period <= 0 or not active:
+                continue
+            since = active[-1].activated_at or active[-1].created_at
+            pending = any(k.state == "next" and k.alg == alg for k in keys)
+            if now - since >= period:
+                kid = rotate_keys(self.store, self.master_key, customer_id=customer_id, alg=alg)
+                report.rotated.append(customer_id)
+                self._record(customer_id, "keys.rotate", kid, now)
+            elif now - since >= period - ahead and not pending:
+                key = new_key(self.master_key, customer_id=customer_id, alg=alg, state="next")
+                self.store.insert_key(record=key)
+                report.published.append(customer_id)
+                self._record(customer_id, "keys.publish_next", key.kid, now)
+
+    def _record(self, customer_id: str, action: str, target: str, now: float) -> None:
+        self.audit.record_event(
+            AuditEvent(customer_id=customer_id, at=now, actor=ACTOR, action=action, target=target)
+        )
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[bool]:
+        engine = self.store.engine
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                held = bool(
+                    conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK}).scalar()
+                )
+                conn.commit()
+                try:
+                    yield held
+                finally:
+                    if held:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK})
+                        conn.commit()
+            return
+        database = engine.url.database
+        if not database or database == ":memory:":
+            yield True
+            return
+        with Path(f"{database}.maintenance.lock").open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- the thread ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="gatehouse-maintenance", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        delay = min(_FIRST_RUN, self.settings.maintenance_interval)
+        while not self._stop.wait(delay):
+            delay = self.settings.maintenance_interval
+            try:
+                report = self.run_once()
+            except Exception:  # the database may be briefly away; try again next time
+                log.warning("maintenance pass failed", exc_info=True)
+                continue
+            if report.rotated or report.removed_keys:
+                log.info(
+                    "maintenance: rotated keys of %s; removed keys %s",
+                    report.rotated,
+                    report.removed_keys,
+                )

@@ -1,0 +1,75 @@
+"""Token introspection, RFC 7662: the caller authenticates as any enabled app client of the
+token's customer; an active token's claims come back with ``active: true``, anything else —
+expired, revoked, of a deleted or disabled client, of another customer, malformed — as exactly
+``{"active": false}``. Every check is in memory (signature, claims, deny list, client state).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gatehouse.errors import OAuthError, ServerError
+from gatehouse.oauth.endpoint import Response, TokenRequest, render_error
+from gatehouse.oauth.inspect import TokenChecker
+from gatehouse.oauth.revocation import ClientAuthenticator, required_token
+from gatehouse.verify.errors import InvalidToken
+
+log = logging.getLogger("gatehouse.introspection")
+
+HEADERS = (
+    ("content-type", "application/json"),
+    ("cache-control", "no-store"),
+    ("pragma", "no-cache"),
+)
+# RFC 7662 §2.2: for an inactive token the server should not say more than "active": false.
+INACTIVE = Response(200, HEADERS, b'{"active":false}')
+MEMBERS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti")
+
+
+@dataclass
+class IntrospectionEndpoint:
+    auth: ClientAuthenticator
+    checker: TokenChecker  # any audience: the resource server checks aud (RFC 7662 §4)
+    clock: Callable[[], float] = time.time
+
+    def handle(self, request: TokenRequest) -> Response:
+        try:
+            return self._introspect(request)
+        except OAuthError as error:
+            log.info(
+                "introspection refused: %s (%s) from %s",
+                error.error,
+                error.log_detail or error.description,
+                request.client_addr,
+            )
+            return render_error(error)
+        except Exception:  # anything unexpected renders as a generic server_error
+            log.exception("introspection failed")
+            return render_error(ServerError("the server could not introspect the token"))
+
+    def _introspect(self, request: TokenRequest) -> Response:
+        client, params = self.auth.authenticate(request)
+        token = required_token(params)
+        # RFC 7662 §2.1: token_type_hint is optional; only access tokens exist here.
+        try:
+            checked = self.checker.check(token)
+        except InvalidToken:
+            return INACTIVE
+        claims = checked.claims
+        # SPEC §2: a token of another customer is inactive to this caller.
+        if claims.get("customer_id") != client.customer_id:
+            return INACTIVE
+        now = self.clock()
+        # RFC 7662 §4: expired or not yet valid tokens are inactive (no leeway here).
+        if claims["exp"] <= now or claims.get("nbf", 0) > now:
+            return INACTIVE
+        body: dict[str, Any] = {"active": True}
+        body.update({name: claims[name] for name in MEMBERS if name in claims})
+        body["token_type"] = "Bearer"  # noqa: S105 - RFC 7662 §2.2, not a secret
+        return Response(200, HEADERS, orjson.dumps(body))

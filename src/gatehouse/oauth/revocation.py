@@ -1,0 +1,123 @@
+"""Token revocation, RFC 7009, for access tokens: parse the body, authenticate the client as at
+the token endpoint (RFC 6749 §2.3.1), verify the token, check that it was issued to that client,
+put its ``jti`` on the deny list, answer 200. Free of any web framework and of the database: the
+deny-list write is the ``revoke`` hook the server passes in.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatehouse.errors import (
+    InvalidClient,
+    InvalidRequest,
+    MethodNotAllowed,
+    OAuthError,
+    RequestTooLarge,
+    ServerError,
+    UnauthorizedClient,
+)
+from gatehouse.oauth.bruteforce import BruteForceGuard
+from gatehouse.oauth.client_auth import authenticate, credentials_from
+from gatehouse.oauth.directory import ClientEntry, Directory
+from gatehouse.oauth.endpoint import Response, TokenRequest, render_error
+from gatehouse.oauth.inspect import TokenChecker
+from gatehouse.oauth.params import MAX_BODY, parse_body
+from gatehouse.verify.errors import InvalidToken
+
+log = logging.getLogger("gatehouse.revocation")
+
+# RFC 7009 §2.2: 200 with an empty body; like every response about tokens, never cached.
+REVOKED = Response(200, (("cache-control", "no-store"), ("pragma", "no-cache")), b"")
+
+RevokeHook = Callable[[ClientEntry, dict[str, Any], str], None]
+
+
+@dataclass
+class ClientAuthenticator:
+    """The client-authentication step of the token, revocation and introspection endpoints."""
+
+    directory: Directory
+    hasher: Callable[[str], bytes] = field(repr=False)
+    guard: BruteForceGuard
+
+    def authenticate(self, request: TokenRequest) -> tuple[ClientEntry, dict[str, str]]:
+        """The authenticated client and the body parameters, or an :class:`OAuthError`."""
+        if request.method != "POST":
+            raise MethodNotAllowed("this endpoint takes POST")
+        if len(request.body) > MAX_BODY:
+            raise RequestTooLarge(f"the request body is larger than {MAX_BODY} bytes")
+        if request.duplicate_authorization:
+            raise InvalidRequest("send one Authorization header")
+        # RFC 7009 §2.1, RFC 7662 §2.1: an application/x-www-form-urlencoded POST body.
+        params = parse_body(request.body, request.content_type, json_allowed=False)
+        client_id, secret, _method = credentials_from(request.authorization, params)
+        self.guard.check(request.client_addr, client_id)
+        try:
+            client = authenticate(
+                self.directory,
+                client_id=client_id,
+                secret=secret,
+                hasher=self.hasher,
+                customer_id=request.path_customer,
+            )
+        except InvalidClient:
+            self.guard.record_failure(request.client_addr, client_id)
+            raise
+        return client, params
+
+
+def required_token(params: dict[str, str]) -> str:
+    token = params.get("token")
+    # RFC 7009 §2.1, RFC 7662 §2.1: the token parameter is REQUIRED.
+    if token is None:
+        raise InvalidRequest("the token parameter is required")
+    return token
+
+
+@dataclass
+class RevocationEndpoint:
+    auth: ClientAuthenticator
+    checker: TokenChecker  # any audience: a token is revocable whatever its aud
+    revoke: RevokeHook
+    clock: Callable[[], float] = time.time
+
+    def handle(self, request: TokenRequest) -> Response:
+        try:
+            return self._revoke(request)
+        except OAuthError as error:
+            log.info(
+                "revocation refused: %s (%s) from %s",
+                error.error,
+                error.log_detail or error.description,
+                request.client_addr,
+            )
+            return render_error(error)
+        except Exception:  # anything unexpected renders as a generic server_error
+            log.exception("revocation failed")
+            return render_error(ServerError("the server could not revoke the token"))
+
+    def _revoke(self, request: TokenRequest) -> Response:
+        client, params = self.auth.authenticate(request)
+        token = required_token(params)
+        # RFC 7009 §2.1: token_type_hint is optional and the server may ignore it; only access
+        # tokens exist here, so every hint (refresh_token or unknown) searches them (§2.1).
+        try:
+            claims = self.checker.verify(token)
+        except InvalidToken:
+            # RFC 7009 §2.2: an invalid token (unknown, malformed, expired) is not an error.
+            return REVOKED
+        # RFC 7009 §2.1: verify that the token was issued to the client making the request;
+        # if not, the request is refused and the token stays valid.
+        if claims["client_id"] != client.client_id or claims.get("customer_id") != (
+            client.customer_id
+        ):
+            raise UnauthorizedClient("the token was issued to another client")
+        # An expired token is already invalid: nothing to keep on the deny list.
+        if claims["exp"] > self.clock():
+            self.revoke(client, claims, request.client_addr)
+        return REVOKED
