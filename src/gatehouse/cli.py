@@ -67,6 +67,11 @@ def load_settings() -> Settings:
 
 def open_context() -> Context:
     settings = load_settings()
+    # The master key is checked before the database is touched: a bad key changes nothing.
+    try:
+        master_key = load_master_key(settings)
+    except (OSError, ValueError) as exc:
+        fail(f"invalid master key: {exc}", 2)
     engine = create_store_engine(settings.sqlalchemy_url)
     try:
         migrate(engine)
@@ -74,11 +79,6 @@ def open_context() -> Context:
         fail(
             f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: {exc}"
         )
-    try:
-        master_key = load_master_key(settings)
-    except (OSError, ValueError) as exc:
-        engine.dispose()
-        fail(f"invalid master key: {exc}", 2)
     return Context(settings, Store(engine), master_key)
 
 
