@@ -6,6 +6,7 @@ JSON object, as the official Vectara SDK sends one.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import unquote_plus
 
 import orjson
@@ -62,7 +63,20 @@ def parse_json(body: bytes) -> dict[str, str]:
         if not isinstance(value, str):
             raise InvalidRequest(f"parameter {name} must be a string")
         params[name] = value
+    # RFC 6749 §3.2: a member sent twice is a repeated parameter (orjson keeps only the last).
+    try:
+        json.loads(body, object_pairs_hook=_reject_repeated)
+    except RecursionError as exc:  # a deep value hidden behind a repeated name
+        raise InvalidRequest("the request body is nested too deeply") from exc
     return params
+
+
+def _reject_repeated(pairs: list[tuple[str, object]]) -> None:
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise InvalidRequest(f"parameter {name} is repeated")
+        seen.add(name)
 
 
 def parse_body(body: bytes, content_type: str | None, *, json_allowed: bool) -> dict[str, str]:
