@@ -154,7 +154,7 @@ class RevocationFeedClient:
                 response.raise_for_status()
                 if not self._apply(response.json()):
                     break
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # unreachable issuer, HTTP error, not a feed page: keep state
             log.warning("revocation feed poll of %s failed: %s", self.feed_url, exc)
             return False
         self.last_success = self._clock()
@@ -174,7 +174,7 @@ class RevocationFeedClient:
                 response.raise_for_status()
                 if not self._apply(response.json()):
                     break
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # unreachable issuer, HTTP error, not a feed page: keep state
             log.warning("revocation feed poll of %s failed: %s", self.feed_url, exc)
             return False
         finally:
