@@ -259,3 +259,31 @@ def test_json_null_and_empty_values_are_treated_as_omitted(lane: Lane, creds: Cr
     )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == " ".join(ALL_ROLES)
+
+
+def test_json_member_sent_twice_is_a_repeated_parameter(lane: Lane, creds: Creds) -> None:
+    # RFC 6749 §3.2: parameters must not be included more than once, in JSON as in a form.
+    body = (
+        f'{{"grant_type": "client_credentials", "client_id": "{creds.client_id}", '
+        f'"client_secret": "wrong", "client_secret": "{creds.secret}"}}'
+    ).encode()
+    response = lane.http.post(
+        f"{lane.base_url}/oauth/token", content=body, headers={"content-type": "application/json"}
+    )
+    assert_error(response, 400, "invalid_request", "parameter client_secret is repeated")
+
+
+@pytest.mark.parametrize("depth", [10, 999, 1020])
+def test_deep_json_value_behind_a_repeated_member_is_invalid_request(
+    lane: Lane, depth: int
+) -> None:
+    deep = b"[" * depth + b"]" * depth
+    body = b'{"scope": ' + deep + b', "scope": "owner", "grant_type": "client_credentials"}'
+    response = lane.http.post(
+        f"{lane.base_url}/oauth/token", content=body, headers={"content-type": "application/json"}
+    )
+    assert_error(response, 400, "invalid_request")
+    assert response.json()["error_description"] in {
+        "parameter scope is repeated",
+        "the request body is nested too deeply",
+    }
