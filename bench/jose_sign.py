@@ -59,8 +59,13 @@ def main() -> None:
     )
     header = {"kid": "k1", "typ": "at+jwt"}
     signer = Signer(kid="k1", alg=alg, key=key)
-    key_class = {"ES256": ECKey, "RS256": RSAKey, "PS256": RSAKey, "EdDSA": OKPKey}[alg]
-    jose_key = key_class.import_key(pem)
+    jose_key: ECKey | RSAKey | OKPKey
+    if alg == "ES256":
+        jose_key = ECKey.import_key(pem)
+    elif alg == "EdDSA":
+        jose_key = OKPKey.import_key(pem)
+    else:
+        jose_key = RSAKey.import_key(pem)
     jose_header = {"alg": alg, **header}
     cases: list[tuple[str, Callable[[], object]]] = [
         ("pyca/cryptography, raw sign only", lambda: signer.sign(b"x" * 400)),

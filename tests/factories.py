@@ -124,7 +124,12 @@ def server_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
 
 
 def start_server(
-    data_dir: Path, *, workers: int = 1, seed_demo: bool = True, port: int | None = None, **extra: str
+    data_dir: Path,
+    *,
+    workers: int = 1,
+    seed_demo: bool = True,
+    port: int | None = None,
+    **extra: str,
 ) -> LiveServer:
     """Start a real server process and wait until it answers /healthz."""
     port = port or free_port()
@@ -142,7 +147,16 @@ def start_server(
     log_path = data_dir / f"server-{port}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gatehouse", "serve", "--workers", str(workers), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "gatehouse",
+            "serve",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
