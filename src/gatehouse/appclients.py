@@ -26,6 +26,7 @@ from gatehouse.store.store import Store
 CORPUS_KEY = re.compile(r"[a-zA-Z0-9_=-]{1,50}")
 MIN_LIFETIME, MAX_LIFETIME = 300, 86400
 MAX_GRACE = 7 * 86400
+MAX_QUOTA = 100_000_000
 CLIENT_TYPE = "client_credentials"
 
 
@@ -81,6 +82,14 @@ def validate_lifetime(seconds: int) -> int:
     return seconds
 
 
+def validate_quota(quota: int | None) -> int | None:
+    if quota is None:
+        return None
+    if isinstance(quota, bool) or not 1 <= quota <= MAX_QUOTA:
+        raise InvalidInput({"token_quota_per_hour": f"must be between 1 and {MAX_QUOTA}, or none"})
+    return quota
+
+
 def validate_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 200:
@@ -120,6 +129,7 @@ def create_client(
     api_roles: Sequence[str] = (),
     corpus_roles: Iterable[dict[str, Any] | CorpusRole] = (),
     lifetime: int = 1800,
+    quota: int | None = None,
     keep_secret: bool,
     actor: Actor,
 ) -> tuple[AppClientRecord, str]:
@@ -142,7 +152,7 @@ def create_client(
         corpus_roles=validate_corpus_roles(corpus_roles),
         enabled=True,
         token_lifetime_seconds=validate_lifetime(lifetime),
-        token_quota_per_hour=None,
+        token_quota_per_hour=validate_quota(quota),
         tokens_revoked_before=None,
         created_at=now,
         updated_at=now,
@@ -171,6 +181,8 @@ def update_client(
             values[name] = bool(value)
         elif name == "token_lifetime_seconds":
             values[name] = validate_lifetime(value)
+        elif name == "token_quota_per_hour":
+            values[name] = validate_quota(value)
         else:
             raise InvalidInput({name: "cannot be changed"})
     record = store.update_client(customer_id=customer_id, app_id=app_id, values=values)

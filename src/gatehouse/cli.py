@@ -158,6 +158,9 @@ def clients_create(
     description: Annotated[str, typer.Option(help="Description.")] = "",
     role: Annotated[list[str] | None, typer.Option("--role", help="API role (repeatable).")] = None,
     lifetime: Annotated[int, typer.Option(help="Token lifetime in seconds (300-86400).")] = 0,
+    quota: Annotated[
+        int | None, typer.Option(help="Tokens per hour this client may get (default: no limit).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an application client and print its id and secret."""
@@ -172,6 +175,7 @@ def clients_create(
             description=description,
             api_roles=role or [],
             lifetime=lifetime or ctx.settings.token_lifetime,
+            quota=quota,
             keep_secret=ctx.settings.secret_retrieval,
             actor=CLI_ACTOR,
         )
@@ -228,6 +232,30 @@ def clients_show(
         fail("this server keeps no copy of secrets (GATEHOUSE_SECRET_RETRIEVAL=false)")
     view = client_view(record, secret=secret)
     emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+
+
+@clients_app.command("set-quota")
+def clients_set_quota(
+    app_id: Annotated[str, typer.Argument(help="App client id (app_...).")],
+    customer: CustomerOpt,
+    quota: Annotated[int | None, typer.Option(help="Tokens per hour; omit for no limit.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set or clear a client's hourly token quota."""
+    ctx = open_context()
+    _get_client(ctx, customer, app_id)
+    try:
+        record = appclients.update_client(
+            ctx.store,
+            customer_id=customer,
+            app_id=app_id,
+            changes={"token_quota_per_hour": quota},
+            actor=CLI_ACTOR,
+        )
+    except InvalidInput as exc:
+        fail(str(exc), 2)
+    document = {"id": record.id, "token_quota_per_hour": record.token_quota_per_hour}
+    emit(as_json, document, f"token_quota_per_hour: {record.token_quota_per_hour or 'none'}")
 
 
 @clients_app.command("rotate-secret")

@@ -12,6 +12,7 @@ from gatehouse.maintenance import Maintenance
 from gatehouse.masterkey import MasterKey, load_master_key
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.endpoint import TokenEndpoint
+from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.secrets import SecretHasher
 from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
@@ -57,6 +58,7 @@ class Runtime:
             default_audience=settings.default_audience,
             guard=guard,
             on_issued=audit.record_issued,
+            quota=TokenQuota(storage_url=settings.redis_url),
         )
         return cls(settings, store, master_key, replica, audit, endpoint)
 

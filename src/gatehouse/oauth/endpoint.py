@@ -23,6 +23,7 @@ from gatehouse.oauth.client_auth import authenticate, credentials_from
 from gatehouse.oauth.directory import ClientEntry, Directory
 from gatehouse.oauth.grant import check_grant_type, choose_audience, narrow_scope
 from gatehouse.oauth.params import MAX_BODY, parse_body
+from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.tokens import IssuedToken, issue_access_token
 
 log = logging.getLogger("gatehouse.token")
@@ -66,6 +67,7 @@ class TokenEndpoint:
     default_audience: str
     guard: BruteForceGuard
     on_issued: IssuedHook
+    quota: TokenQuota = field(default_factory=TokenQuota)
     errors: Counter[str] = field(default_factory=Counter)
 
     def handle(self, request: TokenRequest) -> Response:
@@ -111,13 +113,16 @@ class TokenEndpoint:
             raise ServerError(
                 "no signing key", log_detail=f"customer {client.customer_id} has no key"
             )
+        audience = choose_audience(params, self.default_audience)
+        scope = narrow_scope(params.get("scope"), client.api_roles)
+        self.quota.consume(client)
         token = issue_access_token(
             signer,
             issuer=self.issuer_for(client.customer_id),
             client_id=client.client_id,
             customer_id=client.customer_id,
-            audience=choose_audience(params, self.default_audience),
-            scope=narrow_scope(params.get("scope"), client.api_roles),
+            audience=audience,
+            scope=scope,
             lifetime=client.token_lifetime_seconds,
         )
         self.on_issued(client, token, request.client_addr)
