@@ -160,6 +160,7 @@
     var where = document.createElement("span");
     where.className = "param-in";
     where.textContent = p.in + (p.required ? ", required" : "");
+    where.setAttribute("aria-hidden", "true"); // the field's name stays the parameter's name
     label.appendChild(where);
     var input;
     if (schema.enum) {
