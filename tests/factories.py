@@ -129,6 +129,7 @@ def start_server(
     workers: int = 1,
     seed_demo: bool = True,
     port: int | None = None,
+    log_level: str = "warning",
     **extra: str,
 ) -> LiveServer:
     """Start a real server process and wait until it answers /healthz."""
@@ -155,7 +156,7 @@ def start_server(
             "--workers",
             str(workers),
             "--log-level",
-            "warning",
+            log_level,
         ],
         env=env,
         stdout=log,
