@@ -168,3 +168,10 @@ def test_no_template_or_asset_loads_anything_from_another_origin() -> None:
 
 def test_an_unknown_static_file_is_404(client: TestClient) -> None:
     assert client.get("/console/static/nope.js").status_code == 404
+
+
+def test_an_unknown_console_page_is_an_html_404(client: TestClient) -> None:
+    response = client.get("/console/no/such/page")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "There is no such page in the console." in response.text

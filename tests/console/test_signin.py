@@ -67,6 +67,12 @@ def test_signing_in_sets_an_httponly_samesite_lax_session_cookie(
     principal = load_session(runtime.store, session_id=session_id)
     assert principal is not None
     assert principal.user.email == email
+    [event] = runtime.store.list_audit(customer_id="acme", action="console.sign_in")
+    assert (event.actor, event.target, event.source) == (
+        "console:owner@acme.test",
+        principal.user.id,
+        "testclient",
+    )
 
 
 def test_the_session_cookie_is_secure_when_the_public_url_is_https(tmp_path: Path) -> None:

@@ -25,6 +25,9 @@ def console_routes(runtime: Runtime, *, guard: SignInGuard | None = None) -> lis
     async def console_home(_request: Request) -> Response:
         return redirect("/console/apiAccess/appClients")
 
+    async def not_found(request: Request) -> Response:
+        return pages.error_page(request, None, 404, "There is no such page in the console.")
+
     return [
         Route("/console", console_home, methods=["GET"]),
         Route("/console/", console_home, methods=["GET"]),
@@ -35,4 +38,5 @@ def console_routes(runtime: Runtime, *, guard: SignInGuard | None = None) -> lis
         *corpus_routes(pages),
         *playground_routes(pages),
         Mount(STATIC_PREFIX, app=StaticFiles(directory=STATIC_DIR), name="console-static"),
+        Route("/console/{rest:path}", not_found, methods=["GET"]),
     ]

@@ -31,6 +31,7 @@ from gatehouse.console.sessions import (
     set_session_cookie,
     start_session,
 )
+from gatehouse.store.models import AuditEvent
 from gatehouse.users import authenticate
 
 LOGIN_PATH = "/console/login"
@@ -157,6 +158,15 @@ def signin_routes(pages: Pages, guard: SignInGuard) -> list[BaseRoute]:
             guard.record_failure(address, email)
             return login_form(request, status=400, email=email, error=BAD_CREDENTIALS)
         session_id, _principal = await run_in_threadpool(start_session, runtime.store, user=user)
+        event = AuditEvent(
+            customer_id=user.customer_id,
+            at=time.time(),
+            actor=f"console:{user.email}",
+            action="console.sign_in",
+            target=user.id,
+            source=address or None,
+        )
+        await run_in_threadpool(runtime.store.append_audit, events=[event])
         response = redirect(safe_next(field(form, "next")))
         secure = cookie_is_secure(runtime.settings, request)
         set_session_cookie(response, session_id, secure=secure)
