@@ -24,6 +24,7 @@ from gatehouse.store.store import NotFound, Store
 log = logging.getLogger(__name__)
 
 _GAP_PATIENCE = 10.0  # seconds a missing change id is waited for (PostgreSQL commit order)
+_LOAD_GAP_WINDOW = 1000  # change ids below the load cursor checked for not-yet-committed ones
 _DENY_PRUNE_EVERY = 60.0  # seconds between sweeps of expired entries from the deny set
 
 
@@ -113,6 +114,12 @@ class Replica:
         """Read everything once; the change feed takes over from the cursor read first."""
         with self._lock:
             cursor = self._store.latest_change_id()
+            # PostgreSQL: a transaction holding a lower id may commit after the cursor was read;
+            # an id missing below the cursor is a gap, applied when it shows up.
+            low = max(0, cursor - _LOAD_GAP_WINDOW)
+            seen = {c.id for c in self._store.changes_after(low, limit=_LOAD_GAP_WINDOW)}
+            now = time.monotonic()
+            self._gaps = {i: now for i in range(low + 1, cursor + 1) if i not in seen}
             self._customers = {c.id for c in self._store.list_customers()}
             clients = self._store.list_clients()
             self._by_app_id = {c.id: entry_from(c) for c in clients}
