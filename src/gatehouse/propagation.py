@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 PG_CHANNEL = "gatehouse_changes"
 REDIS_CHANNEL = "gatehouse:changes"
-_WAIT = 1.0  # seconds a listener blocks before it looks at its stop flag
+_WAIT = 0.25  # seconds a listener blocks before it looks at its stop flag
 _RETRY = (0.5, 1.0, 2.0, 5.0)  # reconnect back-off
 
 
