@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_262_837_001  # pg_advisory_lock key: one migrator at a time
@@ -35,8 +35,41 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> Non
     cursor.close()
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w]+)['\"]?", re.MULTILINE)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest revision of the migration scripts, read from the files (no Alembic import)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for kind, value in _REVISION.findall(script.read_text()):
+            if kind == "revision":
+                revisions.add(value)
+            elif value != "None":
+                parents.add(value)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations must have exactly one head, found {sorted(heads)}")
+    return heads.pop()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or None for a new database."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe to call from several processes at once."""
+    if current_revision(engine) == head_revision():
+        return  # the usual case: no need to load Alembic at all
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
