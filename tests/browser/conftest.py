@@ -25,8 +25,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    """One browser per module: Playwright's sync API keeps an asyncio loop marked as running
+    while it is open, which would break ``asyncio.run`` in the tests of other folders."""
     if not CHROMIUM.exists():
         reason = f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI") == "true":
