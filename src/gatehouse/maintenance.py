@@ -32,7 +32,7 @@ from gatehouse.store.store import Store
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
-_PG_LOCK = 7_262_837_002  # pg_try_advisory_lock key of the maintenance pass
+PG_LOCK = 7_262_837_002  # pg_try_advisory_lock key of the maintenance pass
 _DENY_GRACE = 60.0  # deny-list entries outlive their token by the verifiers' leeway and more
 _FIRST_RUN = 5.0  # seconds after start-up before the first pass
 ACTOR = "scheduler"
@@ -140,14 +140,14 @@ class Maintenance:
         if engine.dialect.name == "postgresql":
             with engine.connect() as conn:
                 held = bool(
-                    conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK}).scalar()
+                    conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK}).scalar()
                 )
                 conn.commit()
                 try:
                     yield held
                 finally:
                     if held:
-                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK})
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK})
                         conn.commit()
             return
         database = engine.url.database

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import fcntl
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
+import psycopg
 import pytest
 from sqlalchemy import select
 
 from gatehouse.keyring import rotate_keys
-from gatehouse.maintenance import DAY, Maintenance
+from gatehouse.maintenance import DAY, PG_LOCK, Maintenance
+from gatehouse.runtime import Runtime
 from gatehouse.store import tables as t
 from gatehouse.store.models import AuditEvent
+from tests.conftest import make_settings
+from tests.factories import add_customer
 from tests.lifecycle.conftest import Lifecycle, claims_of
 
 JWKS = "/customers/acme/.well-known/jwks.json"
@@ -164,3 +169,28 @@ def test_only_one_process_at_a_time_does_the_maintenance(lc: Lifecycle) -> None:
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
     assert maintenance(lc).run_once().ran is True
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_maintenance_lock_is_an_advisory_lock(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    runtime = Runtime.open(make_settings(tmp_path, database_url=postgres_url))
+    try:
+        add_customer(runtime, "acme")
+        work = Maintenance(
+            runtime.settings,
+            runtime.store,
+            runtime.master_key,
+            audit=runtime.audit,
+            on_change=runtime.changed,
+        )
+        with psycopg.connect(postgres_url, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK,))
+            assert work.run_once().ran is False
+            other.execute("SELECT pg_advisory_unlock(%s)", (PG_LOCK,))
+        (key,) = runtime.store.list_keys(customer_id="acme")
+        report = work.run_once(now=(key.activated_at or key.created_at) + 91 * DAY)
+        assert (report.ran, report.rotated) == (True, ["acme"])
+    finally:
+        runtime.store.engine.dispose()
