@@ -22,9 +22,11 @@ import httpx2
 import jwt
 import pytest
 from starlette.testclient import TestClient
+from tests.conftest import make_settings
 from tests.factories import TEST_ACTOR, LiveServer, start_server
 
 from gatehouse import appclients
+from gatehouse.app import create_app
 from gatehouse.customers import create_customer
 from gatehouse.oauth.keys import Alg
 from gatehouse.oauth.secrets import generate_app_id, hash_secret
@@ -180,7 +182,7 @@ class Lane:
         while probe().status_code != status:
             if time.monotonic() > deadline:
                 raise AssertionError("the live server did not pick up the change in time")
-            time.sleep(0.05)
+            time.sleep(0.02)
 
 
 def _custom_record(
@@ -227,6 +229,8 @@ def oauth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
         tmp_path_factory.mktemp("oauth-live"),
         GATEHOUSE_BRUTEFORCE_CLIENT_FAILURES="1000000",
         GATEHOUSE_BRUTEFORCE_ADDRESS_FAILURES="1000000",
+        # Tests write customers and clients from this process: let the server see them sooner.
+        GATEHOUSE_CHANGE_POLL_INTERVAL="0.02",
     )
     try:
         yield server
@@ -249,8 +253,26 @@ def live_lane(oauth_server: LiveServer, oauth_server_runtime: Runtime) -> Iterat
         yield Lane("fastlane", http, oauth_server.base_url, oauth_server_runtime, oauth_server)
 
 
+@pytest.fixture(scope="session")
+def oauth_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Runtime]]:
+    """The app in-process, built like the ``client`` fixture, shared by the session (each test
+    makes its own customers); brute-force limits high, as on the shared live server."""
+    settings = make_settings(
+        tmp_path_factory.mktemp("oauth-asgi"),
+        bruteforce_client_failures=10**6,
+        bruteforce_address_failures=10**6,
+    )
+    runtime = Runtime.open(settings)
+    try:
+        with TestClient(create_app(runtime=runtime), base_url="http://testserver") as client:
+            yield client, runtime
+    finally:
+        runtime.store.engine.dispose()
+
+
 @pytest.fixture
-def asgi_lane(client: TestClient, runtime: Runtime) -> Lane:
+def asgi_lane(oauth_app: tuple[TestClient, Runtime]) -> Lane:
+    client, runtime = oauth_app
     return Lane("asgi", client, "http://testserver", runtime)
 
 
