@@ -2,7 +2,9 @@
 
 ``api_routes(runtime)`` returns the routes that ``create_app`` mounts: ``/v2/...``, ``/v1/...``
 and the OpenAPI document (``/v2/openapi.json``, also at ``/openapi.json``). Inside, one FastAPI
-app owns the routing, the bearer dependency and the Vectara error bodies.
+app owns the routing, the bearer dependency and the Vectara error bodies; its fast lane
+(:mod:`gatehouse.api.fastlane`) answers well-formed corpus reads without FastAPI's per-request
+parameter analysis.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from gatehouse.api.bearer import Principal
 from gatehouse.api.context import ApiContext, SessionResolver, json_response
 from gatehouse.api.corpora import corpora_router
 from gatehouse.api.errors import install_error_handlers, unexpected_error
+from gatehouse.api.fastlane import FastLane
 from gatehouse.api.v1 import v1_router
 from gatehouse.runtime import Runtime
 
@@ -95,6 +98,8 @@ def create_api(runtime: Runtime, *, session: SessionResolver | None = None) -> F
     app.add_route(OPENAPI_PATH, openapi_json, include_in_schema=False)
     app.add_route("/openapi.json", openapi_json, include_in_schema=False)
     app.state.context = ctx
+    # Outermost of the app's own middleware: answers well-formed corpus reads directly.
+    app.add_middleware(FastLane, api=app, context=ctx)
     return app
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import orjson
+from sqlalchemy import URL
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gatehouse.api.bearer import Bearer, Principal
 from gatehouse.appclients import Actor
 from gatehouse.runtime import Runtime
-from gatehouse.store.corpora import CorpusStore
+from gatehouse.store.corpora import CorpusReader, CorpusStore, read_on
 from gatehouse.store.models import AuditEvent
+
+T = TypeVar("T")
 
 # The console's seam: given a request without an Authorization header, return the principal of
 # a valid session (cookie plus CSRF token) or None to fall through to the bearer check.
@@ -28,6 +33,8 @@ class ApiContext:
     corpora: CorpusStore
     bearer: Bearer
     session: SessionResolver | None = None
+    inline_reads: bool = False  # see read
+    _own: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
     def build(cls, runtime: Runtime, *, session: SessionResolver | None = None) -> ApiContext:
@@ -36,7 +43,36 @@ class ApiContext:
             corpora=CorpusStore(runtime.store.engine),
             bearer=Bearer(runtime.settings, runtime.replica),
             session=session,
+            inline_reads=_is_sqlite_file(runtime.store.engine.url),
         )
+
+    async def read(self, work: Callable[[CorpusReader], T]) -> T:
+        """``work`` with a corpus reader, all its reads in one short transaction.
+
+        On a SQLite file this runs inline, on the calling thread's own connection: a WAL read
+        of one page takes tens of microseconds and never waits for a writer, while a trip to
+        the threadpool costs several times that (and the own connection never waits for the
+        pool either). A database across a network is read in the threadpool, so a slow round
+        trip never holds up the event loop.
+        """
+        if self.inline_reads:
+            with read_on(self._own_connection(), self.corpora.engine.dialect) as reader:
+                return work(reader)
+        return await run_in_threadpool(self._read_pooled, work)
+
+    def _read_pooled(self, work: Callable[[CorpusReader], T]) -> T:
+        with self.corpora.reader() as reader:
+            return work(reader)
+
+    def _own_connection(self) -> Any:
+        connection = getattr(self._own, "connection", None)
+        if connection is None:
+            # Set up by the engine (WAL, busy timeout), then kept out of the pool for good:
+            # closed when this thread or this context goes.
+            connection = self.corpora.engine.raw_connection()
+            connection.detach()
+            self._own.connection = connection
+        return connection
 
     async def principal(self, request: Request) -> Principal:
         """The FastAPI dependency of every route: who is calling, or a VerifyError."""
@@ -66,6 +102,10 @@ class ApiContext:
                 )
             ]
         )
+
+
+def _is_sqlite_file(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
 
 
 def actor_of(principal: Principal) -> Actor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from gatehouse.api.listing import (
     DEFAULT_LIMIT,
     MAX_FILTER,
     MAX_LIMIT,
+    MAX_PAGE_KEY,
     Matcher,
     any_match,
     compile_filter,
@@ -35,11 +37,15 @@ from gatehouse.api.schemas import (
 )
 from gatehouse.appclients import iso_time
 from gatehouse.errors import ApiError
-from gatehouse.store.corpora import CorpusRecord
+from gatehouse.store.corpora import CorpusReader, CorpusRecord
 from gatehouse.store.models import CorpusRole
 from gatehouse.store.store import Conflict, NotFound
 
 _SCAN_BATCH = 200
+
+# A corpus's creation time never changes, and formatting a time costs more than the rest of its
+# view: each distinct time is formatted once.
+_created_at = functools.lru_cache(maxsize=16384)(iso_time)
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": BadRequestBody, "description": "Invalid request"},
@@ -55,12 +61,12 @@ def corpus_view(record: CorpusRecord) -> dict[str, Any]:
         "name": record.name,
         "description": record.description,
         "enabled": record.enabled,
-        "created_at": iso_time(record.created_at),
+        "created_at": _created_at(record.created_at),
     }
 
 
 def page_corpora(
-    ctx: ApiContext,
+    reader: CorpusReader,
     principal: Principal,
     *,
     limit: int,
@@ -74,7 +80,7 @@ def page_corpora(
     def batches() -> Iterator[list[CorpusRecord]]:
         cursor = after_id
         while True:
-            batch = ctx.corpora.list_corpora(
+            batch = reader.list_corpora(
                 customer_id=principal.customer_id, limit=batch_size, after_id=cursor, keys=keys
             )
             yield batch
@@ -84,6 +90,43 @@ def page_corpora(
 
     page, more = take_page(batches(), lambda c: any_match(matcher, (c.key, c.name)), limit)
     return page, encode_page_key([page[-1].id]) if more and page else None
+
+
+async def serve_list_corpora(
+    ctx: ApiContext,
+    principal: Principal,
+    *,
+    limit: int,
+    page_key: str | None,
+    filter: str | None,
+) -> Response:
+    """ListCorpora: every corpus with an account role, else those with a corpus role.
+
+    Both lanes answer with this: the FastAPI route and :mod:`gatehouse.api.fastlane`.
+    """
+    after_id = corpus_position(page_key)
+    matcher = compile_filter(filter)
+    page, next_key = await ctx.read(
+        lambda reader: page_corpora(
+            reader, principal, limit=limit, after_id=after_id, matcher=matcher
+        )
+    )
+    return json_response(
+        {"corpora": [corpus_view(c) for c in page], "metadata": {"page_key": next_key}}
+    )
+
+
+async def serve_get_corpus(ctx: ApiContext, principal: Principal, corpus_key: str) -> Response:
+    """One corpus the principal may see; 404 (never 403) for one it may not."""
+    if not permissions.can_see_corpus(principal, corpus_key):
+        raise not_found("corpus", corpus_key)
+    try:
+        record = await ctx.read(
+            lambda reader: reader.get_corpus(customer_id=principal.customer_id, key=corpus_key)
+        )
+    except NotFound:
+        raise not_found("corpus", corpus_key) from None
+    return json_response(corpus_view(record))
 
 
 def corpus_position(page_key: str | None, *, field: str = "page_key") -> int:
@@ -108,22 +151,15 @@ def corpora_router(ctx: ApiContext) -> APIRouter:
             raise not_found("corpus", corpus_key) from None
 
     @router.get("", response_model=ListCorporaResponse, operation_id="listCorpora")
-    def list_corpora(
+    async def list_corpora(
         limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-        page_key: str | None = Query(None, max_length=500),
+        page_key: str | None = Query(None, max_length=MAX_PAGE_KEY),
         filter: str | None = Query(None, max_length=MAX_FILTER),
         principal: Principal = auth,
     ) -> Response:
         """ListCorpora: every corpus with an account role, else those with a corpus role."""
-        page, next_key = page_corpora(
-            ctx,
-            principal,
-            limit=limit,
-            after_id=corpus_position(page_key),
-            matcher=compile_filter(filter),
-        )
-        return json_response(
-            {"corpora": [corpus_view(c) for c in page], "metadata": {"page_key": next_key}}
+        return await serve_list_corpora(
+            ctx, principal, limit=limit, page_key=page_key, filter=filter
         )
 
     @router.post(
@@ -157,8 +193,8 @@ def corpora_router(ctx: ApiContext) -> APIRouter:
         operation_id="getCorpus",
         responses={404: {"model": NotFoundBody, "description": "No such corpus"}},
     )
-    def get_corpus(corpus_key: str, principal: Principal = auth) -> Response:
-        return json_response(corpus_view(visible(principal, corpus_key)))
+    async def get_corpus(corpus_key: str, principal: Principal = auth) -> Response:
+        return await serve_get_corpus(ctx, principal, corpus_key)
 
     @router.patch(
         "/{corpus_key}",

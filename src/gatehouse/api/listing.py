@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ Matcher = Callable[[str], bool]
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MAX_FILTER = 200
+MAX_PAGE_KEY = 500
 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
@@ -32,21 +34,34 @@ def bad_request(field: str, message: str) -> ApiError:
     return ApiError(400, "The request is invalid", field_errors={field: message})
 
 
+@functools.lru_cache(maxsize=256)
+def _search(pattern: str) -> Matcher | None:
+    """The compiled pattern's ``search`` as a predicate, or None if it is not valid RE2.
+
+    Cached: a client paging through a filtered list sends the same pattern on every page.
+    """
+    try:
+        compiled = re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error:
+        return None
+    search = compiled.search
+
+    def matches(text: str) -> bool:
+        return search(text) is not None
+
+    return matches
+
+
 def compile_filter(pattern: str | None, *, field: str = "filter") -> Matcher | None:
     """A ``search`` predicate for ``pattern``, or None for no filter."""
     if pattern is None or pattern == "":
         return None
     if len(pattern) > MAX_FILTER:
         raise bad_request(field, f"must be at most {MAX_FILTER} characters")
-    try:
-        compiled = re2.compile(pattern, _RE2_OPTIONS)
-    except re2.error:
-        raise bad_request(field, "is not a valid regular expression") from None
-
-    def matches(text: str) -> bool:
-        return compiled.search(text) is not None
-
-    return matches
+    matcher = _search(pattern)
+    if matcher is None:
+        raise bad_request(field, "is not a valid regular expression")
+    return matcher
 
 
 def encode_page_key(position: list[Any]) -> str:

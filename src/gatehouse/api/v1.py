@@ -38,7 +38,7 @@ def v1_router(ctx: ApiContext) -> APIRouter:
     @router.post(
         "/list-corpora", response_model=V1ListCorporaResponse, operation_id="listCorporaV1"
     )
-    def list_corpora_v1(
+    async def list_corpora_v1(
         body: V1ListCorporaRequest,
         customer_id: str | None = Header(
             None,
@@ -47,12 +47,13 @@ def v1_router(ctx: ApiContext) -> APIRouter:
         ),
         principal: Principal = auth,
     ) -> Response:
-        page, next_key = page_corpora(
-            ctx,
-            principal,
-            limit=body.num_results or DEFAULT_LIMIT,
-            after_id=corpus_position(body.page_key, field="pageKey"),
-            matcher=compile_filter(body.filter),
+        limit = body.num_results or DEFAULT_LIMIT
+        after_id = corpus_position(body.page_key, field="pageKey")
+        matcher = compile_filter(body.filter)
+        page, next_key = await ctx.read(
+            lambda reader: page_corpora(
+                reader, principal, limit=limit, after_id=after_id, matcher=matcher
+            )
         )
         return json_response(
             {

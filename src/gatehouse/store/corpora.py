@@ -2,16 +2,33 @@
 
 Corpus keys are unique per customer (``uq_corpora_customer_key``), never globally, so a conflict
 only ever concerns the caller's own corpora. Nothing caches corpora, so no change is recorded.
+
+Reads are the API's hot path (ListCorpora), so their statements are built and compiled once per
+dialect and run on the DBAPI cursor directly (SQLAlchemy's per-call statement construction,
+cache-key generation and result wrapping cost ten times the query itself). A
+:class:`CorpusReader` runs any number of reads in one short transaction on one connection.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Row, delete, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Dialect,
+    Engine,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.store import tables as t
@@ -40,17 +57,139 @@ class CorpusRecord:
 
 
 def _corpus_from_row(row: Row[Any]) -> CorpusRecord:
-    m = row._mapping
+    return _corpus_from_tuple(tuple(row))
+
+
+def _corpus_from_tuple(row: Sequence[Any]) -> CorpusRecord:
+    # Column order of t.corpora: id, customer_id, key, name, description, enabled, created_at,
+    # updated_at (the compiled reads select exactly those, in that order).
     return CorpusRecord(
-        id=int(m["id"]),
-        customer_id=m["customer_id"],
-        key=m["key"],
-        name=m["name"],
-        description=m["description"],
-        enabled=bool(m["enabled"]),
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
+        int(row[0]), row[1], row[2], row[3], row[4], bool(row[5]), float(row[6]), float(row[7])
     )
+
+
+# -- reads compiled once per dialect ------------------------------------------------------------
+
+_c = t.corpora.c
+_LIST_BASE = (
+    select(t.corpora)
+    .where((_c.customer_id == bindparam("customer_id")) & (_c.id > bindparam("after_id")))
+    .order_by(_c.id)
+    .limit(bindparam("limit"))
+)
+
+
+def _list_in_keys(count: int) -> Select[Any]:
+    keys: list[BindParameter[str]] = [bindparam(f"key{i}") for i in range(count)]
+    return _LIST_BASE.where(_c.key.in_(keys))
+
+
+_GET = select(t.corpora).where(
+    (_c.customer_id == bindparam("customer_id")) & (_c.key == bindparam("key"))
+)
+
+
+class _Compiled:
+    """A statement compiled for one dialect: its SQL text and how to lay out its parameters."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect, example: Mapping[str, Any]):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        # Dialect-added parameters (SQLite's OFFSET 0 after a LIMIT) keep their compiled values.
+        self.defaults = dict(compiled.construct_params(dict(example)))
+        self.order: tuple[str, ...] | None = (
+            tuple(compiled.positiontup or ()) if compiled.positional else None
+        )
+
+    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        merged = {**self.defaults, **values}
+        if self.order is None:
+            return merged
+        return tuple(merged[name] for name in self.order)
+
+
+_compiled: dict[tuple[str, str, str, int], _Compiled] = {}
+
+
+def _compile(dialect: Dialect, name: str, size: int = 0) -> _Compiled:
+    key = (dialect.name, dialect.driver, name, size)
+    found = _compiled.get(key)
+    if found is None:
+        if name == "get":
+            found = _Compiled(_GET, dialect, {"customer_id": "", "key": ""})
+        elif name == "list":
+            found = _Compiled(_LIST_BASE, dialect, {"customer_id": "", "after_id": 0, "limit": 1})
+        else:
+            example = {"customer_id": "", "after_id": 0, "limit": 1}
+            example.update({f"key{i}": "" for i in range(size)})
+            found = _Compiled(_list_in_keys(size), dialect, example)
+        _compiled[key] = found
+    return found
+
+
+def _padded(keys: Collection[str]) -> list[str]:
+    """``keys`` sorted and padded to a power of two by repeating the last one (``IN`` ignores
+    repeats), so a handful of compiled statements serve every number of keys."""
+    ordered = sorted(keys)
+    size = 1
+    while size < len(ordered):
+        size *= 2
+    return ordered + [ordered[-1]] * (size - len(ordered))
+
+
+class CorpusReader:
+    """Reads on one DBAPI cursor, inside the transaction that :meth:`CorpusStore.reader` opened."""
+
+    def __init__(self, cursor: Any, dialect: Dialect) -> None:
+        self._cursor = cursor
+        self._dialect = dialect
+
+    def _rows(self, compiled: _Compiled, values: Mapping[str, Any]) -> list[Any]:
+        self._cursor.execute(compiled.sql, compiled.parameters(values))
+        rows: list[Any] = self._cursor.fetchall()
+        return rows
+
+    def get_corpus(self, *, customer_id: str, key: str) -> CorpusRecord:
+        rows = self._rows(_compile(self._dialect, "get"), {"customer_id": customer_id, "key": key})
+        if not rows:
+            raise NotFound(key)
+        return _corpus_from_tuple(rows[0])
+
+    def list_corpora(
+        self,
+        *,
+        customer_id: str,
+        limit: int,
+        after_id: int = 0,
+        keys: Collection[str] | None = None,
+    ) -> list[CorpusRecord]:
+        """Corpora ordered by id, after ``after_id``; only ``keys`` when given."""
+        values: dict[str, Any] = {"customer_id": customer_id, "after_id": after_id, "limit": limit}
+        if keys is None:
+            compiled = _compile(self._dialect, "list")
+        elif not keys:
+            return []
+        else:
+            padded = _padded(keys)
+            compiled = _compile(self._dialect, "list_in", len(padded))
+            values.update({f"key{i}": key for i, key in enumerate(padded)})
+        return [_corpus_from_tuple(row) for row in self._rows(compiled, values)]
+
+
+@contextmanager
+def read_on(connection: Any, dialect: Dialect) -> Iterator[CorpusReader]:
+    """A reader on a DBAPI ``connection``: every read in one transaction, ended (rolled back,
+    as nothing was written) on the way out."""
+    cursor = connection.cursor()
+    try:
+        if dialect.name == "sqlite":
+            # pysqlite starts a transaction only before DML: begin one so that every read of
+            # this reader sees the same snapshot.
+            cursor.execute("BEGIN")
+        yield CorpusReader(cursor, dialect)
+    finally:
+        cursor.close()
+        connection.rollback()
 
 
 class CorpusStore:
@@ -81,14 +220,19 @@ class CorpusStore:
             raise Conflict(key) from exc
         return CorpusRecord(id=int(row_id), **values)  # type: ignore[arg-type]
 
+    @contextmanager
+    def reader(self) -> Iterator[CorpusReader]:
+        """A :class:`CorpusReader` on a pooled connection, for one short read transaction."""
+        connection = self.engine.raw_connection()
+        try:
+            with read_on(connection, self.engine.dialect) as reader:
+                yield reader
+        finally:
+            connection.close()
+
     def get_corpus(self, *, customer_id: str, key: str) -> CorpusRecord:
-        c = t.corpora.c
-        query = select(t.corpora).where((c.customer_id == customer_id) & (c.key == key))
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None:
-            raise NotFound(key)
-        return _corpus_from_row(row)
+        with self.reader() as reader:
+            return reader.get_corpus(customer_id=customer_id, key=key)
 
     def list_corpora(
         self,
@@ -99,19 +243,10 @@ class CorpusStore:
         keys: Collection[str] | None = None,
     ) -> list[CorpusRecord]:
         """Corpora ordered by id, after ``after_id``; only ``keys`` when given."""
-        c = t.corpora.c
-        query = (
-            select(t.corpora)
-            .where((c.customer_id == customer_id) & (c.id > after_id))
-            .order_by(c.id)
-            .limit(limit)
-        )
-        if keys is not None:
-            if not keys:
-                return []
-            query = query.where(c.key.in_(sorted(keys)))
-        with self.engine.connect() as conn:
-            return [_corpus_from_row(row) for row in conn.execute(query)]
+        with self.reader() as reader:
+            return reader.list_corpora(
+                customer_id=customer_id, limit=limit, after_id=after_id, keys=keys
+            )
 
     def update_corpus(
         self, *, customer_id: str, key: str, values: Mapping[str, Any]
