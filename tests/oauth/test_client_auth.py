@@ -7,6 +7,8 @@ import base64
 from tests.factories import basic_auth
 from tests.oauth.conftest import Lane, assert_error
 
+from gatehouse.oauth.secrets import generate_secret
+
 FAILED = "client authentication failed"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -95,7 +97,8 @@ def test_unknown_client_wrong_secret_disabled_and_foreign_client_get_one_answer(
     foreign = lane.add_client(other_customer)
     attempts = {
         "unknown client": {"client_id": "no-such-client-id-000000", "client_secret": good.secret},
-        "wrong secret": {"client_id": good.client_id, "client_secret": good.secret[:-1] + "x"},
+        "wrong secret": {"client_id": good.client_id, "client_secret": generate_secret()},
+        "mistyped secret": {"client_id": good.client_id, "client_secret": good.secret + "x"},
         "disabled": {"client_id": disabled.client_id, "client_secret": disabled.secret},
         "other customer": {"client_id": foreign.client_id, "client_secret": foreign.secret},
     }
