@@ -105,7 +105,7 @@ def test_a_missing_name_is_explained_next_to_the_field_and_the_input_is_kept(
     )
     assert 'aria-invalid="true" aria-describedby="name-error"' in response.text
     assert ">kept</textarea>" in response.text
-    assert 'value="viewer" checked' in response.text
+    assert 'value="viewer" aria-describedby="role-viewer-help" checked' in response.text
 
 
 def test_copy_secret_returns_the_stored_secret_to_a_script_and_to_a_form(
@@ -253,7 +253,7 @@ def test_an_administrator_may_neither_grant_owner_nor_touch_an_owner_client(
 ) -> None:
     csrf = sign_in(client, make_user("admin@acme.test", role="administrator"))
     form = client.get(f"{BASE}/new")
-    assert 'value="owner" disabled' in form.text
+    assert 'value="owner" aria-describedby="role-owner-help" disabled' in form.text
     refused = client.post(BASE, data={"csrf_token": csrf, "name": "x", "api_roles": "owner"})
     assert refused.status_code == 400
     assert "Only an owner may grant the owner role." in refused.text
