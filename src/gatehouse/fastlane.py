@@ -20,6 +20,15 @@ from gatehouse.routes.oauth import token_request_from
 
 _CUSTOMER_TOKEN_PATH = re.compile(rb"/customers/([a-z0-9][a-z0-9-]{1,62})/oauth2/token")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# Request line and headers together may not exceed this (RFC 9110 §15.5.14 / RFC 6585 §5).
+MAX_HEAD = 64 * 1024
+_TOO_LARGE_BODY = (
+    b'{"error":"invalid_request","error_description":"the request line and headers exceed 64 KiB"}'
+)
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
+)
 
 
 def find_endpoint(app: Any) -> TokenEndpoint | None:
@@ -45,10 +54,33 @@ class FastLaneProtocol(HttpToolsProtocol):
         self._fast_customer: str | None = None
         self._fast_json = False
         self._fast_body = b""
+        self._head_size = 0
         # The keep-alive timer of a connection in the fast lane re-arms itself while requests
         # keep coming, instead of one timer being created and cancelled for every request.
         self._lazy_timer = False
         self._active_at = 0.0
+
+    def on_message_begin(self) -> None:
+        self._head_size = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if self._count_head(len(url)):
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._count_head(len(name) + len(value) + 4):
+            super().on_header(name, value)
+
+    def _count_head(self, size: int) -> bool:
+        """False once the head is too large: then a 431 is sent and the connection closed."""
+        self._head_size += size
+        if self._head_size <= MAX_HEAD:
+            return True
+        if not self.transport.is_closing():
+            self.transport.write(_TOO_LARGE)
+            self.transport.close()
+        return False
 
     def _route(self, url: bytes) -> bool:
         if url == b"/oauth2/token":
@@ -64,6 +96,10 @@ class FastLaneProtocol(HttpToolsProtocol):
         return True
 
     def on_headers_complete(self) -> None:
+        if self._head_size > MAX_HEAD:
+            self._fast = True  # swallow the body; nothing answers this request again
+            self._fast_body = b""
+            return
         busy = (self.cycle is not None and not self.cycle.response_complete) or self.pipeline
         if (
             self._endpoint is not None
@@ -93,6 +129,8 @@ class FastLaneProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         self._fast = False
+        if self._head_size > MAX_HEAD:
+            return
         assert self._endpoint is not None
         client = self.client[0] if self.client else ""
         request = token_request_from(
