@@ -40,6 +40,7 @@ app.add_typer(users_app, name="users")
 CLI_ACTOR = Actor(name="cli", source="cli")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 CustomerOpt = Annotated[str, typer.Option("--customer", help="Customer id.")]
+AppIdArg = Annotated[str, typer.Argument(help="App client id (app_...).")]
 
 
 @dataclass
@@ -219,7 +220,7 @@ def clients_list(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
 
 @clients_app.command("show")
 def clients_show(
-    app_id: Annotated[str, typer.Argument(help="App client id (app_...).")],
+    app_id: AppIdArg,
     customer: CustomerOpt,
     show_secret: Annotated[bool, typer.Option("--show-secret", help="Include the secret.")] = False,
     as_json: JsonOpt = False,
@@ -236,7 +237,7 @@ def clients_show(
 
 @clients_app.command("set-quota")
 def clients_set_quota(
-    app_id: Annotated[str, typer.Argument(help="App client id (app_...).")],
+    app_id: AppIdArg,
     customer: CustomerOpt,
     quota: Annotated[int | None, typer.Option(help="Tokens per hour; omit for no limit.")] = None,
     as_json: JsonOpt = False,
@@ -260,7 +261,7 @@ def clients_set_quota(
 
 @clients_app.command("rotate-secret")
 def clients_rotate(
-    app_id: Annotated[str, typer.Argument(help="App client id (app_...).")],
+    app_id: AppIdArg,
     customer: CustomerOpt,
     grace: Annotated[
         int, typer.Option(help="Seconds the old secret keeps working (max 7 days).")
@@ -288,7 +289,7 @@ def clients_rotate(
 
 @clients_app.command("revoke-tokens")
 def clients_revoke(
-    app_id: Annotated[str, typer.Argument(help="App client id (app_...).")],
+    app_id: AppIdArg,
     customer: CustomerOpt,
     as_json: JsonOpt = False,
 ) -> None:
@@ -307,7 +308,7 @@ def clients_revoke(
 
 @clients_app.command("delete")
 def clients_delete(
-    app_id: Annotated[str, typer.Argument(help="App client id (app_...).")],
+    app_id: AppIdArg,
     customer: CustomerOpt,
     as_json: JsonOpt = False,
 ) -> None:
