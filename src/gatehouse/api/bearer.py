@@ -5,6 +5,11 @@ process's in-memory replica instead of an HTTP fetch of our own JWKS. On top of 
 claim checks, every request consults the replica (never the database): a token that was revoked
 (RFC 7009 deny list), whose client is deleted or disabled, was issued before the client's
 ``tokens_revoked_before``, or carries a role the client no longer has is rejected at once.
+
+A token seen before skips the parts whose answers cannot have changed: its header's parse
+(a function of the header alone) and its standing and principal while the replica's
+``version`` is the same (every change the replica applies bumps it). Signature, expiry and
+key removal are still checked by the verifier on every request, from its verified-token cache.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from gatehouse.replica import Replica
 from gatehouse.settings import Settings
 from gatehouse.store.models import CorpusRole
 from gatehouse.verify.bearer import extract_bearer
+
+_REMEMBERED = 4096  # tokens per memo; a full memo starts over
 
 # Moved to gatehouse.oauth.inspect (shared with revocation and introspection); kept importable.
 __all__ = [
@@ -67,6 +74,9 @@ class Bearer:
             keys=replica,
             standing=replica,
         )
+        self._tokens: dict[str, str] = {}  # Authorization header -> its well-formed token
+        # (token, customer-id header, source) -> (replica version, principal)
+        self._principals: dict[tuple[str, str | None, str | None], tuple[int, Principal]] = {}
 
     def _verifier(self, customer_id: str) -> ReplicaTokenVerifier:
         return self.checker.verifier(customer_id)
@@ -79,9 +89,26 @@ class Bearer:
         source: str | None = None,
     ) -> Principal:
         # RFC 6750 §2.1 (header), §3.1 (no credentials / invalid_request / invalid_token).
-        token = extract_bearer(authorization)
+        token = self._token(authorization)
+        # Read before the checks, so a change applied meanwhile voids what they conclude.
+        version = self.replica.version
         claims = self.checker.verify(token)
-        return self._principal(claims, customer_header, source)
+        key = (token, customer_header, source)
+        remembered = self._principals.get(key)
+        if remembered is not None and remembered[0] == version:
+            return remembered[1]
+        principal = self._principal(claims, customer_header, source)
+        _remember(self._principals, key, (version, principal))
+        return principal
+
+    def _token(self, authorization: Sequence[str]) -> str:
+        if len(authorization) != 1:
+            return extract_bearer(authorization)  # raises: none, or more than one
+        token = self._tokens.get(authorization[0])
+        if token is None:
+            token = extract_bearer(authorization)
+            _remember(self._tokens, authorization[0], token)
+        return token
 
     def _principal(
         self, claims: dict[str, Any], customer_header: str | None, source: str | None
@@ -100,3 +127,9 @@ class Bearer:
             actor=entry.id,
             source=source,
         )
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= _REMEMBERED:
+        memo.clear()
+    memo[key] = value

@@ -46,8 +46,9 @@ class ApiContext:
             inline_reads=_is_sqlite_file(runtime.store.engine.url),
         )
 
-    async def read(self, work: Callable[[CorpusReader], T]) -> T:
-        """``work`` with a corpus reader, all its reads in one short transaction.
+    async def read(self, work: Callable[[CorpusReader], T], *, single: bool = False) -> T:
+        """``work`` with a corpus reader, all its reads in one short transaction (``single``:
+        ``work`` runs one statement, which needs no transaction of its own).
 
         On a SQLite file this runs inline, on the calling thread's own connection: a WAL read
         of one page takes tens of microseconds and never waits for a writer, while a trip to
@@ -56,12 +57,13 @@ class ApiContext:
         trip never holds up the event loop.
         """
         if self.inline_reads:
-            with read_on(self._own_connection(), self.corpora.engine.dialect) as reader:
+            connection = self._own_connection()
+            with read_on(connection, self.corpora.engine.dialect, single=single) as reader:
                 return work(reader)
-        return await run_in_threadpool(self._read_pooled, work)
+        return await run_in_threadpool(self._read_pooled, work, single)
 
-    def _read_pooled(self, work: Callable[[CorpusReader], T]) -> T:
-        with self.corpora.reader() as reader:
+    def _read_pooled(self, work: Callable[[CorpusReader], T], single: bool) -> T:
+        with self.corpora.reader(single=single) as reader:
             return work(reader)
 
     def _own_connection(self) -> Any:

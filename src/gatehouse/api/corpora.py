@@ -109,7 +109,8 @@ async def serve_list_corpora(
     page, next_key = await ctx.read(
         lambda reader: page_corpora(
             reader, principal, limit=limit, after_id=after_id, matcher=matcher
-        )
+        ),
+        single=matcher is None,  # without a filter, one batch is the whole page
     )
     return json_response(
         {"corpora": [corpus_view(c) for c in page], "metadata": {"page_key": next_key}}
@@ -122,7 +123,8 @@ async def serve_get_corpus(ctx: ApiContext, principal: Principal, corpus_key: st
         raise not_found("corpus", corpus_key)
     try:
         record = await ctx.read(
-            lambda reader: reader.get_corpus(customer_id=principal.customer_id, key=corpus_key)
+            lambda reader: reader.get_corpus(customer_id=principal.customer_id, key=corpus_key),
+            single=True,
         )
     except NotFound:
         raise not_found("corpus", corpus_key) from None

@@ -53,7 +53,8 @@ def v1_router(ctx: ApiContext) -> APIRouter:
         page, next_key = await ctx.read(
             lambda reader: page_corpora(
                 reader, principal, limit=limit, after_id=after_id, matcher=matcher
-            )
+            ),
+            single=matcher is None,
         )
         return json_response(
             {

@@ -177,14 +177,14 @@ class CorpusReader:
 
 
 @contextmanager
-def read_on(connection: Any, dialect: Dialect) -> Iterator[CorpusReader]:
+def read_on(connection: Any, dialect: Dialect, *, single: bool = False) -> Iterator[CorpusReader]:
     """A reader on a DBAPI ``connection``: every read in one transaction, ended (rolled back,
-    as nothing was written) on the way out."""
+    as nothing was written) on the way out. ``single``: the caller runs one statement only."""
     cursor = connection.cursor()
     try:
-        if dialect.name == "sqlite":
+        if dialect.name == "sqlite" and not single:
             # pysqlite starts a transaction only before DML: begin one so that every read of
-            # this reader sees the same snapshot.
+            # this reader sees the same snapshot (a single statement is atomic on its own).
             cursor.execute("BEGIN")
         yield CorpusReader(cursor, dialect)
     finally:
@@ -221,17 +221,17 @@ class CorpusStore:
         return CorpusRecord(id=int(row_id), **values)  # type: ignore[arg-type]
 
     @contextmanager
-    def reader(self) -> Iterator[CorpusReader]:
+    def reader(self, *, single: bool = False) -> Iterator[CorpusReader]:
         """A :class:`CorpusReader` on a pooled connection, for one short read transaction."""
         connection = self.engine.raw_connection()
         try:
-            with read_on(connection, self.engine.dialect) as reader:
+            with read_on(connection, self.engine.dialect, single=single) as reader:
                 yield reader
         finally:
             connection.close()
 
     def get_corpus(self, *, customer_id: str, key: str) -> CorpusRecord:
-        with self.reader() as reader:
+        with self.reader(single=True) as reader:
             return reader.get_corpus(customer_id=customer_id, key=key)
 
     def list_corpora(
@@ -243,7 +243,7 @@ class CorpusStore:
         keys: Collection[str] | None = None,
     ) -> list[CorpusRecord]:
         """Corpora ordered by id, after ``after_id``; only ``keys`` when given."""
-        with self.reader() as reader:
+        with self.reader(single=True) as reader:
             return reader.list_corpora(
                 customer_id=customer_id, limit=limit, after_id=after_id, keys=keys
             )
