@@ -173,18 +173,24 @@ class Replica:
             self._customers.add(change.customer_id)
 
     def _reload_client(self, app_id: str) -> None:
-        old = self._by_app_id.pop(app_id, None)
-        if old is not None:
-            self._by_client_id.pop(old.client_id, None)
-            self._corpus_roles.pop(app_id, None)
+        # Read first, then swap: a reader must never find a changed client missing for a moment.
         try:
             record = self._store.get_client(app_id=app_id)
         except NotFound:
+            record = None
+        old = self._by_app_id.get(app_id)
+        if record is None:
+            if old is not None:
+                self._by_client_id.pop(old.client_id, None)
+                self._by_app_id.pop(app_id, None)
+                self._corpus_roles.pop(app_id, None)
             return
         entry = entry_from(record)
-        self._by_app_id[app_id] = entry
         self._by_client_id[entry.client_id] = entry
+        self._by_app_id[app_id] = entry
         self._corpus_roles[app_id] = record.corpus_roles
+        if old is not None and old.client_id != entry.client_id:
+            self._by_client_id.pop(old.client_id, None)
 
     def _build_key_set(self, records: list[SigningKeyRecord]) -> KeySet:
         signer: Signer | None = None

@@ -358,7 +358,7 @@ def check_response(
         return f"{label} is a server error: {body[:200]!r}"
     if status == 200:
         return None if case.may_succeed else f"{label} succeeded: {body[:200]!r}"
-    if status not in {400, 401, 405, 413, 429}:
+    if status not in {400, 401, 405, 413, 429, 431}:
         return f"{label} is not a documented status: {body[:200]!r}"
     if headers.get("content-type") != "application/json":
         return f"{label} has content-type {headers.get('content-type')!r}: {body[:200]!r}"
