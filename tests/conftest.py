@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from starlette.testclient import TestClient
 from gatehouse.app import create_app
 from gatehouse.runtime import Runtime
 from gatehouse.settings import Settings
+from gatehouse.store.engine import create_store_engine, migrate
 from tests.factories import LiveServer, start_server
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -81,8 +83,35 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database at the newest schema, migrated once per session: ``runtime``
+    starts each test on a copy of it instead of running every migration again."""
+    path = tmp_path_factory.mktemp("template") / "gatehouse.db"
+    engine = create_store_engine(f"sqlite:///{path}")
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()  # the last connection out checkpoints the WAL into the file
+    return path
+
+
+def copy_migrated_sqlite(settings: Settings, template: Path) -> None:
+    """Put a copy of ``template`` where ``settings`` keeps its SQLite database, if that is the
+    default file and it does not exist yet; any other database is left to ``Runtime.open``."""
+    target = settings.data_dir / "gatehouse.db"
+    if settings.sqlalchemy_url != f"sqlite:///{target}" or target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, target)
+
+
 @pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
+def runtime(settings: Settings, migrated_sqlite: Path) -> Iterator[Runtime]:
+    """A runtime on a fresh database: a copy of the migrated template for the default SQLite
+    file (``Runtime.open`` still migrates, finding nothing to do), else whatever
+    ``settings`` names."""
+    copy_migrated_sqlite(settings, migrated_sqlite)
     rt = Runtime.open(settings)
     yield rt
     rt.store.engine.dispose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from starlette.responses import Response
 
 from gatehouse import appclients
@@ -60,8 +60,14 @@ def _position(page_key: str | None) -> tuple[float, str] | None:
     return float(position[0]), position[1]
 
 
-def app_clients_router(ctx: ApiContext) -> APIRouter:
-    router = APIRouter(prefix="/v2/app_clients", tags=["App clients"], responses=AUTH_RESPONSES)
+def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
+    """The routes, their dependencies overridable through ``app`` (see ``create_api``)."""
+    router = APIRouter(
+        prefix="/v2/app_clients",
+        tags=["App clients"],
+        responses=AUTH_RESPONSES,
+        dependency_overrides_provider=app,
+    )
     auth = Depends(ctx.principal)
     runtime = ctx.runtime
     store = runtime.store

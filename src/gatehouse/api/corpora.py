@@ -6,7 +6,7 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from starlette.responses import Response
 
 from gatehouse import appclients
@@ -140,8 +140,14 @@ def corpus_position(page_key: str | None, *, field: str = "page_key") -> int:
     return int(position[0])
 
 
-def corpora_router(ctx: ApiContext) -> APIRouter:
-    router = APIRouter(prefix="/v2/corpora", tags=["Corpora"], responses=AUTH_RESPONSES)
+def corpora_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
+    """The routes, their dependencies overridable through ``app`` (see ``create_api``)."""
+    router = APIRouter(
+        prefix="/v2/corpora",
+        tags=["Corpora"],
+        responses=AUTH_RESPONSES,
+        dependency_overrides_provider=app,
+    )
     auth = Depends(ctx.principal)
 
     def visible(principal: Principal, corpus_key: str) -> CorpusRecord:

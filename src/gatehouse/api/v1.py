@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, FastAPI, Header
 from starlette.responses import Response
 
 from gatehouse.api.bearer import Principal
@@ -31,8 +31,14 @@ def v1_corpus_view(record: CorpusRecord) -> dict[str, Any]:
     }
 
 
-def v1_router(ctx: ApiContext) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["v1"], responses=AUTH_RESPONSES)
+def v1_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
+    """The routes, their dependencies overridable through ``app`` (see ``create_api``)."""
+    router = APIRouter(
+        prefix="/v1",
+        tags=["v1"],
+        responses=AUTH_RESPONSES,
+        dependency_overrides_provider=app,
+    )
     auth = Depends(ctx.principal)
 
     @router.post(
