@@ -179,6 +179,9 @@ def update_client(
             values[name] = validate_corpus_roles(value)
         elif name == "enabled":
             values[name] = bool(value)
+            if not value:
+                # Disabling revokes: tokens issued before stay dead if the client is re-enabled.
+                values["tokens_revoked_before"] = time.time()
         elif name == "token_lifetime_seconds":
             values[name] = validate_lifetime(value)
         elif name == "token_quota_per_hour":

@@ -1,0 +1,50 @@
+"""Disabling a client revokes its tokens for good: re-enabling it does not revive them."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from gatehouse import appclients
+from gatehouse.runtime import Runtime
+from tests.factories import TEST_ACTOR, add_client, add_customer, basic_auth
+
+
+def _token(client: TestClient, client_id: str, secret: str) -> str:
+    response = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers={"authorization": basic_auth(client_id, secret)},
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def _set_enabled(runtime: Runtime, app_id: str, enabled: bool) -> None:
+    appclients.update_client(
+        runtime.store,
+        customer_id="acme",
+        app_id=app_id,
+        changes={"enabled": enabled},
+        actor=TEST_ACTOR,
+    )
+    runtime.changed()
+
+
+def test_tokens_of_a_disabled_then_re_enabled_client_stay_rejected(
+    runtime: Runtime, client: TestClient
+) -> None:
+    add_customer(runtime)
+    record, secret = add_client(runtime, roles=("viewer",))
+    old = _token(client, record.client_id, secret)
+    assert client.get("/v2/corpora", headers={"authorization": f"Bearer {old}"}).status_code == 200
+
+    _set_enabled(runtime, record.id, False)
+    assert client.get("/v2/corpora", headers={"authorization": f"Bearer {old}"}).status_code == 401
+    _set_enabled(runtime, record.id, True)
+
+    rejected = client.get("/v2/corpora", headers={"authorization": f"Bearer {old}"})
+    assert rejected.status_code == 401
+    assert 'error="invalid_token"' in rejected.headers["www-authenticate"]
+    new = _token(client, record.client_id, secret)
+    assert client.get("/v2/corpora", headers={"authorization": f"Bearer {new}"}).status_code == 200
