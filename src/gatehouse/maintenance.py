@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, func, select, text
 
 from gatehouse.auditlog import AuditWriter
 from gatehouse.keyring import new_key, rotate_keys
@@ -36,6 +36,8 @@ PG_LOCK = 7_262_837_002  # pg_try_advisory_lock key of the maintenance pass
 _DENY_GRACE = 60.0  # deny-list entries outlive their token by the verifiers' leeway and more
 _FIRST_RUN = 5.0  # seconds after start-up before the first pass
 ACTOR = "scheduler"
+# Changes matter to replicas and to the revocation feed only while a token they touch can live.
+CHANGE_RETENTION = DAY + 3600.0
 
 
 @dataclass
@@ -46,6 +48,7 @@ class MaintenanceReport:
     removed_keys: list[str] = field(default_factory=list)
     pruned_revocations: int = 0
     pruned_audit: int = 0
+    pruned_changes: int = 0
 
 
 class Maintenance:
@@ -78,6 +81,7 @@ class Maintenance:
             report.ran = True
             report.pruned_revocations = prune_revoked(self.store, now=now - _DENY_GRACE)
             report.pruned_audit = self._prune_audit(now)
+            report.pruned_changes = self._prune_changes(now)
             self._keys(now, report)
         if report.rotated or report.published or report.removed_keys:
             self.on_change()
@@ -90,6 +94,20 @@ class Maintenance:
         with self.store.engine.begin() as conn:
             result = conn.execute(
                 delete(t.audit_events).where(t.audit_events.c.at < now - days * DAY)
+            )
+        return int(result.rowcount or 0)
+
+    def _prune_changes(self, now: float) -> int:
+        """Drop change-feed rows older than any token can live (plus an hour).
+
+        The newest row always stays, so ids keep growing (SQLite may reuse the largest rowid
+        once it is deleted) and every process's cursor stays meaningful.
+        """
+        c = t.changes.c
+        newest = select(func.max(c.id)).scalar_subquery()
+        with self.store.engine.begin() as conn:
+            result = conn.execute(
+                delete(t.changes).where((c.at < now - CHANGE_RETENTION) & (c.id < newest))
             )
         return int(result.rowcount or 0)
 

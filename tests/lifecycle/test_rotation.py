@@ -194,3 +194,19 @@ def test_on_postgresql_the_maintenance_lock_is_an_advisory_lock(
         assert (report.ran, report.rotated) == (True, ["acme"])
     finally:
         runtime.store.engine.dispose()
+
+
+def test_old_change_feed_rows_are_pruned_and_the_newest_always_stays(lc: Lifecycle) -> None:
+    lc.app()
+    work = maintenance(lc)
+    store = lc.runtime.store
+    newest = store.latest_change_id()
+    assert newest > 1
+    # Nothing is older than a day and an hour yet.
+    assert work.run_once().pruned_changes == 0
+    # Two days on, every row but the newest goes; ids keep growing after it.
+    report = work.run_once(now=time.time() + 2 * DAY)
+    assert report.pruned_changes == newest - 1
+    assert [c.id for c in store.changes_after(0)] == [newest]
+    lc.app(name="after")
+    assert store.latest_change_id() > newest
