@@ -9,7 +9,9 @@ parameter analysis.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -63,8 +65,25 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
     return document
 
 
+@functools.cache
+def _shared_routes() -> tuple[APIRoute, ...]:
+    routers = [corpora_router(), app_clients_router(), v1_router()]
+    return tuple(
+        route for router in routers for route in router.routes if isinstance(route, APIRoute)
+    )
+
+
+@functools.cache
+def _methods_table() -> list[tuple[re.Pattern[str], set[str]]]:
+    return [(route.path_regex, set(route.methods or ())) for route in _shared_routes()]
+
+
 def create_api(runtime: Runtime, *, session: SessionResolver | None = None) -> FastAPI:
-    """The API as a FastAPI app whose paths are the full public paths (``/v2/corpora`` ...)."""
+    """The API as a FastAPI app whose paths are the full public paths (``/v2/corpora`` ...).
+
+    Its routes are shared with every other API app of the process, so FastAPI's
+    ``dependency_overrides`` do not reach them (tests use real parts instead).
+    """
     ctx = ApiContext.build(runtime, session=session)
     app = FastAPI(
         title="Gatehouse API",
@@ -73,23 +92,13 @@ def create_api(runtime: Runtime, *, session: SessionResolver | None = None) -> F
         redoc_url=None,
     )
     install_error_handlers(app)
-    routers = [
-        corpora_router(ctx, app=app),
-        app_clients_router(ctx, app=app),
-        v1_router(ctx, app=app),
-    ]
-    for router in routers:
-        # The finished routes go straight onto the app's own router: include_router would have
-        # FastAPI analyse every route a second time for this app, and look each request up
-        # through one more layer.
-        app.router.routes.extend(router.routes)
+    # The routes are built once per process and shared: FastAPI's analysis of a route costs
+    # milliseconds, and each route finds the context of the app serving it (api_context).
+    # They go straight onto the app's own router: include_router would have FastAPI analyse
+    # every route again for each app, and look each request up through one more layer.
+    app.router.routes.extend(_shared_routes())
     # For the Allow header of a 405 (RFC 9110 §15.5.6).
-    app.state.methods = [
-        (route.path_regex, set(route.methods or ()))
-        for router in routers
-        for route in router.routes
-        if isinstance(route, APIRoute)
-    ]
+    app.state.methods = _methods_table()
     cached: list[dict[str, Any]] = []
 
     def openapi() -> dict[str, Any]:

@@ -10,13 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from gatehouse import appclients
 from gatehouse.api import permissions
 from gatehouse.api.bearer import Principal
-from gatehouse.api.context import ApiContext, actor_of, json_response
+from gatehouse.api.context import (
+    ApiContext,
+    actor_of,
+    api_context,
+    json_response,
+    request_principal,
+)
 from gatehouse.api.corpora import AUTH_RESPONSES
 from gatehouse.api.errors import not_found
 from gatehouse.api.listing import (
@@ -60,26 +66,26 @@ def _position(page_key: str | None) -> tuple[float, str] | None:
     return float(position[0]), position[1]
 
 
-def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
-    """The routes, their dependencies overridable through ``app`` (see ``create_api``)."""
+def app_clients_router() -> APIRouter:
+    """The routes; each request's context is the serving app's (``api_context``)."""
     router = APIRouter(
         prefix="/v2/app_clients",
         tags=["App clients"],
         responses=AUTH_RESPONSES,
-        dependency_overrides_provider=app,
     )
-    auth = Depends(ctx.principal)
-    runtime = ctx.runtime
-    store = runtime.store
+    auth = Depends(request_principal)
+    context = Depends(api_context)
 
-    def load(principal: Principal, app_id: str) -> AppClientRecord:
+    def load(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
         permissions.require_client_manager(principal)
         try:
-            return store.get_client(app_id=app_id, customer_id=principal.customer_id)
+            return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
         except NotFound:
             raise not_found("app client", app_id) from None
 
-    def corpus_roles(principal: Principal, roles: Iterable[CorpusRoleBody]) -> list[CorpusRole]:
+    def corpus_roles(
+        ctx: ApiContext, principal: Principal, roles: Iterable[CorpusRoleBody]
+    ) -> list[CorpusRole]:
         wanted = [CorpusRole(corpus_key=r.corpus_key, role=r.role) for r in roles]
         keys = {r.corpus_key for r in wanted}
         missing = keys - ctx.corpora.existing_keys(customer_id=principal.customer_id, keys=keys)
@@ -93,8 +99,10 @@ def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRou
         page_key: str | None = Query(None, max_length=500),
         filter: str | None = Query(None, max_length=MAX_FILTER),
         principal: Principal = auth,
+        ctx: ApiContext = context,
     ) -> Response:
         """The customer's app clients, oldest first; ``filter`` is a regex on the name."""
+        store = ctx.runtime.store
         permissions.require_client_manager(principal)
         matcher = compile_filter(filter)
         after = _position(page_key)
@@ -123,19 +131,22 @@ def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRou
     @router.post(
         "", status_code=201, response_model=AppClientWithSecret, operation_id="createAppClient"
     )
-    def create_app_client(body: AppClientCreate, principal: Principal = auth) -> Response:
+    def create_app_client(
+        body: AppClientCreate, principal: Principal = auth, ctx: ApiContext = context
+    ) -> Response:
         """A new client; the response is the one place its secret is shown unasked."""
+        runtime = ctx.runtime
         permissions.require_client_manager(principal)
         api_roles = appclients.validate_api_roles(body.api_roles or ())
         permissions.require_may_grant(principal, api_roles)
         record, secret = appclients.create_client(
-            store,
+            runtime.store,
             runtime.master_key,
             customer_id=principal.customer_id,
             name=body.name,
             description=body.description or "",
             api_roles=api_roles,
-            corpus_roles=corpus_roles(principal, body.corpus_roles or ()),
+            corpus_roles=corpus_roles(ctx, principal, body.corpus_roles or ()),
             lifetime=body.token_lifetime_seconds or runtime.settings.token_lifetime,
             keep_secret=runtime.settings.secret_retrieval,
             actor=actor_of(principal),
@@ -149,12 +160,14 @@ def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRou
         operation_id="getAppClient",
         responses=_NOT_FOUND,
     )
-    def get_app_client(app_client_id: str, principal: Principal = auth) -> Response:
+    def get_app_client(
+        app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
+    ) -> Response:
         """One client; ``client_secret`` when the caller may copy it (else null)."""
-        record = load(principal, app_client_id)
+        record = load(ctx, principal, app_client_id)
         secret = None
         if permissions.may_copy_secret(principal, record.api_roles):
-            secret = appclients.reveal_secret(runtime.master_key, record)
+            secret = appclients.reveal_secret(ctx.runtime.master_key, record)
         view: dict[str, Any] = appclients.client_view(record)
         view["client_secret"] = secret
         return json_response(view)
@@ -166,21 +179,24 @@ def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRou
         responses=_NOT_FOUND,
     )
     def update_app_client(
-        app_client_id: str, body: AppClientUpdate, principal: Principal = auth
+        app_client_id: str,
+        body: AppClientUpdate,
+        principal: Principal = auth,
+        ctx: ApiContext = context,
     ) -> Response:
-        current = load(principal, app_client_id)
+        current = load(ctx, principal, app_client_id)
         permissions.require_may_change_client(principal, current.api_roles)
         changes: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"corpus_roles"})
         if "api_roles" in changes:
             changes["api_roles"] = appclients.validate_api_roles(changes["api_roles"])
             permissions.require_may_grant(principal, changes["api_roles"])
         if body.corpus_roles is not None:
-            changes["corpus_roles"] = corpus_roles(principal, body.corpus_roles)
+            changes["corpus_roles"] = corpus_roles(ctx, principal, body.corpus_roles)
         if not changes:
             return json_response(appclients.client_view(current))
         try:
             record = appclients.update_client(
-                store,
+                ctx.runtime.store,
                 customer_id=principal.customer_id,
                 app_id=app_client_id,
                 changes=changes,
@@ -188,7 +204,7 @@ def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRou
             )
         except NotFound:
             raise not_found("app client", app_client_id) from None
-        runtime.changed()
+        ctx.runtime.changed()
         return json_response(appclients.client_view(record))
 
     @router.delete(
@@ -198,19 +214,21 @@ def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRou
         operation_id="deleteAppClient",
         responses=_NOT_FOUND,
     )
-    def delete_app_client(app_client_id: str, principal: Principal = auth) -> Response:
-        current = load(principal, app_client_id)
+    def delete_app_client(
+        app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
+    ) -> Response:
+        current = load(ctx, principal, app_client_id)
         permissions.require_may_change_client(principal, current.api_roles)
         try:
             appclients.delete_client(
-                store,
+                ctx.runtime.store,
                 customer_id=principal.customer_id,
                 app_id=app_client_id,
                 actor=actor_of(principal),
             )
         except NotFound:
             raise not_found("app client", app_client_id) from None
-        runtime.changed()
+        ctx.runtime.changed()
         return Response(status_code=204)
 
     @router.post(
@@ -220,24 +238,27 @@ def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRou
         responses=_NOT_FOUND,
     )
     def rotate_secret(
-        app_client_id: str, body: RotateSecretRequest | None = None, principal: Principal = auth
+        app_client_id: str,
+        body: RotateSecretRequest | None = None,
+        principal: Principal = auth,
+        ctx: ApiContext = context,
     ) -> Response:
         """A new secret at once; the old one keeps working for ``grace_period_seconds``."""
-        current = load(principal, app_client_id)
+        current = load(ctx, principal, app_client_id)
         permissions.require_may_change_client(principal, current.api_roles)
         try:
             record, secret = appclients.rotate_secret(
-                store,
-                runtime.master_key,
+                ctx.runtime.store,
+                ctx.runtime.master_key,
                 customer_id=principal.customer_id,
                 app_id=app_client_id,
                 grace_period_seconds=body.grace_period_seconds if body else 0,
-                keep_secret=runtime.settings.secret_retrieval,
+                keep_secret=ctx.runtime.settings.secret_retrieval,
                 actor=actor_of(principal),
             )
         except NotFound:
             raise not_found("app client", app_client_id) from None
-        runtime.changed()
+        ctx.runtime.changed()
         return json_response(appclients.client_view(record, secret=secret))
 
     @router.post(
@@ -247,20 +268,22 @@ def app_clients_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRou
         operation_id="revokeAppClientTokens",
         responses=_NOT_FOUND,
     )
-    def revoke_tokens(app_client_id: str, principal: Principal = auth) -> Response:
+    def revoke_tokens(
+        app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
+    ) -> Response:
         """Every token issued to the client so far is rejected from now on; later ones work."""
-        current = load(principal, app_client_id)
+        current = load(ctx, principal, app_client_id)
         permissions.require_may_change_client(principal, current.api_roles)
         try:
             appclients.revoke_tokens(
-                store,
+                ctx.runtime.store,
                 customer_id=principal.customer_id,
                 app_id=app_client_id,
                 actor=actor_of(principal),
             )
         except NotFound:
             raise not_found("app client", app_client_id) from None
-        runtime.changed()
+        ctx.runtime.changed()
         return Response(status_code=204)
 
     return router

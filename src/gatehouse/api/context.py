@@ -106,6 +106,18 @@ class ApiContext:
         )
 
 
+def api_context(request: Request) -> ApiContext:
+    """The FastAPI dependency naming the context of the API app serving the request: the
+    routes are built once per process and shared by every app (see ``create_api``)."""
+    context: ApiContext = request.app.state.context
+    return context
+
+
+async def request_principal(request: Request) -> Principal:
+    """The FastAPI dependency of every route: who is calling, or a VerifyError."""
+    return await api_context(request).principal(request)
+
+
 def _is_sqlite_file(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
 

@@ -6,13 +6,19 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from gatehouse import appclients
 from gatehouse.api import permissions
 from gatehouse.api.bearer import Principal
-from gatehouse.api.context import ApiContext, actor_of, json_response
+from gatehouse.api.context import (
+    ApiContext,
+    actor_of,
+    api_context,
+    json_response,
+    request_principal,
+)
 from gatehouse.api.errors import not_found
 from gatehouse.api.listing import (
     DEFAULT_LIMIT,
@@ -140,17 +146,17 @@ def corpus_position(page_key: str | None, *, field: str = "page_key") -> int:
     return int(position[0])
 
 
-def corpora_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
-    """The routes, their dependencies overridable through ``app`` (see ``create_api``)."""
+def corpora_router() -> APIRouter:
+    """The routes; each request's context is the serving app's (``api_context``)."""
     router = APIRouter(
         prefix="/v2/corpora",
         tags=["Corpora"],
         responses=AUTH_RESPONSES,
-        dependency_overrides_provider=app,
     )
-    auth = Depends(ctx.principal)
+    auth = Depends(request_principal)
+    context = Depends(api_context)
 
-    def visible(principal: Principal, corpus_key: str) -> CorpusRecord:
+    def visible(ctx: ApiContext, principal: Principal, corpus_key: str) -> CorpusRecord:
         if not permissions.can_see_corpus(principal, corpus_key):
             raise not_found("corpus", corpus_key)
         try:
@@ -164,6 +170,7 @@ def corpora_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
         page_key: str | None = Query(None, max_length=MAX_PAGE_KEY),
         filter: str | None = Query(None, max_length=MAX_FILTER),
         principal: Principal = auth,
+        ctx: ApiContext = context,
     ) -> Response:
         """ListCorpora: every corpus with an account role, else those with a corpus role."""
         return await serve_list_corpora(
@@ -177,7 +184,9 @@ def corpora_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
         operation_id="createCorpus",
         responses={409: {"model": ErrorBody, "description": "The key exists"}},
     )
-    def create_corpus(body: CorpusCreate, principal: Principal = auth) -> Response:
+    def create_corpus(
+        body: CorpusCreate, principal: Principal = auth, ctx: ApiContext = context
+    ) -> Response:
         """Create a corpus; the creating app client gets corpus role ``owner`` on it."""
         permissions.require_create_corpus(principal)
         try:
@@ -201,7 +210,9 @@ def corpora_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
         operation_id="getCorpus",
         responses={404: {"model": NotFoundBody, "description": "No such corpus"}},
     )
-    async def get_corpus(corpus_key: str, principal: Principal = auth) -> Response:
+    async def get_corpus(
+        corpus_key: str, principal: Principal = auth, ctx: ApiContext = context
+    ) -> Response:
         return await serve_get_corpus(ctx, principal, corpus_key)
 
     @router.patch(
@@ -210,8 +221,13 @@ def corpora_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
         operation_id="updateCorpus",
         responses={404: {"model": NotFoundBody, "description": "No such corpus"}},
     )
-    def update_corpus(corpus_key: str, body: CorpusUpdate, principal: Principal = auth) -> Response:
-        current = visible(principal, corpus_key)
+    def update_corpus(
+        corpus_key: str,
+        body: CorpusUpdate,
+        principal: Principal = auth,
+        ctx: ApiContext = context,
+    ) -> Response:
+        current = visible(ctx, principal, corpus_key)
         permissions.require_manage_corpus(principal, corpus_key)
         values = body.model_dump(exclude_none=True)
         if not values:
@@ -232,8 +248,10 @@ def corpora_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
         operation_id="deleteCorpus",
         responses={404: {"model": NotFoundBody, "description": "No such corpus"}},
     )
-    def delete_corpus(corpus_key: str, principal: Principal = auth) -> Response:
-        visible(principal, corpus_key)
+    def delete_corpus(
+        corpus_key: str, principal: Principal = auth, ctx: ApiContext = context
+    ) -> Response:
+        visible(ctx, principal, corpus_key)
         permissions.require_manage_corpus(principal, corpus_key)
         try:
             ctx.corpora.delete_corpus(customer_id=principal.customer_id, key=corpus_key)

@@ -11,7 +11,7 @@ with the very handler functions, authentication and error handlers of the FastAP
 every parameter is one it reads without doubt: each at most once, ``limit`` as plain digits
 within its bounds, ``page_key`` and ``filter`` within their lengths. Every other request, and so
 every malformed one, goes on to FastAPI, which stays the one reference for validation messages
-and for the OpenAPI document; a test's dependency override sends everything there too.
+and for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class FastLane:
         self._handlers: dict[type[BaseException], ExceptionHandler] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or self.api.dependency_overrides:
+        if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
         path = get_route_path(scope)

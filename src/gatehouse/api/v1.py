@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header
+from fastapi import APIRouter, Depends, Header
 from starlette.responses import Response
 
 from gatehouse.api.bearer import Principal
-from gatehouse.api.context import ApiContext, json_response
+from gatehouse.api.context import ApiContext, api_context, json_response, request_principal
 from gatehouse.api.corpora import AUTH_RESPONSES, corpus_position, page_corpora
 from gatehouse.api.listing import DEFAULT_LIMIT, compile_filter
 from gatehouse.api.schemas import V1ListCorporaRequest, V1ListCorporaResponse
@@ -31,15 +31,15 @@ def v1_corpus_view(record: CorpusRecord) -> dict[str, Any]:
     }
 
 
-def v1_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
-    """The routes, their dependencies overridable through ``app`` (see ``create_api``)."""
+def v1_router() -> APIRouter:
+    """The routes; each request's context is the serving app's (``api_context``)."""
     router = APIRouter(
         prefix="/v1",
         tags=["v1"],
         responses=AUTH_RESPONSES,
-        dependency_overrides_provider=app,
     )
-    auth = Depends(ctx.principal)
+    auth = Depends(request_principal)
+    context = Depends(api_context)
 
     @router.post(
         "/list-corpora", response_model=V1ListCorporaResponse, operation_id="listCorporaV1"
@@ -52,6 +52,7 @@ def v1_router(ctx: ApiContext, *, app: FastAPI | None = None) -> APIRouter:
             description="The customer of the token; a different value is refused (401).",
         ),
         principal: Principal = auth,
+        ctx: ApiContext = context,
     ) -> Response:
         limit = body.num_results or DEFAULT_LIMIT
         after_id = corpus_position(body.page_key, field="pageKey")

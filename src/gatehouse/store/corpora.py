@@ -108,11 +108,11 @@ class _Compiled:
         return tuple(merged[name] for name in self.order)
 
 
-_compiled: dict[tuple[str, str, str, int], _Compiled] = {}
+_compiled: dict[tuple[str, str, str, str, int], _Compiled] = {}
 
 
 def _compile(dialect: Dialect, name: str, size: int = 0) -> _Compiled:
-    key = (dialect.name, dialect.driver, name, size)
+    key = (dialect.name, dialect.driver, dialect.paramstyle, name, size)
     found = _compiled.get(key)
     if found is None:
         if name == "get":
