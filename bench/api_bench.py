@@ -4,17 +4,19 @@ In-process (the default): the API's ASGI app is called directly (no sockets, no 
 so the figure is the API's own cost. "no auth" is the very same app whose bearer check is
 replaced by one returning a fixed principal; both get the same request headers (a client's
 usual ones and the token), so the difference is the bearer check (header parsing, the
-verifier's verified-token cache, the replica checks). The collector runs as in the server
-(frozen after start-up, ``Runtime.start``). Rounds alternate to spread
-machine noise evenly; each round reports its rate and its CPU time per request
-(``time.process_time``, every thread of the process). The machine is shared, so the best
-round is the figure and the spread is printed next to it.
+verifier's verified-token cache, the replica checks) in its steady state, one token used
+again and again. The collector runs as in the server (frozen after start-up,
+``Runtime.start``). Many short rounds alternate to spread machine noise evenly; each reports
+its rate and its CPU time per request (``time.process_time``: every thread of the process,
+so work sent to the threadpool counts too). The machine is shared: the best round is the
+figure, the median and the spread are printed next to it.
 
 End to end (``--e2e``): a real ``gatehouse serve`` process pinned to CPU 0 and ``wrk`` pinned
 to CPU 1 (``wrk -t2 -c64``), best of ``--e2e-runs`` runs of ``--e2e-seconds`` each.
 
-    .venv/bin/python bench/api_bench.py [--requests 3000] [--rounds 7] [--corpora 10]
+    .venv/bin/python bench/api_bench.py [--requests 500] [--rounds 30] [--corpora 10]
     .venv/bin/python bench/api_bench.py --e2e [--e2e-runs 3] [--e2e-seconds 10]
+    .venv/bin/python bench/api_bench.py --e2e-only
 """
 
 from __future__ import annotations
