@@ -62,8 +62,18 @@ class FastLaneProtocol(HttpToolsProtocol):
         self._active_at = 0.0
 
     def on_message_begin(self) -> None:
+        # uvicorn builds the ASGI scope here; only the ASGI lane needs it (see _begin_asgi).
         self._head_size = 0
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
+    def _begin_asgi(self) -> None:
+        """What uvicorn's on_message_begin does, for a request that goes the ASGI way."""
+        url, headers, expect = self.url, self.headers, self.expect_100_continue
         super().on_message_begin()
+        self.url, self.headers, self.expect_100_continue = url, headers, expect
+        self.scope["headers"] = headers
 
     def on_url(self, url: bytes) -> None:
         if self._count_head(len(url)):
@@ -117,6 +127,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         if self._lazy_timer:  # back to uvicorn's own keep-alive handling
             self._lazy_timer = False
             super()._unset_keepalive_if_required()
+        self._begin_asgi()
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -177,13 +188,40 @@ class FastLaneProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _render(self, response: Response, keep_alive: bool) -> bytes:
-        parts = [STATUS_LINE[response.status]]
-        for name, value in self.server_state.default_headers:
-            parts += [name, b": ", value, b"\r\n"]
-        for name_s, value_s in response.headers:
-            parts += [name_s.encode(), b": ", value_s.encode("latin-1"), b"\r\n"]
-        parts += [b"content-length: ", str(len(response.body)).encode(), b"\r\n"]
-        if not keep_alive:
-            parts.append(b"connection: close\r\n")
-        parts += [b"\r\n", response.body]
-        return b"".join(parts)
+        head = _heads.get(self.server_state.default_headers, response.status, response.headers)
+        length = b"content-length: %d\r\n" % len(response.body)
+        close = b"" if keep_alive else b"connection: close\r\n"
+        return b"".join((head, length, close, b"\r\n", response.body))
+
+
+class _HeadCache:
+    """Status line and headers rendered once per (status, headers) and per second (the date)."""
+
+    def __init__(self) -> None:
+        self._defaults: object = None
+        self._heads: dict[tuple[int, tuple[tuple[str, str], ...]], bytes] = {}
+
+    def get(
+        self,
+        defaults: list[tuple[bytes, bytes]],
+        status: int,
+        headers: tuple[tuple[str, str], ...],
+    ) -> bytes:
+        if defaults is not self._defaults:
+            self._defaults = defaults
+            self._heads = {}
+        key = (status, headers)
+        head = self._heads.get(key)
+        if head is None:
+            parts = [STATUS_LINE[status]]
+            for name, value in defaults:
+                parts += [name, b": ", value, b"\r\n"]
+            for name_s, value_s in headers:
+                parts += [name_s.encode(), b": ", value_s.encode("latin-1"), b"\r\n"]
+            head = b"".join(parts)
+            if len(self._heads) < 64:  # error headers vary (Retry-After); keep the common ones
+                self._heads[key] = head
+        return head
+
+
+_heads = _HeadCache()

@@ -50,11 +50,11 @@ def rotate_keys(store: Store, master_key: MasterKey, *, customer_id: str, alg: A
     """
     keys = store.list_keys(customer_id=customer_id)
     pending = [k for k in keys if k.state == "next" and k.alg == alg]
+    fresh: SigningKeyRecord | None = None
     if pending:
         promoted = pending[-1]
     else:
-        promoted = new_key(master_key, customer_id=customer_id, alg=alg, state="next")
-        store.insert_key(record=promoted)
+        promoted = fresh = new_key(master_key, customer_id=customer_id, alg=alg, state="next")
     now = time.time()
     states: dict[str, dict[str, object]] = {
         k.kid: {
@@ -69,5 +69,6 @@ def rotate_keys(store: Store, master_key: MasterKey, *, customer_id: str, alg: A
     for k in keys:
         if k.state == "retired" and k.remove_after is not None and k.remove_after <= now:
             states[k.kid] = {"state": "removed"}
-    store.set_key_states(customer_id=customer_id, states=states)
+    # One transaction: no process ever sees the new key published but not yet signing.
+    store.set_key_states(customer_id=customer_id, states=states, insert_first=fresh)
     return promoted.kid

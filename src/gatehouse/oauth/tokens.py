@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import time
@@ -11,15 +12,32 @@ from typing import Any
 from gatehouse.oauth.jose import b64url, b64url_decode
 from gatehouse.oauth.keys import Signer
 
+_JTI = struct.Struct(">Q4sHI")
+_process_salt = os.urandom(4)
+_sequence = itertools.count(int.from_bytes(os.urandom(6), "big"))
+
+
+def _new_process_salt() -> None:
+    global _process_salt, _sequence
+    _process_salt = os.urandom(4)
+    _sequence = itertools.count(int.from_bytes(os.urandom(6), "big"))
+
+
+os.register_at_fork(after_in_child=_new_process_salt)
+
 
 def new_jti(now_ns: int | None = None) -> str:
-    """A unique token id: 8 bytes of issue time in microseconds, then 10 random bytes.
+    """A unique token id (18 bytes): issue time in microseconds (8), a random salt drawn once
+    per process (4) and a counter that starts at a random value (6).
 
     The time prefix lets a cut-off ("every token issued before T") be decided to the
-    microsecond, finer than the whole-second ``iat``.
+    microsecond, finer than the whole-second ``iat``; salt and counter make the id unique
+    (RFC 7519 §4.1.7) without a system call per token.
     """
     micros = (now_ns if now_ns is not None else time.time_ns()) // 1000
-    return b64url(struct.pack(">Q", micros) + os.urandom(10)).decode("ascii")
+    sequence = next(_sequence) & 0xFFFF_FFFF_FFFF
+    raw = _JTI.pack(micros, _process_salt, sequence >> 32, sequence & 0xFFFF_FFFF)
+    return b64url(raw).decode("ascii")
 
 
 def jti_issued_at(jti: str) -> float | None:

@@ -287,27 +287,40 @@ class Store:
 
     def insert_key(self, *, record: SigningKeyRecord) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(t.signing_keys).values(
-                    kid=record.kid,
-                    customer_id=record.customer_id,
-                    alg=record.alg,
-                    state=record.state,
-                    private_key_sealed=record.private_key_sealed,
-                    public_jwk=orjson.dumps(record.public_jwk).decode(),
-                    created_at=record.created_at,
-                    activated_at=record.activated_at,
-                    retired_at=record.retired_at,
-                    remove_after=record.remove_after,
-                )
-            )
+            self._insert_key(conn, record)
             self._record_change(
                 conn, kind="keys", customer_id=record.customer_id, entity_id=record.kid
             )
 
-    def set_key_states(self, *, customer_id: str, states: dict[str, dict[str, Any]]) -> None:
-        """Apply column updates to several keys of one customer in one transaction."""
+    @staticmethod
+    def _insert_key(conn: Connection, record: SigningKeyRecord) -> None:
+        conn.execute(
+            insert(t.signing_keys).values(
+                kid=record.kid,
+                customer_id=record.customer_id,
+                alg=record.alg,
+                state=record.state,
+                private_key_sealed=record.private_key_sealed,
+                public_jwk=orjson.dumps(record.public_jwk).decode(),
+                created_at=record.created_at,
+                activated_at=record.activated_at,
+                retired_at=record.retired_at,
+                remove_after=record.remove_after,
+            )
+        )
+
+    def set_key_states(
+        self,
+        *,
+        customer_id: str,
+        states: dict[str, dict[str, Any]],
+        insert_first: SigningKeyRecord | None = None,
+    ) -> None:
+        """Apply column updates to several keys of one customer in one transaction, after
+        inserting ``insert_first`` in the same transaction (a rotation is seen whole or not)."""
         with self.engine.begin() as conn:
+            if insert_first is not None:
+                self._insert_key(conn, insert_first)
             for kid, values in states.items():
                 conn.execute(
                     update(t.signing_keys)
