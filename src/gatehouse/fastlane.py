@@ -1,20 +1,26 @@
-"""The fast lane: uvicorn's httptools protocol, answering token requests inline.
+"""The fast lane: uvicorn's httptools protocol, answering token requests without ASGI.
 
 A ``POST`` to a token endpoint path, with no other request of the connection in progress, is
-answered from the parser callbacks: the body is collected, the framework-free
-:class:`~gatehouse.oauth.endpoint.TokenEndpoint` runs, the response is written — no task, no ASGI
-messages, no router. Every other request goes through uvicorn's ASGI path unchanged, and the ASGI
-app serves the same token paths with the same endpoint, so both lanes answer alike.
+taken from the parser callbacks: the body is collected and the request joins the batch of this
+event-loop turn. At the end of the turn the framework-free
+:class:`~gatehouse.oauth.endpoint.TokenEndpoint` answers the whole batch (signing its tokens back
+to back) and each response is written to its connection — no task, no ASGI messages, no router.
+Every other request goes through uvicorn's ASGI path unchanged, after the connection's pending
+token responses are written, and the ASGI app serves the same token paths with the same
+endpoint, so both lanes answer alike.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
 
-from gatehouse.oauth.endpoint import Response, TokenEndpoint
+from gatehouse.oauth.endpoint import Response, TokenEndpoint, TokenRequest
 from gatehouse.oauth.params import MAX_BODY
 from gatehouse.routes.oauth import token_request_from
 
@@ -45,12 +51,51 @@ def find_endpoint(app: Any) -> TokenEndpoint | None:
     return None
 
 
+class _Batch:
+    """The token requests of one event-loop turn, answered together at its end."""
+
+    def __init__(self, endpoint: TokenEndpoint, loop: asyncio.AbstractEventLoop) -> None:
+        self.endpoint = endpoint
+        self.loop = loop
+        self.items: list[tuple[FastLaneProtocol, TokenRequest, bool]] = []
+
+    def add(self, protocol: FastLaneProtocol, request: TokenRequest, keep_alive: bool) -> None:
+        if not self.items:
+            self.loop.call_soon(self.flush)
+        self.items.append((protocol, request, keep_alive))
+
+    def flush(self) -> None:
+        items, self.items = self.items, []
+        if not items:
+            return
+        responses = self.endpoint.handle_batch([request for _, request, _ in items])
+        for (protocol, _, keep_alive), response in zip(items, responses, strict=True):
+            protocol.deliver(response, keep_alive)
+
+
+# One batch per server (all its connections share it); gone with the server.
+_batches: weakref.WeakKeyDictionary[ServerState, _Batch] = weakref.WeakKeyDictionary()
+
+
+def _batch_for(
+    state: ServerState, endpoint: TokenEndpoint, loop: asyncio.AbstractEventLoop
+) -> _Batch:
+    batch = _batches.get(state)
+    if batch is None or batch.loop is not loop or batch.endpoint is not endpoint:
+        batch = _batches[state] = _Batch(endpoint, loop)
+    return batch
+
+
 class FastLaneProtocol(HttpToolsProtocol):
     """``uvicorn.Config(http=FastLaneProtocol)``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._endpoint = find_endpoint(self.app)
+        self._batch = (
+            _batch_for(self.server_state, self._endpoint, self.loop) if self._endpoint else None
+        )
+        self._pending = 0  # token responses of this connection waiting in the batch
         self._fast = False
         self._fast_customer: str | None = None
         self._fast_json = False
@@ -124,6 +169,8 @@ class FastLaneProtocol(HttpToolsProtocol):
             if self.expect_100_continue:
                 self.transport.write(_CONTINUE)
             return
+        if self._pending and self._batch is not None:
+            self._batch.flush()  # answer this connection's token requests before this one
         if self._lazy_timer:  # back to uvicorn's own keep-alive handling
             self._lazy_timer = False
             super()._unset_keepalive_if_required()
@@ -143,17 +190,17 @@ class FastLaneProtocol(HttpToolsProtocol):
         self._fast = False
         if self._head_size > MAX_HEAD:
             return
-        assert self._endpoint is not None
+        assert self._batch is not None
         client = self.client[0] if self.client else ""
         request = token_request_from(
             "POST", self.headers, self._fast_body, client, self._fast_customer, self._fast_json
         )
         self._fast_body = b""
         keep_alive = self.parser.should_keep_alive()
-        self.transport.write(self._render(self._endpoint.handle(request), keep_alive))
+        self._pending += 1
+        self._batch.add(self, request, keep_alive)
         self.server_state.total_requests += 1
         if not keep_alive:
-            self.transport.close()
             return
         self._active_at = self.loop.time()
         if not self._lazy_timer and not self.transport.is_closing():
@@ -162,6 +209,15 @@ class FastLaneProtocol(HttpToolsProtocol):
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
+
+    def deliver(self, response: Response, keep_alive: bool) -> None:
+        """Write one answered token request (called by the batch, in request order)."""
+        self._pending -= 1
+        if self.transport.is_closing():
+            return
+        self.transport.write(self._render(response, keep_alive))
+        if not keep_alive:
+            self.transport.close()
 
     def _unset_keepalive_if_required(self) -> None:
         if self._lazy_timer:
@@ -172,7 +228,7 @@ class FastLaneProtocol(HttpToolsProtocol):
     def timeout_keep_alive_handler(self) -> None:
         if self._lazy_timer:
             idle = self.loop.time() - self._active_at
-            if self._fast or idle < self.timeout_keep_alive:
+            if self._fast or self._pending or idle < self.timeout_keep_alive:
                 self.timeout_keep_alive_task = self.loop.call_later(
                     max(self.timeout_keep_alive - idle, 0.05), self.timeout_keep_alive_handler
                 )

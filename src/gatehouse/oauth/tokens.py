@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatehouse.oauth.jose import b64url, b64url_decode
-from gatehouse.oauth.keys import Signer
+from gatehouse.oauth.keys import Signer, assemble_jws
 
 _JTI = struct.Struct(">Q4sHI")
 _process_salt = os.urandom(4)
@@ -61,7 +61,30 @@ class IssuedToken:
     issued_at: float
 
 
-def issue_access_token(
+@dataclass(slots=True)
+class PendingToken:
+    """A token whose claims are fixed and which waits for its signature."""
+
+    signer: Signer
+    signing_input: bytes
+    jti: str
+    expires_in: int
+    scope: str
+    audience: str
+    issued_at: float
+
+    def finish(self, signature: bytes) -> IssuedToken:
+        return IssuedToken(
+            access_token=assemble_jws(self.signing_input, signature),
+            jti=self.jti,
+            expires_in=self.expires_in,
+            scope=self.scope,
+            audience=self.audience,
+            issued_at=self.issued_at,
+        )
+
+
+def prepare_access_token(
     signer: Signer,
     *,
     issuer: str,
@@ -70,8 +93,8 @@ def issue_access_token(
     audience: str,
     scope: str,
     lifetime: int,
-) -> IssuedToken:
-    """Sign an RFC 9068 access token for a client credentials grant."""
+) -> PendingToken:
+    """The RFC 9068 claims of a client credentials token, ready to be signed."""
     now_ns = time.time_ns()
     iat = now_ns // 1_000_000_000
     jti = new_jti(now_ns)
@@ -90,11 +113,35 @@ def issue_access_token(
         "customer_id": customer_id,
         "token_use": "access",
     }
-    return IssuedToken(
-        access_token=signer.sign_jwt(claims),
+    return PendingToken(
+        signer=signer,
+        signing_input=signer.signing_input(claims),
         jti=jti,
         expires_in=lifetime,
         scope=scope,
         audience=audience,
         issued_at=now_ns / 1e9,
     )
+
+
+def issue_access_token(
+    signer: Signer,
+    *,
+    issuer: str,
+    client_id: str,
+    customer_id: str,
+    audience: str,
+    scope: str,
+    lifetime: int,
+) -> IssuedToken:
+    """Sign an RFC 9068 access token for a client credentials grant."""
+    pending = prepare_access_token(
+        signer,
+        issuer=issuer,
+        client_id=client_id,
+        customer_id=customer_id,
+        audience=audience,
+        scope=scope,
+        lifetime=lifetime,
+    )
+    return pending.finish(signer.sign(pending.signing_input))
