@@ -125,8 +125,15 @@ class FastLaneProtocol(HttpToolsProtocol):
             super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self._count_head(len(name) + len(value) + 4):
-            super().on_header(name, value)
+        # uvicorn's on_header, inlined (it runs for every header of every request).
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > MAX_HEAD:
+            self._count_head(0)
+            return
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def _count_head(self, size: int) -> bool:
         """False once the head is too large: then a 431 is sent and the connection closed."""
