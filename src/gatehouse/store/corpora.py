@@ -127,6 +127,12 @@ def _compile(dialect: Dialect, name: str, size: int = 0) -> _Compiled:
     return found
 
 
+def _unstorable(key: str) -> bool:
+    """A key no corpus can have: PostgreSQL text holds no NUL (psycopg refuses to send one), so
+    such a key names no corpus on either engine, instead of failing on PostgreSQL only."""
+    return "\x00" in key
+
+
 def _padded(keys: Collection[str]) -> list[str]:
     """``keys`` sorted and padded to a power of two by repeating the last one (``IN`` ignores
     repeats), so a handful of compiled statements serve every number of keys."""
@@ -150,6 +156,8 @@ class CorpusReader:
         return rows
 
     def get_corpus(self, *, customer_id: str, key: str) -> CorpusRecord:
+        if _unstorable(key):
+            raise NotFound(key)
         rows = self._rows(_compile(self._dialect, "get"), {"customer_id": customer_id, "key": key})
         if not rows:
             raise NotFound(key)
@@ -255,6 +263,8 @@ class CorpusStore:
         unknown = set(values) - _UPDATABLE
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
+        if _unstorable(key):
+            raise NotFound(key)
         c = t.corpora.c
         where = (c.customer_id == customer_id) & (c.key == key)
         with self.engine.begin() as conn:
@@ -267,6 +277,8 @@ class CorpusStore:
         return _corpus_from_row(row)
 
     def delete_corpus(self, *, customer_id: str, key: str) -> None:
+        if _unstorable(key):
+            raise NotFound(key)
         c = t.corpora.c
         where = (c.customer_id == customer_id) & (c.key == key)
         with self.engine.begin() as conn:
