@@ -8,10 +8,14 @@ import binascii
 import hmac
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
-from gatehouse.errors import InvalidClient, InvalidRequest
+from gatehouse.errors import InvalidClient, InvalidRequest, MethodNotAllowed, RequestTooLarge
+from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.directory import ClientEntry, Directory
+from gatehouse.oauth.params import MAX_BODY, parse_body
+from gatehouse.oauth.request import TokenRequest
 from gatehouse.oauth.secrets import is_well_formed
 
 FAILED = "client authentication failed"
@@ -93,3 +97,48 @@ def _matches(client: ClientEntry, presented: bytes, now: float) -> bool:
         and now < expires
         and hmac.compare_digest(presented, previous)
     )
+
+
+@dataclass
+class ClientAuthenticator:
+    """The client-authentication step of the token, revocation and introspection endpoints:
+    read the POST body, find the credentials, apply brute-force protection, check the secret."""
+
+    directory: Directory
+    hasher: Callable[[str], bytes] = field(repr=False)
+    guard: BruteForceGuard
+
+    def read(
+        self, request: TokenRequest, *, what: str = "this endpoint"
+    ) -> tuple[str, str | None, dict[str, str]]:
+        """(client_id, secret, body parameters) of a request, or an :class:`OAuthError`."""
+        if request.method != "POST":
+            raise MethodNotAllowed(f"{what} takes POST")
+        if len(request.body) > MAX_BODY:
+            raise RequestTooLarge(f"the request body is larger than {MAX_BODY} bytes")
+        if request.duplicate_authorization:
+            raise InvalidRequest("send one Authorization header")
+        # RFC 6749 §4.4.2, RFC 7009 §2.1, RFC 7662 §2.1: a form-encoded POST body.
+        params = parse_body(request.body, request.content_type, json_allowed=request.json_allowed)
+        client_id, secret, _method = credentials_from(request.authorization, params)
+        self.guard.check(request.client_addr, client_id)
+        return client_id, secret, params
+
+    def verify(self, request: TokenRequest, client_id: str, secret: str | None) -> ClientEntry:
+        """The enabled client the secret proves; a failure counts against the address."""
+        try:
+            return authenticate(
+                self.directory,
+                client_id=client_id,
+                secret=secret,
+                hasher=self.hasher,
+                customer_id=request.path_customer,
+            )
+        except InvalidClient:
+            self.guard.record_failure(request.client_addr, client_id)
+            raise
+
+    def authenticate(self, request: TokenRequest) -> tuple[ClientEntry, dict[str, str]]:
+        """The authenticated client and the body parameters, or an :class:`OAuthError`."""
+        client_id, secret, params = self.read(request)
+        return self.verify(request, client_id, secret), params

@@ -15,18 +15,15 @@ from dataclasses import dataclass, field
 import orjson
 
 from gatehouse.errors import (
-    InvalidClient,
-    MethodNotAllowed,
     OAuthError,
-    RequestTooLarge,
     ServerError,
 )
 from gatehouse.oauth.bruteforce import BruteForceGuard
-from gatehouse.oauth.client_auth import authenticate, credentials_from
+from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry, Directory
 from gatehouse.oauth.grant import check_grant_type, choose_audience, narrow_scope
-from gatehouse.oauth.params import MAX_BODY, parse_body
 from gatehouse.oauth.quota import TokenQuota
+from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
 
 log = logging.getLogger("gatehouse.token")
@@ -39,20 +36,6 @@ TOKEN_HEADERS = (
 )
 
 IssuedHook = Callable[[ClientEntry, IssuedToken, str], None]
-
-
-@dataclass(slots=True)
-class TokenRequest:
-    """A token request as the web layer received it."""
-
-    method: str
-    body: bytes
-    content_type: str | None
-    authorization: str | None
-    client_addr: str
-    path_customer: str | None = None
-    json_allowed: bool = False
-    duplicate_authorization: bool = False
 
 
 @dataclass(slots=True)
@@ -72,6 +55,10 @@ class TokenEndpoint:
     on_issued: IssuedHook
     quota: TokenQuota = field(default_factory=TokenQuota)
     errors: Counter[str] = field(default_factory=Counter)
+    auth: ClientAuthenticator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.auth = ClientAuthenticator(self.directory, self.hasher, self.guard)
 
     def handle(self, request: TokenRequest) -> Response:
         return self.handle_batch([request])[0]
@@ -129,27 +116,9 @@ class TokenEndpoint:
 
     def _check(self, request: TokenRequest) -> _Staged:
         """Every step before signing; raises an :class:`OAuthError` for a refused request."""
-        if request.method != "POST":
-            raise MethodNotAllowed("the token endpoint takes POST")
-        if len(request.body) > MAX_BODY:
-            raise RequestTooLarge(f"the request body is larger than {MAX_BODY} bytes")
-        if request.duplicate_authorization:
-            raise OAuthError("send one Authorization header")
-        params = parse_body(request.body, request.content_type, json_allowed=request.json_allowed)
-        client_id, secret, _method = credentials_from(request.authorization, params)
-        self.guard.check(request.client_addr, client_id)
+        client_id, secret, params = self.auth.read(request, what="the token endpoint")
         check_grant_type(params)
-        try:
-            client = authenticate(
-                self.directory,
-                client_id=client_id,
-                secret=secret,
-                hasher=self.hasher,
-                customer_id=request.path_customer,
-            )
-        except InvalidClient:
-            self.guard.record_failure(request.client_addr, client_id)
-            raise
+        client = self.auth.verify(request, client_id, secret)
         signer = self.directory.signer_for(client.customer_id)
         if signer is None:
             raise ServerError(

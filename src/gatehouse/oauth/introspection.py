@@ -15,9 +15,10 @@ from typing import Any
 import orjson
 
 from gatehouse.errors import OAuthError, ServerError
+from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.endpoint import Response, TokenRequest, render_error
 from gatehouse.oauth.inspect import TokenChecker
-from gatehouse.oauth.revocation import ClientAuthenticator, required_token
+from gatehouse.oauth.revocation import required_token
 from gatehouse.verify.errors import InvalidToken
 
 log = logging.getLogger("gatehouse.introspection")

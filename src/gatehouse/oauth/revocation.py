@@ -9,24 +9,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gatehouse.errors import (
-    InvalidClient,
     InvalidRequest,
-    MethodNotAllowed,
     OAuthError,
-    RequestTooLarge,
     ServerError,
     UnauthorizedClient,
 )
-from gatehouse.oauth.bruteforce import BruteForceGuard
-from gatehouse.oauth.client_auth import authenticate, credentials_from
-from gatehouse.oauth.directory import ClientEntry, Directory
+from gatehouse.oauth.client_auth import ClientAuthenticator
+from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.endpoint import Response, TokenRequest, render_error
 from gatehouse.oauth.inspect import TokenChecker
-from gatehouse.oauth.params import MAX_BODY, parse_body
 from gatehouse.verify.errors import InvalidToken
 
 log = logging.getLogger("gatehouse.revocation")
@@ -35,40 +30,6 @@ log = logging.getLogger("gatehouse.revocation")
 REVOKED = Response(200, (("cache-control", "no-store"), ("pragma", "no-cache")), b"")
 
 RevokeHook = Callable[[ClientEntry, dict[str, Any], str], None]
-
-
-@dataclass
-class ClientAuthenticator:
-    """The client-authentication step of the token, revocation and introspection endpoints."""
-
-    directory: Directory
-    hasher: Callable[[str], bytes] = field(repr=False)
-    guard: BruteForceGuard
-
-    def authenticate(self, request: TokenRequest) -> tuple[ClientEntry, dict[str, str]]:
-        """The authenticated client and the body parameters, or an :class:`OAuthError`."""
-        if request.method != "POST":
-            raise MethodNotAllowed("this endpoint takes POST")
-        if len(request.body) > MAX_BODY:
-            raise RequestTooLarge(f"the request body is larger than {MAX_BODY} bytes")
-        if request.duplicate_authorization:
-            raise InvalidRequest("send one Authorization header")
-        # RFC 7009 §2.1, RFC 7662 §2.1: an application/x-www-form-urlencoded POST body.
-        params = parse_body(request.body, request.content_type, json_allowed=False)
-        client_id, secret, _method = credentials_from(request.authorization, params)
-        self.guard.check(request.client_addr, client_id)
-        try:
-            client = authenticate(
-                self.directory,
-                client_id=client_id,
-                secret=secret,
-                hasher=self.hasher,
-                customer_id=request.path_customer,
-            )
-        except InvalidClient:
-            self.guard.record_failure(request.client_addr, client_id)
-            raise
-        return client, params
 
 
 def required_token(params: dict[str, str]) -> str:

@@ -35,7 +35,7 @@ from gatehouse.oauth.endpoint import TokenRequest, render_error
 from gatehouse.oauth.inspect import TokenChecker
 from gatehouse.oauth.introspection import IntrospectionEndpoint
 from gatehouse.oauth.params import MAX_BODY
-from gatehouse.oauth.revocation import ClientAuthenticator, RevocationEndpoint
+from gatehouse.oauth.revocation import RevocationEndpoint
 from gatehouse.revocations import read_feed, revoke_jti
 from gatehouse.routes.oauth import read_body, token_request_from
 from gatehouse.runtime import Runtime
@@ -97,9 +97,7 @@ def lifecycle_routes(
     runtime: Runtime, *, session: SessionResolver | None = None
 ) -> list[BaseRoute]:
     settings, store, replica = runtime.settings, runtime.store, runtime.replica
-    auth = ClientAuthenticator(
-        directory=replica, hasher=runtime.token_endpoint.hasher, guard=runtime.token_endpoint.guard
-    )
+    auth = runtime.token_endpoint.auth  # one client-authentication step for every endpoint
     checker = TokenChecker(
         issuer_for=settings.issuer, audience=None, keys=replica, standing=replica
     )
