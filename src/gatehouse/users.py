@@ -98,8 +98,11 @@ def authenticate(store: Store, *, email: str, password: str) -> ConsoleUser | No
     emails exist. A hash made with older argon2 parameters is upgraded on success.
     """
     email = email.strip().lower()
-    with store.engine.connect() as conn:
-        row = conn.execute(select(t.console_users).where(t.console_users.c.email == email)).first()
+    row = None
+    if "\x00" not in email:  # PostgreSQL cannot hold NUL: such an email is simply unknown
+        with store.engine.connect() as conn:
+            query = select(t.console_users).where(t.console_users.c.email == email)
+            row = conn.execute(query).first()
     password_hash: str | None = row._mapping["password_hash"] if row is not None else None
     if not check_password(password_hash, password) or row is None:
         return None

@@ -192,6 +192,8 @@ class Store:
         self, *, customer_id: str, app_id: str, values: dict[str, Any]
     ) -> AppClientRecord:
         """Set ``values`` (column name to value; roles as their dataclasses) on one client."""
+        if "\x00" in app_id:  # PostgreSQL cannot hold NUL; no such id can exist
+            raise NotFound(app_id)
         columns = dict(values)
         if "api_roles" in columns:
             columns["api_roles"] = orjson.dumps(list(columns["api_roles"])).decode()
@@ -219,6 +221,8 @@ class Store:
         return _client_from_row(row)
 
     def delete_client(self, *, customer_id: str, app_id: str) -> None:
+        if "\x00" in app_id:
+            raise NotFound(app_id)
         where = (t.app_clients.c.id == app_id) & (t.app_clients.c.customer_id == customer_id)
         with self.engine.begin() as conn:
             client_id = conn.execute(select(t.app_clients.c.client_id).where(where)).scalar()
@@ -231,6 +235,8 @@ class Store:
             )
 
     def get_client(self, *, app_id: str, customer_id: str | None = None) -> AppClientRecord:
+        if "\x00" in app_id:
+            raise NotFound(app_id)
         query = select(t.app_clients).where(t.app_clients.c.id == app_id)
         if customer_id is not None:
             query = query.where(t.app_clients.c.customer_id == customer_id)
@@ -241,6 +247,8 @@ class Store:
         return _client_from_row(row)
 
     def find_client(self, *, client_id: str) -> AppClientRecord | None:
+        if "\x00" in client_id:
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(t.app_clients).where(t.app_clients.c.client_id == client_id)
