@@ -249,7 +249,9 @@ def test_a_phone_user_can_do_everything_with_the_keyboard_and_nothing_overflows(
     try:
         page = context.new_page()
         page.goto(f"{server.base_url}/console/login")
-        # The email field has focus; type, Tab, type, Enter.
+        # The email field has focus; type, Tab, type, Enter. (Wait for the focus: keys typed
+        # before the page has focused the field would be lost.)
+        expect(page.get_by_label("Email", exact=True)).to_be_focused()
         page.keyboard.type(server.demo["console_email"])
         page.keyboard.press("Tab")
         page.keyboard.type(server.demo["console_password"])
