@@ -7,8 +7,8 @@ tokens fail on the very next request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
@@ -55,6 +55,9 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
+T = TypeVar("T")
+
+
 def _position(page_key: str | None) -> tuple[float, str] | None:
     position = decode_page_key(page_key)
     if position is None:
@@ -82,6 +85,19 @@ def app_clients_router() -> APIRouter:
             return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
         except NotFound:
             raise not_found("app client", app_id) from None
+
+    def change_client(
+        ctx: ApiContext, principal: Principal, app_id: str, action: Callable[[], T]
+    ) -> T:
+        """Load the client, check the caller may change it, act, and apply the change here."""
+        current = load(ctx, principal, app_id)
+        permissions.require_may_change_client(principal, current.api_roles)
+        try:
+            result = action()
+        except NotFound:  # deleted meanwhile
+            raise not_found("app client", app_id) from None
+        ctx.runtime.changed()
+        return result
 
     def corpus_roles(
         ctx: ApiContext, principal: Principal, roles: Iterable[CorpusRoleBody]
@@ -217,18 +233,17 @@ def app_clients_router() -> APIRouter:
     def delete_app_client(
         app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
     ) -> Response:
-        current = load(ctx, principal, app_client_id)
-        permissions.require_may_change_client(principal, current.api_roles)
-        try:
-            appclients.delete_client(
+        change_client(
+            ctx,
+            principal,
+            app_client_id,
+            lambda: appclients.delete_client(
                 ctx.runtime.store,
                 customer_id=principal.customer_id,
                 app_id=app_client_id,
                 actor=actor_of(principal),
-            )
-        except NotFound:
-            raise not_found("app client", app_client_id) from None
-        ctx.runtime.changed()
+            ),
+        )
         return Response(status_code=204)
 
     @router.post(
@@ -244,10 +259,11 @@ def app_clients_router() -> APIRouter:
         ctx: ApiContext = context,
     ) -> Response:
         """A new secret at once; the old one keeps working for ``grace_period_seconds``."""
-        current = load(ctx, principal, app_client_id)
-        permissions.require_may_change_client(principal, current.api_roles)
-        try:
-            record, secret = appclients.rotate_secret(
+        record, secret = change_client(
+            ctx,
+            principal,
+            app_client_id,
+            lambda: appclients.rotate_secret(
                 ctx.runtime.store,
                 ctx.runtime.master_key,
                 customer_id=principal.customer_id,
@@ -255,10 +271,8 @@ def app_clients_router() -> APIRouter:
                 grace_period_seconds=body.grace_period_seconds if body else 0,
                 keep_secret=ctx.runtime.settings.secret_retrieval,
                 actor=actor_of(principal),
-            )
-        except NotFound:
-            raise not_found("app client", app_client_id) from None
-        ctx.runtime.changed()
+            ),
+        )
         return json_response(appclients.client_view(record, secret=secret))
 
     @router.post(
@@ -272,18 +286,17 @@ def app_clients_router() -> APIRouter:
         app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
     ) -> Response:
         """Every token issued to the client so far is rejected from now on; later ones work."""
-        current = load(ctx, principal, app_client_id)
-        permissions.require_may_change_client(principal, current.api_roles)
-        try:
-            appclients.revoke_tokens(
+        change_client(
+            ctx,
+            principal,
+            app_client_id,
+            lambda: appclients.revoke_tokens(
                 ctx.runtime.store,
                 customer_id=principal.customer_id,
                 app_id=app_client_id,
                 actor=actor_of(principal),
-            )
-        except NotFound:
-            raise not_found("app client", app_client_id) from None
-        ctx.runtime.changed()
+            ),
+        )
         return Response(status_code=204)
 
     return router
