@@ -68,6 +68,11 @@ def basic_auth(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(raw).decode()
 
 
+def wrong_secret(secret: str) -> str:
+    """The secret with its last character changed (to one it certainly is not)."""
+    return secret[:-1] + ("x" if secret[-1] != "x" else "y")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from tests.cli.runner import Cli, run_all
-from tests.factories import LiveServer
+from tests.factories import LiveServer, wrong_secret
 
 INVALID_CLIENT = '{"error":"invalid_client","error_description":"client authentication failed"}\n'
 
@@ -64,7 +64,7 @@ def test_token_command_gets_a_token_from_a_live_server(live_server: LiveServer) 
     token = ("token", "--token-url", demo["token_url"], "--client-id", demo["client_id"])
     ok, wrong, unreachable = run_all(
         cli.start(*token, "--client-secret", demo["client_secret"], "--scope", "owner"),
-        cli.start(*token, "--client-secret", demo["client_secret"][:-1] + "x"),
+        cli.start(*token, "--client-secret", wrong_secret(demo["client_secret"])),
         cli.start(
             "token",
             "--token-url",

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from gatehouse.revocations import revoked_until
+from tests.factories import wrong_secret
 from tests.lifecycle.conftest import NO_STORE, Lifecycle, claims_of, oauth_error
 
 INVALID_CLIENT = (
@@ -88,7 +89,7 @@ def test_failed_client_authentication_is_invalid_client_and_revokes_nothing(
     token = lc.token(app)
     data = {"token": token}
     if credentials == "wrong secret":
-        data |= {"client_id": app.record.client_id, "client_secret": app.secret[:-1] + "x"}
+        data |= {"client_id": app.record.client_id, "client_secret": wrong_secret(app.secret)}
     elif credentials == "unknown client":
         data |= {"client_id": "nobody", "client_secret": app.secret}
     response = lc.client.post("/oauth2/revoke", data=data)
