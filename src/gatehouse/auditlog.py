@@ -31,6 +31,7 @@ class AuditWriter:
         self._events: list[AuditEvent] = []
         self._last_used: dict[str, float] = {}
         self._stop = threading.Event()
+        self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.dropped = 0
         self.issued_total = 0
@@ -41,7 +42,15 @@ class AuditWriter:
         self._issued.append((client, token, address))
 
     def flush(self) -> int:
-        """Write what is buffered; returns the number of events written."""
+        """Write what is buffered; returns the number of events written.
+
+        Flushes run one at a time, so when a call returns, everything recorded before it is
+        in the database (a background flush that took the events first has finished too).
+        """
+        with self._flush_lock:
+            return self._flush()
+
+    def _flush(self) -> int:
         issued, self._issued = self._issued, []
         events, self._events = self._events, []
         last_used, self._last_used = self._last_used, {}
