@@ -122,26 +122,3 @@ def prepare_access_token(
         audience=audience,
         issued_at=now_ns / 1e9,
     )
-
-
-def issue_access_token(
-    signer: Signer,
-    *,
-    issuer: str,
-    client_id: str,
-    customer_id: str,
-    audience: str,
-    scope: str,
-    lifetime: int,
-) -> IssuedToken:
-    """Sign an RFC 9068 access token for a client credentials grant."""
-    pending = prepare_access_token(
-        signer,
-        issuer=issuer,
-        client_id=client_id,
-        customer_id=customer_id,
-        audience=audience,
-        scope=scope,
-        lifetime=lifetime,
-    )
-    return pending.finish(signer.sign(pending.signing_input))
