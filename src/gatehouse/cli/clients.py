@@ -1,0 +1,186 @@
+"""``gatehouse clients``: application clients."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gatehouse import appclients
+from gatehouse.appclients import client_view
+from gatehouse.cli.common import (
+    CLI_ACTOR,
+    AppIdArg,
+    Context,
+    CustomerOpt,
+    JsonOpt,
+    emit,
+    fail,
+    open_context,
+    require_customer,
+    token_url,
+)
+from gatehouse.errors import InvalidInput
+from gatehouse.store.store import NotFound
+
+app = typer.Typer(no_args_is_help=True, help="Application clients.")
+
+
+@app.command("create")
+def clients_create(
+    customer: CustomerOpt,
+    name: Annotated[str, typer.Option(help="Client name.")],
+    description: Annotated[str, typer.Option(help="Description.")] = "",
+    role: Annotated[list[str] | None, typer.Option("--role", help="API role (repeatable).")] = None,
+    lifetime: Annotated[int, typer.Option(help="Token lifetime in seconds (300-86400).")] = 0,
+    quota: Annotated[
+        int | None, typer.Option(help="Tokens per hour this client may get (default: no limit).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an application client and print its id and secret."""
+    ctx = open_context()
+    require_customer(ctx, customer)
+    try:
+        record, secret = appclients.create_client(
+            ctx.store,
+            ctx.master_key,
+            customer_id=customer,
+            name=name,
+            description=description,
+            api_roles=role or [],
+            lifetime=lifetime or ctx.settings.token_lifetime,
+            quota=quota,
+            keep_secret=ctx.settings.secret_retrieval,
+            actor=CLI_ACTOR,
+        )
+    except InvalidInput as exc:
+        fail(str(exc), 2)
+    document = {
+        "id": record.id,
+        "client_id": record.client_id,
+        "client_secret": secret,
+        "token_url": token_url(ctx.settings, customer),
+        "issuer": ctx.settings.issuer(customer),
+        "api_roles": list(record.api_roles),
+    }
+    emit(as_json, document, "\n".join(f"{k}: {v}" for k, v in document.items()))
+
+
+def _get_client(ctx: Context, customer: str, app_id: str) -> Any:
+    try:
+        return ctx.store.get_client(app_id=app_id, customer_id=customer)
+    except NotFound:
+        fail(f"no app client {app_id} for customer {customer}")
+
+
+@app.command("list")
+def clients_list(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
+    """List a customer's application clients."""
+    ctx = open_context()
+    require_customer(ctx, customer)
+    records = ctx.store.list_clients(customer_id=customer)
+    views = [client_view(r) for r in records]
+    lines = [f"{v['id']}  {v['client_id']}  {v['name']}  {' '.join(v['api_roles'])}" for v in views]
+    emit(as_json, {"app_clients": views}, "\n".join(lines) or "no app clients")
+
+
+@app.command("show")
+def clients_show(
+    app_id: AppIdArg,
+    customer: CustomerOpt,
+    show_secret: Annotated[bool, typer.Option("--show-secret", help="Include the secret.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one application client."""
+    ctx = open_context()
+    record = _get_client(ctx, customer, app_id)
+    secret = appclients.reveal_secret(ctx.master_key, record) if show_secret else None
+    if show_secret and secret is None:
+        fail("this server keeps no copy of secrets (GATEHOUSE_SECRET_RETRIEVAL=false)")
+    view = client_view(record, secret=secret)
+    emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+
+
+@app.command("set-quota")
+def clients_set_quota(
+    app_id: AppIdArg,
+    customer: CustomerOpt,
+    quota: Annotated[int | None, typer.Option(help="Tokens per hour; omit for no limit.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set or clear a client's hourly token quota."""
+    ctx = open_context()
+    _get_client(ctx, customer, app_id)
+    try:
+        record = appclients.update_client(
+            ctx.store,
+            customer_id=customer,
+            app_id=app_id,
+            changes={"token_quota_per_hour": quota},
+            actor=CLI_ACTOR,
+        )
+    except InvalidInput as exc:
+        fail(str(exc), 2)
+    document = {"id": record.id, "token_quota_per_hour": record.token_quota_per_hour}
+    emit(as_json, document, f"token_quota_per_hour: {record.token_quota_per_hour or 'none'}")
+
+
+@app.command("rotate-secret")
+def clients_rotate(
+    app_id: AppIdArg,
+    customer: CustomerOpt,
+    grace: Annotated[
+        int, typer.Option(help="Seconds the old secret keeps working (max 7 days).")
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a client a new secret."""
+    ctx = open_context()
+    _get_client(ctx, customer, app_id)
+    try:
+        record, secret = appclients.rotate_secret(
+            ctx.store,
+            ctx.master_key,
+            customer_id=customer,
+            app_id=app_id,
+            grace_period_seconds=grace,
+            keep_secret=ctx.settings.secret_retrieval,
+            actor=CLI_ACTOR,
+        )
+    except InvalidInput as exc:
+        fail(str(exc), 2)
+    view = client_view(record, secret=secret)
+    emit(as_json, view, f"client_id: {record.client_id}\nclient_secret: {secret}")
+
+
+@app.command("revoke-tokens")
+def clients_revoke(
+    app_id: AppIdArg,
+    customer: CustomerOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject every token issued to a client so far."""
+    ctx = open_context()
+    _get_client(ctx, customer, app_id)
+    record = appclients.revoke_tokens(
+        ctx.store, customer_id=customer, app_id=app_id, actor=CLI_ACTOR
+    )
+    emit(
+        as_json,
+        {"id": record.id, "tokens_revoked_before": record.tokens_revoked_before},
+        "tokens revoked",
+    )
+
+
+@app.command("delete")
+def clients_delete(
+    app_id: AppIdArg,
+    customer: CustomerOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a client; its tokens stop working."""
+    ctx = open_context()
+    _get_client(ctx, customer, app_id)
+    appclients.delete_client(ctx.store, customer_id=customer, app_id=app_id, actor=CLI_ACTOR)
+    emit(as_json, {"id": app_id, "deleted": True}, f"deleted {app_id}")
