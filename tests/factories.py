@@ -68,6 +68,47 @@ def basic_auth(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(raw).decode()
 
 
+def request_token(
+    http: httpx.Client,
+    client_id: str,
+    secret: str,
+    *,
+    url: str = "/oauth2/token",
+    **params: str,
+) -> httpx.Response:
+    """A client credentials request with HTTP Basic (``http`` may be a TestClient, whose
+    relative ``url`` goes to the app, or an ``httpx.Client`` given a whole URL)."""
+    return http.post(
+        url,
+        data={"grant_type": "client_credentials", **params},
+        headers={"Authorization": basic_auth(client_id, secret)},
+    )
+
+
+def get_token(
+    http: httpx.Client,
+    client_id: str,
+    secret: str,
+    *,
+    url: str = "/oauth2/token",
+    **params: str,
+) -> str:
+    """The access token of a request that must succeed."""
+    response = request_token(http, client_id, secret, url=url, **params)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    """The claims of a JWT, unverified (tests check what was issued)."""
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = orjson.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
+
+
 def wrong_secret(secret: str) -> str:
     """The secret with its last character changed (to one it certainly is not)."""
     return secret[:-1] + ("x" if secret[-1] != "x" else "y")

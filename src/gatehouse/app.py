@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         Route("/", home, methods=["GET"]),
         *oauth_routes(runtime),
         *ops_routes(runtime),
-        *lifecycle_routes(runtime),  # before the API: /v2/audit is served here
+        *lifecycle_routes(runtime),
         *api_routes(runtime, session=api_session_resolver(runtime)),
         *console_routes(runtime),
     ]

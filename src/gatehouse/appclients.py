@@ -39,19 +39,18 @@ class Actor:
 
 
 def validate_api_roles(roles: Iterable[str]) -> tuple[str, ...]:
-    result: list[str] = []
+    result: dict[str, None] = {}
     for role in roles:
         if role not in API_ROLES:
             raise InvalidInput(
                 {"api_roles": f"unknown role {role!r}; one of {', '.join(API_ROLES)}"}
             )
-        if role not in result:
-            result.append(role)
+        result[role] = None
     return tuple(result)
 
 
 def validate_corpus_roles(roles: Iterable[dict[str, Any] | CorpusRole]) -> tuple[CorpusRole, ...]:
-    result: list[CorpusRole] = []
+    result: dict[CorpusRole, None] = {}  # ordered, and de-duplicated in linear time
     for item in roles:
         role = (
             item
@@ -69,8 +68,7 @@ def validate_corpus_roles(roles: Iterable[dict[str, Any] | CorpusRole]) -> tuple
                     f"one of {', '.join(CORPUS_ROLES)}"
                 }
             )
-        if role not in result:
-            result.append(role)
+        result[role] = None
     return tuple(result)
 
 

@@ -10,7 +10,7 @@ from gatehouse.console.sessions import COOKIE
 from gatehouse.runtime import Runtime
 from gatehouse.store.corpora import CorpusStore
 from tests.console.conftest import sign_in
-from tests.factories import add_customer
+from tests.factories import add_client, add_customer, get_token
 
 
 def test_the_keys_page_lists_the_published_keys_and_rotation_retires_the_active_one(
@@ -115,3 +115,38 @@ def test_the_api_accepts_a_console_session_only_with_its_csrf_token(
         refused = client.get("/v2/corpora", headers=headers)
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"].startswith('Bearer realm="gatehouse"')
+
+
+def test_the_audit_api_accepts_a_console_session_with_its_csrf_token(
+    client: TestClient, make_user: Callable[..., str]
+) -> None:
+    csrf = sign_in(client, make_user())
+    response = client.get("/v2/audit", headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    actions = [e["action"] for e in response.json()["audit_events"]]
+    assert "customer.create" in actions
+    refused = client.get("/v2/audit", headers={"X-CSRF-Token": "forged"})
+    assert refused.status_code == 401
+
+
+def test_a_corpus_deleted_in_the_console_takes_its_corpus_roles_along(
+    client: TestClient, owner: str, runtime: Runtime
+) -> None:
+    app, secret = add_client(
+        runtime, roles=(), corpus_roles=({"corpus_key": "manuals", "role": "owner"},)
+    )
+    client.post("/console/corpora", data={"csrf_token": owner, "key": "manuals"})
+    deleted = client.post(
+        "/console/corpora/manuals/delete",
+        data={"csrf_token": owner, "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert deleted.status_code == 303
+    assert runtime.store.get_client(app_id=app.id).corpus_roles == ()
+    # A corpus made later under the same key grants the old client nothing.
+    client.post("/console/corpora", data={"csrf_token": owner, "key": "manuals"})
+    token = get_token(client, app.client_id, secret)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/v2/corpora/manuals", headers=bearer).status_code == 404
+    assert client.delete("/v2/corpora/manuals", headers=bearer).status_code == 404

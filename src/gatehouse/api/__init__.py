@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
+from gatehouse.api import audit
 from gatehouse.api.app_clients import app_clients_router
 from gatehouse.api.bearer import Principal
 from gatehouse.api.context import ApiContext, SessionResolver, json_response
@@ -67,7 +68,7 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
 
 @functools.cache
 def _shared_routes() -> tuple[APIRoute, ...]:
-    routers = [corpora_router(), app_clients_router(), v1_router()]
+    routers = [corpora_router(), app_clients_router(), audit.router, v1_router()]
     return tuple(
         route for router in routers for route in router.routes if isinstance(route, APIRoute)
     )

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from gatehouse import appclients
 from gatehouse.api import permissions
 from gatehouse.api.bearer import Principal
 from gatehouse.api.context import (
@@ -43,8 +42,8 @@ from gatehouse.api.schemas import (
 )
 from gatehouse.appclients import iso_time
 from gatehouse.errors import ApiError
+from gatehouse.services import corpora as corpus_service
 from gatehouse.store.corpora import CorpusReader, CorpusRecord
-from gatehouse.store.models import CorpusRole
 from gatehouse.store.store import Conflict, NotFound
 
 _SCAN_BATCH = 200
@@ -190,18 +189,20 @@ def corpora_router() -> APIRouter:
         """Create a corpus; the creating app client gets corpus role ``owner`` on it."""
         permissions.require_create_corpus(principal)
         try:
-            record = ctx.corpora.insert_corpus(
+            record = corpus_service.create_corpus(
+                ctx.runtime.store,
+                ctx.corpora,
                 customer_id=principal.customer_id,
                 key=body.key,
                 name=body.name or body.key,
                 description=body.description or "",
+                actor=actor_of(principal),
+                owner_app_id=principal.app_id,
+                notify=ctx.runtime.changed,
             )
         except Conflict:
             # Keys are unique per customer: this only ever names the caller's own corpus.
             raise ApiError(409, f"A corpus with key {body.key} already exists") from None
-        ctx.audit(principal, "corpus.create", record.key, id=record.public_id)
-        if principal.app_id is not None:
-            _grant_owner(ctx, principal, record.key)
         return json_response(corpus_view(record), status_code=201)
 
     @router.get(
@@ -233,12 +234,16 @@ def corpora_router() -> APIRouter:
         if not values:
             return json_response(corpus_view(current))
         try:
-            record = ctx.corpora.update_corpus(
-                customer_id=principal.customer_id, key=corpus_key, values=values
+            record = corpus_service.update_corpus(
+                ctx.runtime.store,
+                ctx.corpora,
+                customer_id=principal.customer_id,
+                key=corpus_key,
+                values=values,
+                actor=actor_of(principal),
             )
         except NotFound:
             raise not_found("corpus", corpus_key) from None
-        ctx.audit(principal, "corpus.update", corpus_key, fields=sorted(values))
         return json_response(corpus_view(record))
 
     @router.delete(
@@ -254,49 +259,16 @@ def corpora_router() -> APIRouter:
         visible(ctx, principal, corpus_key)
         permissions.require_manage_corpus(principal, corpus_key)
         try:
-            ctx.corpora.delete_corpus(customer_id=principal.customer_id, key=corpus_key)
+            corpus_service.delete_corpus(
+                ctx.runtime.store,
+                ctx.corpora,
+                customer_id=principal.customer_id,
+                key=corpus_key,
+                actor=actor_of(principal),
+                notify=ctx.runtime.changed,
+            )
         except NotFound:
             raise not_found("corpus", corpus_key) from None
-        _drop_roles(ctx, principal, corpus_key)
-        ctx.audit(principal, "corpus.delete", corpus_key)
         return Response(status_code=204)
 
     return router
-
-
-def _grant_owner(ctx: ApiContext, principal: Principal, corpus_key: str) -> None:
-    """SPEC §1: the client that creates a corpus gets corpus role ``owner`` on it."""
-    assert principal.app_id is not None
-    store = ctx.runtime.store
-    try:
-        record = store.get_client(app_id=principal.app_id, customer_id=principal.customer_id)
-    except NotFound:
-        return
-    roles = (*record.corpus_roles, CorpusRole(corpus_key=corpus_key, role="owner"))
-    appclients.update_client(
-        store,
-        customer_id=principal.customer_id,
-        app_id=record.id,
-        changes={"corpus_roles": roles},
-        actor=actor_of(principal),
-    )
-    ctx.runtime.changed()
-
-
-def _drop_roles(ctx: ApiContext, principal: Principal, corpus_key: str) -> None:
-    """A deleted corpus's roles go too, so a new corpus with that key inherits no grants."""
-    store = ctx.runtime.store
-    changed = False
-    for record in store.list_clients(customer_id=principal.customer_id):
-        kept = tuple(r for r in record.corpus_roles if r.corpus_key != corpus_key)
-        if len(kept) != len(record.corpus_roles):
-            appclients.update_client(
-                store,
-                customer_id=principal.customer_id,
-                app_id=record.id,
-                changes={"corpus_roles": kept},
-                actor=actor_of(principal),
-            )
-            changed = True
-    if changed:
-        ctx.runtime.changed()

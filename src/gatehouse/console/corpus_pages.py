@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.responses import Response
@@ -11,8 +10,8 @@ from starlette.routing import BaseRoute, Route
 from gatehouse.appclients import CORPUS_KEY
 from gatehouse.console.pages import ConsoleRequest, Pages
 from gatehouse.console.render import confirmed, field, redirect
+from gatehouse.services import corpora as corpus_service
 from gatehouse.store.corpora import CorpusRecord, CorpusStore
-from gatehouse.store.models import AuditEvent
 from gatehouse.store.store import Conflict
 
 BASE = "/console/corpora"
@@ -39,21 +38,6 @@ def validate_corpus(key: str, name: str, description: str) -> dict[str, str]:
 def corpus_routes(pages: Pages) -> list[BaseRoute]:
     runtime = pages.runtime
     corpora = CorpusStore(runtime.store.engine)
-
-    def audit(page: ConsoleRequest, action: str, key: str) -> None:
-        actor = page.actor
-        runtime.store.append_audit(
-            events=[
-                AuditEvent(
-                    customer_id=page.customer_id,
-                    at=time.time(),
-                    actor=actor.name,
-                    action=action,
-                    target=key,
-                    source=actor.source,
-                )
-            ]
-        )
 
     def list_page(
         page: ConsoleRequest,
@@ -84,17 +68,21 @@ def corpus_routes(pages: Pages) -> list[BaseRoute]:
         errors = validate_corpus(values["key"], values["name"], values["description"])
         if not errors:
             try:
-                corpora.insert_corpus(
+                corpus_service.create_corpus(
+                    runtime.store,
+                    corpora,
                     customer_id=page.customer_id,
                     key=values["key"],
                     name=values["name"] or values["key"],
                     description=values["description"],
+                    actor=page.actor,
+                    owner_app_id=None,  # a person creates it: no client becomes its owner
+                    notify=runtime.changed,
                 )
             except Conflict:
                 errors["key"] = "A corpus with this key exists already."
         if errors:
             return list_page(page, values=values, errors=errors)
-        audit(page, "corpus.create", values["key"])
         return redirect(f"{BASE}?notice=corpus_created")
 
     def delete(page: ConsoleRequest) -> Response:
@@ -112,8 +100,14 @@ def corpus_routes(pages: Pages) -> list[BaseRoute]:
                 danger=True,
                 back_url=BASE,
             )
-        corpora.delete_corpus(customer_id=page.customer_id, key=record.key)
-        audit(page, "corpus.delete", record.key)
+        corpus_service.delete_corpus(
+            runtime.store,
+            corpora,
+            customer_id=page.customer_id,
+            key=record.key,
+            actor=page.actor,
+            notify=runtime.changed,
+        )
         return redirect(f"{BASE}?notice=corpus_deleted")
 
     return [

@@ -3,9 +3,7 @@
 - ``POST {issuer}/oauth2/revoke``, ``POST /oauth2/revoke`` — RFC 7009 revocation;
 - ``POST {issuer}/oauth2/introspect``, ``POST /oauth2/introspect`` — RFC 7662 introspection;
 - ``GET {issuer}/oauth2/revocations?cursor=`` — the revocation feed for outside verifiers
-  (HTTP Basic with an app client of that customer; see :mod:`gatehouse.revocations`);
-- ``GET /v2/audit?limit=&page_key=&action=`` — the customer's audit log, newest first, for an
-  ``owner`` or ``administrator`` token (or console session), in the v2 API's shapes.
+  (HTTP Basic with an app client of that customer; see :mod:`gatehouse.revocations`).
 """
 
 from __future__ import annotations
@@ -22,12 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from gatehouse.api import permissions
-from gatehouse.api.context import ApiContext, SessionResolver
-from gatehouse.api.errors import REALM, error_response
-from gatehouse.api.listing import bad_request, decode_page_key, encode_page_key
-from gatehouse.appclients import iso_time
-from gatehouse.errors import ApiError, InvalidRequest, MethodNotAllowed, OAuthError
+from gatehouse.errors import InvalidRequest, MethodNotAllowed, OAuthError
 from gatehouse.oauth.client_auth import authenticate, credentials_from
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.endpoint import Response as CoreResponse
@@ -40,11 +33,9 @@ from gatehouse.revocations import read_feed, revoke_jti
 from gatehouse.routes.oauth import read_body, token_request_from
 from gatehouse.runtime import Runtime
 from gatehouse.store.models import AuditEvent
-from gatehouse.verify.errors import VerifyError
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _CURSOR = re.compile(r"[0-9]{1,18}")
-AUDIT_MAX_LIMIT = 1000
 
 
 class GetOnly(MethodNotAllowed):
@@ -93,9 +84,7 @@ def _json(document: Any) -> Response:
     )
 
 
-def lifecycle_routes(
-    runtime: Runtime, *, session: SessionResolver | None = None
-) -> list[BaseRoute]:
+def lifecycle_routes(runtime: Runtime) -> list[BaseRoute]:
     settings, store, replica = runtime.settings, runtime.store, runtime.replica
     auth = runtime.token_endpoint.auth  # one client-authentication step for every endpoint
     checker = TokenChecker(
@@ -165,71 +154,10 @@ def lifecycle_routes(
         page = await run_in_threadpool(read_feed, store, customer_id=customer_id, cursor=cursor)
         return _json(page.document())
 
-    ctx = ApiContext.build(runtime, session=session)
-
-    async def audit(request: Request) -> Response:
-        if request.method not in ("GET", "HEAD"):
-            return error_response(405, "Method not allowed", headers={"allow": "GET"})
-        try:
-            principal = await ctx.principal(request)
-            permissions.require_client_manager(principal)
-            limit, before, action = _audit_query(request)
-        except VerifyError as exc:
-            message = exc.description or "Authentication is required"
-            headers = {"www-authenticate": exc.www_authenticate(REALM)}
-            return error_response(exc.status_code, message, headers=headers)
-        except ApiError as exc:
-            return error_response(exc.status_code, *exc.messages, field_errors=exc.field_errors)
-        events = await run_in_threadpool(
-            store.list_audit,
-            customer_id=principal.customer_id,
-            limit=limit + 1,
-            before_id=before,
-            action=action,
-        )
-        page, more = events[:limit], len(events) > limit
-        next_key = encode_page_key([page[-1].id]) if more and page else None
-        return _json(
-            {
-                "audit_events": [_audit_view(e) for e in page],
-                "metadata": {"page_key": next_key},
-            }
-        )
-
     return [
         Route("/oauth2/revoke", revoke_app),
         Route("/customers/{customer_id}/oauth2/revoke", revoke_app),
         Route("/oauth2/introspect", introspect_app),
         Route("/customers/{customer_id}/oauth2/introspect", introspect_app),
         Route("/customers/{customer_id}/oauth2/revocations", feed, methods=ALL_METHODS),
-        Route("/v2/audit", audit, methods=ALL_METHODS),
     ]
-
-
-def _audit_query(request: Request) -> tuple[int, int | None, str | None]:
-    params = request.query_params
-    raw_limit = params.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= AUDIT_MAX_LIMIT:
-        raise bad_request("limit", f"must be between 1 and {AUDIT_MAX_LIMIT}")
-    position = decode_page_key(params.get("page_key"))
-    before: int | None = None
-    if position is not None:
-        if len(position) != 1 or type(position[0]) is not int:
-            raise bad_request("page_key", "is not a page key returned by this API")
-        before = position[0]
-    action = params.get("action") or None
-    if action is not None and len(action) > 60:
-        raise bad_request("action", "must be at most 60 characters")
-    return int(raw_limit), before, action
-
-
-def _audit_view(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "at": iso_time(event.at),
-        "actor": event.actor,
-        "action": event.action,
-        "target": event.target,
-        "source": event.source,
-        "detail": event.detail,
-    }

@@ -1,0 +1,118 @@
+"""Corpora: create, update and delete, with their audit records and corpus roles.
+
+The API and the console both call these, so a use-case exists once: creating gives the
+creating app client corpus role ``owner``; deleting takes every client's roles on that key
+away, so a corpus created later under the same key inherits no grants.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gatehouse import appclients
+from gatehouse.appclients import Actor
+from gatehouse.store.corpora import CorpusRecord, CorpusStore
+from gatehouse.store.models import AuditEvent, CorpusRole
+from gatehouse.store.store import NotFound, Store
+
+Notify = Callable[[], None]  # tells this process and the others that clients changed
+
+
+def _audit(
+    store: Store, actor: Actor, customer_id: str, action: str, key: str, **detail: Any
+) -> None:
+    store.append_audit(
+        events=[
+            AuditEvent(
+                customer_id=customer_id,
+                at=time.time(),
+                actor=actor.name,
+                action=action,
+                target=key,
+                source=actor.source,
+                detail=detail,
+            )
+        ]
+    )
+
+
+def create_corpus(
+    store: Store,
+    corpora: CorpusStore,
+    *,
+    customer_id: str,
+    key: str,
+    name: str,
+    description: str,
+    actor: Actor,
+    owner_app_id: str | None,
+    notify: Notify,
+) -> CorpusRecord:
+    """A new corpus (``Conflict`` if the key exists); ``owner_app_id`` becomes its owner."""
+    record = corpora.insert_corpus(
+        customer_id=customer_id, key=key, name=name or key, description=description
+    )
+    _audit(store, actor, customer_id, "corpus.create", record.key, id=record.public_id)
+    if owner_app_id is not None:
+        _grant_owner(store, customer_id=customer_id, app_id=owner_app_id, key=key, actor=actor)
+        notify()
+    return record
+
+
+def update_corpus(
+    store: Store,
+    corpora: CorpusStore,
+    *,
+    customer_id: str,
+    key: str,
+    values: dict[str, Any],
+    actor: Actor,
+) -> CorpusRecord:
+    record = corpora.update_corpus(customer_id=customer_id, key=key, values=values)
+    _audit(store, actor, customer_id, "corpus.update", key, fields=sorted(values))
+    return record
+
+
+def delete_corpus(
+    store: Store,
+    corpora: CorpusStore,
+    *,
+    customer_id: str,
+    key: str,
+    actor: Actor,
+    notify: Notify,
+) -> None:
+    """Delete a corpus (``NotFound`` if there is none) and every client's roles on it."""
+    corpora.delete_corpus(customer_id=customer_id, key=key)
+    if _drop_roles(store, customer_id=customer_id, key=key, actor=actor):
+        notify()
+    _audit(store, actor, customer_id, "corpus.delete", key)
+
+
+def _grant_owner(store: Store, *, customer_id: str, app_id: str, key: str, actor: Actor) -> None:
+    try:
+        record = store.get_client(app_id=app_id, customer_id=customer_id)
+    except NotFound:
+        return
+    roles = (*record.corpus_roles, CorpusRole(corpus_key=key, role="owner"))
+    appclients.update_client(
+        store, customer_id=customer_id, app_id=app_id, changes={"corpus_roles": roles}, actor=actor
+    )
+
+
+def _drop_roles(store: Store, *, customer_id: str, key: str, actor: Actor) -> bool:
+    changed = False
+    for record in store.list_clients(customer_id=customer_id):
+        kept = tuple(r for r in record.corpus_roles if r.corpus_key != key)
+        if len(kept) != len(record.corpus_roles):
+            appclients.update_client(
+                store,
+                customer_id=customer_id,
+                app_id=record.id,
+                changes={"corpus_roles": kept},
+                actor=actor,
+            )
+            changed = True
+    return changed
