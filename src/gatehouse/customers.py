@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from gatehouse.errors import InvalidInput
 from gatehouse.keyring import new_key
 from gatehouse.masterkey import MasterKey
+from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.keys import Alg
 from gatehouse.store.models import AuditEvent, Customer
 from gatehouse.store.store import Store
-
-CUSTOMER_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 
 
 def validate_customer_id(customer_id: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -18,7 +17,6 @@ from gatehouse.api.bearer import Bearer, Principal
 from gatehouse.appclients import Actor
 from gatehouse.runtime import Runtime
 from gatehouse.store.corpora import CorpusReader, CorpusStore, read_on
-from gatehouse.store.models import AuditEvent
 
 T = TypeVar("T")
 
@@ -88,21 +86,6 @@ class ApiContext:
             authorization,
             customer_header=request.headers.get("customer-id"),
             source=client.host if client else None,
-        )
-
-    def audit(self, principal: Principal, action: str, target: str, **detail: Any) -> None:
-        self.runtime.store.append_audit(
-            events=[
-                AuditEvent(
-                    customer_id=principal.customer_id,
-                    at=time.time(),
-                    actor=principal.actor,
-                    action=action,
-                    target=target,
-                    source=principal.source,
-                    detail=detail,
-                )
-            ]
         )
 
 

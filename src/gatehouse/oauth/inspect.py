@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from gatehouse.customers import CUSTOMER_ID
+from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.tokens import jti_issued_at
 from gatehouse.verify.errors import InvalidToken, KeySetUnavailable

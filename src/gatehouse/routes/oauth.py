@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from gatehouse.customers import CUSTOMER_ID
+from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.endpoint import TokenEndpoint, TokenRequest
 from gatehouse.oauth.metadata import server_metadata
 from gatehouse.oauth.params import MAX_BODY

@@ -1,0 +1,124 @@
+"""The import rules of docs/architecture.md: the protocol core and the libraries for other
+people's programs never reach the store, the web framework or the settings, and nothing below
+the adapters imports an adapter."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+ADAPTERS = {"api", "console", "routes", "cli", "fastlane", "app", "server", "__main__"}
+WEB_AND_STORAGE = {
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "starlette",
+    "fastapi",
+    "uvicorn",
+    "httptools",
+    "jinja2",
+    "typer",
+    "pydantic_settings",
+}
+
+# part -> the gatehouse parts it may import (besides itself), and the outside packages it must not
+RULES: dict[str, tuple[set[str] | None, set[str]]] = {
+    "oauth": ({"errors", "verify"}, WEB_AND_STORAGE),
+    "verify": (set(), WEB_AND_STORAGE),
+    "client": ({"verify"}, WEB_AND_STORAGE),
+    "store": (set(), {"starlette", "fastapi", "uvicorn", "jinja2", "typer"}),
+    "errors": (set(), WEB_AND_STORAGE),
+    "settings": (set(), {"sqlalchemy", "starlette", "fastapi", "uvicorn"}),
+}
+
+
+def part_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module ``path`` imports, at any depth of the file (function-level imports too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def modules() -> list[tuple[str, Path]]:
+    result = []
+    for path in sorted((SRC / "gatehouse").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        name = ".".join(path.relative_to(SRC).with_suffix("").parts).removesuffix(".__init__")
+        result.append((name, path))
+    return result
+
+
+def violations(module: str, path: Path) -> list[str]:
+    part = part_of(module)
+    allowed, forbidden_outside = RULES.get(part, (None, set()))
+    problems = []
+    for imported in imports_of(path):
+        top = imported.split(".")[0]
+        if top == "gatehouse":
+            target = part_of(imported)
+            if imported == "gatehouse" or target == part:
+                continue
+            if allowed is not None and target not in allowed:
+                problems.append(f"{module} imports {imported}")
+            elif part not in ADAPTERS and target in ADAPTERS:
+                problems.append(f"{module} (not an adapter) imports the adapter {imported}")
+        elif top in forbidden_outside and not (
+            # The Starlette adapter of gatehouse.verify is the one place it may meet Starlette.
+            module == "gatehouse.verify.starlette" and top == "starlette"
+        ):
+            problems.append(f"{module} imports {imported}")
+    return problems
+
+
+def test_every_module_keeps_the_import_rules() -> None:
+    found = modules()
+    assert len(found) > 50
+    assert [problem for module, path in found for problem in violations(module, path)] == []
+
+
+def test_the_rules_catch_a_forbidden_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from gatehouse.store.store import Store\nimport sqlalchemy\n")
+    assert sorted(violations("gatehouse.oauth.bad", bad)) == [
+        "gatehouse.oauth.bad imports gatehouse.store.store",
+        "gatehouse.oauth.bad imports gatehouse.store.store.Store",
+        "gatehouse.oauth.bad imports sqlalchemy",
+    ]
+    assert violations("gatehouse.verify.bad", bad)[0].startswith("gatehouse.verify.bad imports")
+    bad.write_text("import starlette.requests\n")
+    assert violations("gatehouse.verify.keyset", bad) == [
+        "gatehouse.verify.keyset imports starlette.requests"
+    ]
+    assert violations("gatehouse.verify.starlette", bad) == []
+
+
+def test_importing_every_oauth_module_loads_no_store_framework_or_settings() -> None:
+    names = [m for m, _ in modules() if part_of(m) == "oauth"]
+    script = (
+        "import sys\n"
+        + "".join(f"import {name}\n" for name in names)
+        + "bad = [m for m in sys.modules if m.split('.')[0] in "
+        + repr(sorted(WEB_AND_STORAGE))
+        + " or m.startswith(('gatehouse.store', 'gatehouse.settings', 'gatehouse.api',"
+        + " 'gatehouse.routes', 'gatehouse.console'))]\n"
+        + "print(','.join(sorted(bad)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == ""
