@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -68,14 +68,20 @@ def basic_auth(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(raw).decode()
 
 
+class Poster(Protocol):
+    """An ``httpx.Client`` or Starlette's ``TestClient`` (built on another httpx)."""
+
+    def post(self, url: str, *, data: dict[str, str], headers: dict[str, str]) -> Any: ...
+
+
 def request_token(
-    http: httpx.Client,
+    http: Poster,
     client_id: str,
     secret: str,
     *,
     url: str = "/oauth2/token",
     **params: str,
-) -> httpx.Response:
+) -> Any:
     """A client credentials request with HTTP Basic (``http`` may be a TestClient, whose
     relative ``url`` goes to the app, or an ``httpx.Client`` given a whole URL)."""
     return http.post(
@@ -86,7 +92,7 @@ def request_token(
 
 
 def get_token(
-    http: httpx.Client,
+    http: Poster,
     client_id: str,
     secret: str,
     *,

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from gatehouse.runtime import Runtime
 from gatehouse.store.models import AppClientRecord
-from tests.factories import add_client, add_customer
+from tests.factories import add_client, add_customer, claims_of
 
 REQUEST_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -90,14 +90,6 @@ def owner(api: Api) -> Caller:
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    claims: dict[str, Any] = orjson.loads(
-        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-    )
-    return claims
 
 
 def forge(

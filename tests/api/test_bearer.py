@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from gatehouse import appclients
-from tests.api.conftest import Api, Caller, b64, claims_of, error_body, forge
-from tests.factories import TEST_ACTOR, add_customer
+from tests.api.conftest import Api, Caller, b64, error_body, forge
+from tests.factories import TEST_ACTOR, add_customer, claims_of
 
 LIST = "/v2/corpora"
 

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from gatehouse.oauth.jose import b64url_decode
 from gatehouse.runtime import Runtime
 from gatehouse.store.models import AppClientRecord
 from tests.factories import add_client, add_customer, basic_auth
@@ -28,11 +26,6 @@ class App:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": basic_auth(self.record.client_id, self.secret)}
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    claims: dict[str, Any] = orjson.loads(b64url_decode(token.split(".")[1]))
-    return claims
 
 
 class Lifecycle:

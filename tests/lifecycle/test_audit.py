@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from gatehouse import appclients
-from tests.factories import TEST_ACTOR
-from tests.lifecycle.conftest import App, Lifecycle, claims_of
+from tests.factories import TEST_ACTOR, claims_of
+from tests.lifecycle.conftest import App, Lifecycle
 
 REQUEST_ID_LENGTH = 16
 

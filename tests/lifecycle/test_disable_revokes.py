@@ -6,18 +6,7 @@ from starlette.testclient import TestClient
 
 from gatehouse import appclients
 from gatehouse.runtime import Runtime
-from tests.factories import TEST_ACTOR, add_client, add_customer, basic_auth
-
-
-def _token(client: TestClient, client_id: str, secret: str) -> str:
-    response = client.post(
-        "/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        headers={"authorization": basic_auth(client_id, secret)},
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+from tests.factories import TEST_ACTOR, add_client, add_customer, get_token
 
 
 def _set_enabled(runtime: Runtime, app_id: str, enabled: bool) -> None:
@@ -36,7 +25,7 @@ def test_tokens_of_a_disabled_then_re_enabled_client_stay_rejected(
 ) -> None:
     add_customer(runtime)
     record, secret = add_client(runtime, roles=("viewer",))
-    old = _token(client, record.client_id, secret)
+    old = get_token(client, record.client_id, secret)
     assert client.get("/v2/corpora", headers={"authorization": f"Bearer {old}"}).status_code == 200
 
     _set_enabled(runtime, record.id, False)
@@ -46,5 +35,5 @@ def test_tokens_of_a_disabled_then_re_enabled_client_stay_rejected(
     rejected = client.get("/v2/corpora", headers={"authorization": f"Bearer {old}"})
     assert rejected.status_code == 401
     assert 'error="invalid_token"' in rejected.headers["www-authenticate"]
-    new = _token(client, record.client_id, secret)
+    new = get_token(client, record.client_id, secret)
     assert client.get("/v2/corpora", headers={"authorization": f"Bearer {new}"}).status_code == 200

@@ -15,8 +15,8 @@ from gatehouse import appclients
 from gatehouse.revocations import SETTLE, read_feed
 from gatehouse.verify import InvalidToken, TokenVerifier
 from gatehouse.verify.feed import RevocationFeedClient, issued_at
-from tests.factories import TEST_ACTOR
-from tests.lifecycle.conftest import App, Lifecycle, claims_of, oauth_error
+from tests.factories import TEST_ACTOR, claims_of
+from tests.lifecycle.conftest import App, Lifecycle, oauth_error
 
 FEED = "/customers/acme/oauth2/revocations"
 ISSUER = "http://testserver/customers/acme"

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from gatehouse import appclients
-from tests.factories import TEST_ACTOR
-from tests.lifecycle.conftest import Lifecycle, claims_of, oauth_error
+from tests.factories import TEST_ACTOR, claims_of
+from tests.lifecycle.conftest import Lifecycle, oauth_error
 
 INACTIVE = {"active": False}
 JSON_NO_STORE = {

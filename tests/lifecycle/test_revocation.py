@@ -7,8 +7,8 @@ import time
 import pytest
 
 from gatehouse.revocations import revoked_until
-from tests.factories import wrong_secret
-from tests.lifecycle.conftest import NO_STORE, Lifecycle, claims_of, oauth_error
+from tests.factories import claims_of, wrong_secret
+from tests.lifecycle.conftest import NO_STORE, Lifecycle, oauth_error
 
 INVALID_CLIENT = (
     401,

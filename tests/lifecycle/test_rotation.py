@@ -20,8 +20,8 @@ from gatehouse.runtime import Runtime
 from gatehouse.store import tables as t
 from gatehouse.store.models import AuditEvent
 from tests.conftest import make_settings
-from tests.factories import add_customer
-from tests.lifecycle.conftest import Lifecycle, claims_of
+from tests.factories import add_customer, claims_of
+from tests.lifecycle.conftest import Lifecycle
 
 JWKS = "/customers/acme/.well-known/jwks.json"
 

@@ -6,21 +6,18 @@ from __future__ import annotations
 import time
 
 from gatehouse import appclients
-from tests.factories import TEST_ACTOR, basic_auth
+from tests.factories import TEST_ACTOR, request_token
 from tests.lifecycle.conftest import Lifecycle
 
 INVALID_CLIENT = {"error": "invalid_client", "error_description": "client authentication failed"}
 
 
 def token_status(lc: Lifecycle, client_id: str, secret: str) -> int:
-    response = lc.client.post(
-        "/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        headers={"Authorization": basic_auth(client_id, secret)},
-    )
+    response = request_token(lc.client, client_id, secret)
     if response.status_code == 401:
         assert response.json() == INVALID_CLIENT
-    return response.status_code
+    status: int = response.status_code
+    return status
 
 
 def rotate(lc: Lifecycle, app_id: str, grace: int) -> str:
