@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from gatehouse.auditlog import AuditWriter
 from gatehouse.maintenance import Maintenance
-from gatehouse.masterkey import MasterKey, load_master_key
+from gatehouse.keycheck import open_master_key
+from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.endpoint import TokenEndpoint
 from gatehouse.oauth.quota import TokenQuota
@@ -41,7 +42,8 @@ class Runtime:
         if migrate_schema:
             migrate(engine)
         store = Store(engine)
-        master_key = load_master_key(settings)
+        # Before anything is read or written: a wrong master key stops the process here.
+        master_key = open_master_key(settings, engine)
         replica = Replica(store, master_key)
         replica.load()
         audit = AuditWriter(store, interval=settings.audit_flush_interval)
