@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 from gatehouse.api import api_routes
 from gatehouse.console.routes import console_routes
 from gatehouse.console.sessions import api_session_resolver
+from gatehouse.keycheck import MasterKeyError
 from gatehouse.logs import configure_logging
 from gatehouse.routes.lifecycle import lifecycle_routes
 from gatehouse.routes.oauth import oauth_routes
@@ -81,4 +82,8 @@ def app_factory() -> GatehouseApp:
     settings = Settings()
     if not logging.getLogger().handlers:  # a worker process: configure as the parent did
         configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    try:
+        return create_app(settings)
+    except MasterKeyError as exc:  # one line naming the setting, no traceback; exit 2
+        log.error("%s", exc)
+        raise SystemExit(2) from None

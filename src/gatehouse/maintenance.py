@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, select, text
 from gatehouse.auditlog import AuditWriter
 from gatehouse.keyring import new_key, rotate_keys
 from gatehouse.masterkey import MasterKey
-from gatehouse.revocations import prune_revoked
+from gatehouse.revocations import DENY_GRACE, prune_revoked
 from gatehouse.settings import Settings
 from gatehouse.store import tables as t
 from gatehouse.store.models import AuditEvent, SigningKeyRecord
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 DAY = 86400.0
 PG_LOCK = 7_262_837_002  # pg_try_advisory_lock key of the maintenance pass
-_DENY_GRACE = 60.0  # deny-list entries outlive their token by the verifiers' leeway and more
 _FIRST_RUN = 5.0  # seconds after start-up before the first pass
 ACTOR = "scheduler"
 # Changes matter to replicas and to the revocation feed only while a token they touch can live.
@@ -79,7 +78,7 @@ class Maintenance:
             if not held:
                 return report
             report.ran = True
-            report.pruned_revocations = prune_revoked(self.store, now=now - _DENY_GRACE)
+            report.pruned_revocations = prune_revoked(self.store, now=now - DENY_GRACE)
             report.pruned_audit = self._prune_audit(now)
             report.pruned_changes = self._prune_changes(now)
             self._keys(now, report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import logging
 import os
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ class MasterKey:
 
     secret_hmac_key: bytes = field(repr=False)
     _sealing: AESGCM = field(repr=False)
+    # What the store keeps to recognise this key (gatehouse.keycheck); reveals nothing of it.
+    check_value: bytes = field(repr=False, default=b"")
 
     @classmethod
     def from_bytes(cls, master: bytes) -> MasterKey:
@@ -40,6 +43,9 @@ class MasterKey:
         return cls(
             secret_hmac_key=_derive(master, "gatehouse client-secret hmac v1"),
             _sealing=AESGCM(_derive(master, "gatehouse sealing v1")),
+            check_value=hmac.digest(
+                _derive(master, "gatehouse key check v1"), b"gatehouse master key check", "sha256"
+            ),
         )
 
     def seal(self, plaintext: bytes, *, context: str) -> bytes:
@@ -52,8 +58,9 @@ class MasterKey:
         return self._sealing.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], context.encode())
 
 
-def load_master_key(settings: Settings) -> MasterKey:
-    """Read the master key from the environment or its file; create a development one if absent."""
+def load_master_key(settings: Settings, *, create: bool = True) -> MasterKey:
+    """Read the master key from the environment or its file; create a development one if absent
+    (unless ``create`` is false: then a missing file is a ``FileNotFoundError``)."""
     if settings.master_key is not None:
         return MasterKey.from_bytes(base64.b64decode(settings.master_key.get_secret_value()))
     path = settings.master_key_file or settings.data_dir / "master.key"
@@ -61,6 +68,8 @@ def load_master_key(settings: Settings) -> MasterKey:
         return MasterKey.from_bytes(_read_key_file(path))
     if settings.master_key_file is not None:
         raise FileNotFoundError(f"GATEHOUSE_MASTER_KEY_FILE {path} does not exist")
+    if not create:
+        raise FileNotFoundError(f"GATEHOUSE_MASTER_KEY is not set and {path} does not exist")
     return MasterKey.from_bytes(_create_key_file(path))
 
 

@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.keys import Alg, PublicKey, Signer, private_key_from_der
-from gatehouse.revocations import revoked_until
+from gatehouse.revocations import DENY_GRACE, revoked_until
 from gatehouse.store.models import AppClientRecord, Change, CorpusRole, SigningKeyRecord
 from gatehouse.store.store import NotFound, Store
 
@@ -70,6 +71,8 @@ class Replica:
         self._cursor = 0
         self._gaps: dict[int, float] = {}
         self.version = 0  # bumped on every applied change; caches key on it
+        self.skipped_changes = 0  # change-feed records that could not be applied (see /readyz)
+        self.last_skipped: int | None = None  # the id of the last one
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,7 +108,8 @@ class Replica:
         return keys.jwks_json if keys is not None else None
 
     def is_jti_revoked(self, jti: str) -> bool:
-        """Whether ``jti`` is on the deny list (revoked through RFC 7009, until its ``exp``)."""
+        """Whether ``jti`` is on the deny list (revoked through RFC 7009, until its ``exp`` plus
+        :data:`gatehouse.revocations.DENY_GRACE`)."""
         return jti in self._revoked
 
     # -- loading ---------------------------------------------------------------------------------
@@ -128,7 +132,13 @@ class Replica:
             by_customer: dict[str, list[SigningKeyRecord]] = {}
             for key in self._store.list_keys():
                 by_customer.setdefault(key.customer_id, []).append(key)
-            self._keys = {cid: self._build_key_set(keys) for cid, keys in by_customer.items()}
+            self._keys = {}
+            for customer_id, keys in by_customer.items():
+                try:
+                    self._keys[customer_id] = self._build_key_set(keys)
+                except Exception as exc:  # one customer's unusable key never stops the others
+                    self.skipped_changes += 1
+                    log.error("keys of customer %s cannot be loaded: %s", customer_id, exc)
             self._revoked = revoked_until(self._store)
             self._cursor = cursor
             self.version += 1
@@ -150,18 +160,37 @@ class Replica:
                 if change.kind == "revocation":
                     revoked.append(change.entity_id)
                 else:
-                    self._apply(change)
+                    self._apply_or_skip(change)
             if revoked:  # one read for a batch of revocations
                 self._revoked.update(revoked_until(self._store, jtis=revoked))
             if now - self._revoked_pruned > _DENY_PRUNE_EVERY:
                 self._revoked_pruned = now
-                wall = time.time()
+                # Kept past exp for the verifiers' leeway: a revoked token never stands again.
+                wall = time.time() - DENY_GRACE
                 self._revoked = {j: exp for j, exp in self._revoked.items() if exp > wall}
             self._cursor = max(self._cursor, expected - 1)
             self._gaps = {i: t for i, t in self._gaps.items() if now - t < _GAP_PATIENCE}
             if changes:
                 self.version += 1
             return len(changes)
+
+    def _apply_or_skip(self, change: Change) -> None:
+        """Apply one record; one that cannot be applied (e.g. a key this process cannot unseal)
+        is logged and skipped, so the records after it (deny entries, deletes) never wait."""
+        try:
+            self._apply(change)
+        except SQLAlchemyError:  # the store is away: the whole batch is read again next time
+            raise
+        except Exception as exc:
+            self.skipped_changes += 1
+            self.last_skipped = change.id
+            log.error(
+                "change %d (%s of customer %s) cannot be applied, skipped: %s",
+                change.id,
+                change.kind,
+                change.customer_id,
+                exc.__class__.__name__,
+            )
 
     def _apply(self, change: Change) -> None:
         if change.kind == "client":

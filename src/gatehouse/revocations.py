@@ -32,6 +32,9 @@ FEED_PAGE = 1000
 # A deleted client's entry is reported while any of its tokens may live (the longest lifetime).
 DELETED_HORIZON = 86400 + 60
 FEED_KINDS = ("revocation", "client", "roles_reduced", "client_deleted")
+# A deny entry outlives its token's exp by more than any verifier's leeway (gatehouse.verify
+# allows 30 s), so a revoked token is never accepted again between exp and exp + leeway.
+DENY_GRACE = 60.0
 
 
 def revoke_jti(
@@ -62,9 +65,10 @@ def revoke_jti(
 
 
 def revoked_until(store: Store, *, jtis: Iterable[str] | None = None) -> dict[str, float]:
-    """``jti -> exp`` of the unexpired deny-list entries (all, or those among ``jtis``)."""
+    """``jti -> exp`` of the deny-list entries whose token may still be accepted somewhere (all,
+    or those among ``jtis``): unexpired, or expired less than :data:`DENY_GRACE` ago."""
     c = t.revoked_tokens.c
-    query = select(c.jti, c.expires_at).where(c.expires_at > time.time())
+    query = select(c.jti, c.expires_at).where(c.expires_at > time.time() - DENY_GRACE)
     if jtis is not None:
         wanted = list(jtis)
         if not wanted:

@@ -8,8 +8,9 @@ import logging
 from dataclasses import dataclass
 
 from gatehouse.auditlog import AuditWriter
+from gatehouse.keycheck import MasterKeyError, open_master_key
 from gatehouse.maintenance import Maintenance
-from gatehouse.masterkey import MasterKey, load_master_key
+from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.endpoint import TokenEndpoint
 from gatehouse.oauth.quota import TokenQuota
@@ -41,7 +42,12 @@ class Runtime:
         if migrate_schema:
             migrate(engine)
         store = Store(engine)
-        master_key = load_master_key(settings)
+        # Before anything is read or written: a wrong master key stops the process here.
+        try:
+            master_key = open_master_key(settings, engine)
+        except MasterKeyError:
+            engine.dispose()
+            raise
         replica = Replica(store, master_key)
         replica.load()
         audit = AuditWriter(store, interval=settings.audit_flush_interval)
@@ -88,7 +94,14 @@ class Runtime:
 
     def changed(self) -> None:
         """After a local write: apply it to this process's replica at once, and tell the others
-        (through Redis when configured; PostgreSQL's NOTIFY is sent by the store)."""
-        self.replica.refresh()
+        (through Redis when configured; PostgreSQL's NOTIFY is sent by the store).
+
+        The write has committed: a failure here is logged, never the caller's 500 (the poller
+        applies the change at its next turn)."""
+        try:
+            self.replica.refresh()
+        except Exception:
+            log.warning("applying a local change failed; the change feed retries", exc_info=True)
+            self.replica.wake()
         if self.propagation is not None:
             self.propagation.publish()

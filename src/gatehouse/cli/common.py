@@ -11,7 +11,8 @@ import typer
 from pydantic import ValidationError
 
 from gatehouse.appclients import Actor
-from gatehouse.masterkey import MasterKey, load_master_key
+from gatehouse.keycheck import MasterKeyError, configured_key, open_master_key
+from gatehouse.masterkey import MasterKey
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
 from gatehouse.store.store import NotFound, Store
@@ -47,11 +48,10 @@ def load_settings() -> Settings:
 
 def open_context() -> Context:
     settings = load_settings()
-    # The master key is checked before the database is touched: a bad key changes nothing.
-    try:
-        master_key = load_master_key(settings)
-    except (OSError, ValueError) as exc:
-        fail(f"invalid master key: {exc}", 2)
+    try:  # a malformed key stops the command before the database is touched
+        configured_key(settings)
+    except MasterKeyError as exc:
+        fail(str(exc), 2)
     engine = create_store_engine(settings.sqlalchemy_url)
     try:
         migrate(engine)
@@ -59,6 +59,13 @@ def open_context() -> Context:
         fail(
             f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: {exc}"
         )
+    # The master key is checked against the store before any command writes: a wrong or
+    # missing key changes nothing and exits 2.
+    try:
+        master_key = open_master_key(settings, engine)
+    except MasterKeyError as exc:
+        engine.dispose()
+        fail(str(exc), 2)
     return Context(settings, Store(engine), master_key)
 
 

@@ -70,8 +70,14 @@ def ops_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def readyz(_request: Request) -> Response:
         ok = await run_in_threadpool(_database_ok)
+        replica = runtime.replica
+        # A skipped change-feed record degrades this process (it still serves what it holds).
+        feed = {"ok": replica.skipped_changes == 0, "skipped": replica.skipped_changes}
+        if replica.last_skipped is not None:
+            feed["last_skipped_id"] = replica.last_skipped
+        status = "unavailable" if not ok else "ok" if feed["ok"] else "degraded"
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "database": ok},
+            {"status": status, "database": ok, "change_feed": feed},
             status_code=200 if ok else 503,
         )
 

@@ -147,3 +147,13 @@ revoked_tokens = Table(
     Column("revoked_at", Float, nullable=False),
     Index("ix_revoked_tokens_expires", "expires_at"),
 )
+
+# One row (id 1): an HMAC of a fixed label under a key derived from the master key, written by
+# the first process; every later process compares its master key with it before anything else.
+key_check = Table(
+    "key_check",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
