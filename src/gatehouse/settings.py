@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=30, ge=0, le=36500)
     maintenance_interval: float = Field(default=60.0, gt=0, le=86400)
     metrics_token: SecretStr | None = None
+    # Abuse limits (README "Settings"; docs/limits.md): the largest API request body read.
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     environment: Literal["development", "production"] = "development"
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"

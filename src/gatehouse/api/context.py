@@ -22,6 +22,9 @@ from gatehouse.store.models import AuditEvent
 
 T = TypeVar("T")
 
+# Where the API's body limit leaves the principal it authenticated (see gatehouse.api.bodylimit).
+PRINCIPAL_SCOPE_KEY = "gatehouse.principal"
+
 # The console's seam: given a request without an Authorization header, return the principal of
 # a valid session (cookie plus CSRF token) or None to fall through to the bearer check.
 SessionResolver = Callable[[Request], Awaitable[Principal | None]]
@@ -115,6 +118,9 @@ def api_context(request: Request) -> ApiContext:
 
 async def request_principal(request: Request) -> Principal:
     """The FastAPI dependency of every route: who is calling, or a VerifyError."""
+    found: Principal | None = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if found is not None:
+        return found
     return await api_context(request).principal(request)
 
 
