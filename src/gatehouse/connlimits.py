@@ -8,7 +8,8 @@ protocol has a deadline for what it is doing:
 
 - connected, nothing sent yet: ``timeout_idle`` (then closed silently);
 - a request's line and headers: ``timeout_headers`` from its first byte;
-- its body: ``timeout_body`` more (unless the server itself stopped reading).
+- its body: ``timeout_body`` more (unless the server itself stopped reading);
+- half-closed at shutdown, reading what the client still sends: ``LINGER_SECONDS``.
 
 Past its deadline a connection gets ``408 Request Timeout`` (RFC 9110 §15.5.9) and is closed.
 One sweeper per server walks its connections a few times per shortest timeout, so a request
@@ -33,7 +34,9 @@ from gatehouse.settings import Settings
 # Descriptors kept for the database, log files and the listening sockets.
 _RESERVED_DESCRIPTORS = 64
 
-IDLE, HEAD, BODY, NONE = 0, 1, 2, 3
+IDLE, HEAD, BODY, NONE, LINGER = 0, 1, 2, 3, 4
+# How long a connection closed at shutdown keeps reading (and dropping) what its client sends.
+LINGER_SECONDS = 5.0
 
 
 def _close_response(status: bytes, body: bytes) -> bytes:
@@ -83,6 +86,8 @@ class Limits:
             return self.timeout_headers
         if phase == BODY:
             return self.timeout_headers + self.timeout_body
+        if phase == LINGER:
+            return LINGER_SECONDS
         return math.inf
 
     @property

@@ -31,7 +31,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from gatehouse import connlimits
-from gatehouse.connlimits import BODY, HEAD, IDLE, NONE, Limits
+from gatehouse.connlimits import BODY, HEAD, IDLE, LINGER, NONE, Limits
 from gatehouse.fastbatch import Batch
 from gatehouse.oauth.endpoint import Response, TokenEndpoint, TokenRequest
 from gatehouse.oauth.params import MAX_BODY
@@ -132,12 +132,14 @@ class FastLaneProtocol(HttpToolsProtocol):
             return
         if self.transport.is_closing() or (phase == BODY and self.flow.read_paused):
             return  # a body the server itself stopped reading is not the client's delay
-        if phase != IDLE and (self.cycle is None or not self.cycle.response_started):
+        if phase in (HEAD, BODY) and (self.cycle is None or not self.cycle.response_started):
             # RFC 9110 §15.5.9: 408, the server would not wait any longer for the request.
             self.transport.write(connlimits.TIMED_OUT)
         self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        if self._phase == LINGER:
+            return  # closing: what the client still sends is read and dropped
         if self._lane_paused:
             self._held += data  # read before the pause took effect
         elif len(data) > _SLICE and self._batch is not None:
@@ -180,7 +182,23 @@ class FastLaneProtocol(HttpToolsProtocol):
         self._held = b""
         if self.queue and self._batch is not None:
             self._batch.flush_connection(self)
+            self._linger()
+            return
         super().shutdown()
+
+    def _linger(self) -> None:
+        """Half-close after the last answer, and read and drop until the client closes: closing
+        with unread requests would reset the connection and could destroy the answers still in
+        flight (a lingering close, as nginx does)."""
+        if self.transport.is_closing():
+            return
+        self._phase, self._since = LINGER, self.loop.time()
+        self._lane_paused = False
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self.flow.resume_reading()
 
     def on_message_begin(self) -> None:
         # uvicorn builds the ASGI scope here; only the ASGI lane needs it (see _begin_asgi).
