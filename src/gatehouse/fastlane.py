@@ -1,13 +1,22 @@
 """The fast lane: uvicorn's httptools protocol, answering token requests without ASGI.
 
 A ``POST`` to a token endpoint path, with no other request of the connection in progress, is
-taken from the parser callbacks: the body is collected and the request joins the batch of this
-event-loop turn. At the end of the turn the framework-free
-:class:`~gatehouse.oauth.endpoint.TokenEndpoint` answers the whole batch (signing its tokens back
-to back) and each response is written to its connection — no task, no ASGI messages, no router.
+taken from the parser callbacks: the body is collected and the request joins the batch
+(:mod:`gatehouse.fastbatch`). At the end of the turn the framework-free
+:class:`~gatehouse.oauth.endpoint.TokenEndpoint` answers the batch (signing its tokens back to
+back) and each response is written to its connection — no task, no ASGI messages, no router.
 Every other request goes through uvicorn's ASGI path unchanged, after the connection's pending
 token responses are written, and the ASGI app serves the same token paths with the same
 endpoint, so both lanes answer alike.
+
+Flow control, as uvicorn keeps it for its own lane: a connection with more than one response
+pending, or whose write buffer is above its high-water mark, is not read until they are
+written; a large read is parsed a slice at a time, so what a connection can make the server
+hold is one read; ``limit_concurrency`` counts the fast lane's requests too (503 beyond it); at
+shutdown every request already received is answered before the connection closes. The
+connection limits and deadlines of :mod:`gatehouse.connlimits` apply to both lanes. Only the
+parser callbacks, ``data_received``, the keep-alive timer and ``shutdown`` are overridden,
+against the uvicorn versions pinned in ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -15,17 +24,23 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
+from collections import deque
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from gatehouse import connlimits
+from gatehouse.connlimits import BODY, HEAD, IDLE, LINGER, NONE, Limits
+from gatehouse.fastbatch import Batch
 from gatehouse.oauth.endpoint import Response, TokenEndpoint, TokenRequest
 from gatehouse.oauth.params import MAX_BODY
 from gatehouse.routes.oauth import token_request_from
 
 _CUSTOMER_TOKEN_PATH = re.compile(rb"/customers/([a-z0-9][a-z0-9-]{1,62})/oauth2/token")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# A read larger than this is parsed a slice at a time (see data_received).
+_SLICE = 8192
 # Request line and headers together may not exceed this (RFC 9110 §15.5.14 / RFC 6585 §5).
 MAX_HEAD = 64 * 1024
 _TOO_LARGE_BODY = (
@@ -38,51 +53,37 @@ _TOO_LARGE = (
 )
 
 
-def find_endpoint(app: Any) -> TokenEndpoint | None:
-    """The token endpoint of the Gatehouse app inside uvicorn's middleware wrappers."""
+def find_runtime(app: Any) -> Any:
+    """The Gatehouse runtime of the app inside uvicorn's middleware wrappers, or None."""
     for _ in range(10):
         runtime = getattr(app, "runtime", None)
         if runtime is not None:
-            endpoint: TokenEndpoint = runtime.token_endpoint
-            return endpoint
+            return runtime
         app = getattr(app, "app", None)
         if app is None:
             return None
     return None
 
 
-class _Batch:
-    """The token requests of one event-loop turn, answered together at its end."""
-
-    def __init__(self, endpoint: TokenEndpoint, loop: asyncio.AbstractEventLoop) -> None:
-        self.endpoint = endpoint
-        self.loop = loop
-        self.items: list[tuple[FastLaneProtocol, TokenRequest, bool]] = []
-
-    def add(self, protocol: FastLaneProtocol, request: TokenRequest, keep_alive: bool) -> None:
-        if not self.items:
-            self.loop.call_soon(self.flush)
-        self.items.append((protocol, request, keep_alive))
-
-    def flush(self) -> None:
-        items, self.items = self.items, []
-        if not items:
-            return
-        responses = self.endpoint.handle_batch([request for _, request, _ in items])
-        for (protocol, _, keep_alive), response in zip(items, responses, strict=True):
-            protocol.deliver(response, keep_alive)
+def find_endpoint(app: Any) -> TokenEndpoint | None:
+    """The token endpoint of the Gatehouse app inside uvicorn's middleware wrappers."""
+    runtime = find_runtime(app)
+    if runtime is None:
+        return None
+    endpoint: TokenEndpoint = runtime.token_endpoint
+    return endpoint
 
 
 # One batch per server (all its connections share it); gone with the server.
-_batches: weakref.WeakKeyDictionary[ServerState, _Batch] = weakref.WeakKeyDictionary()
+_batches: weakref.WeakKeyDictionary[ServerState, Batch] = weakref.WeakKeyDictionary()
 
 
 def _batch_for(
     state: ServerState, endpoint: TokenEndpoint, loop: asyncio.AbstractEventLoop
-) -> _Batch:
+) -> Batch:
     batch = _batches.get(state)
     if batch is None or batch.loop is not loop or batch.endpoint is not endpoint:
-        batch = _batches[state] = _Batch(endpoint, loop)
+        batch = _batches[state] = Batch(endpoint, loop)
     return batch
 
 
@@ -91,11 +92,19 @@ class FastLaneProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._endpoint = find_endpoint(self.app)
+        runtime = find_runtime(self.app)
+        self._endpoint: TokenEndpoint | None = runtime.token_endpoint if runtime else None
         self._batch = (
             _batch_for(self.server_state, self._endpoint, self.loop) if self._endpoint else None
         )
-        self._pending = 0  # token responses of this connection waiting in the batch
+        self.limits = Limits.from_settings(runtime.settings) if runtime else Limits()
+        self.queue: deque[tuple[TokenRequest, bool]] = deque()  # token requests not answered
+        self.in_batch = False
+        self._lane_paused = False  # reading paused by the fast lane's flow control
+        self._held = b""  # the rest of a read, parsed once the pending responses are written
+        self._refused = False
+        self._phase = IDLE  # what the connection's deadline is for (see check_deadline)
+        self._since = 0.0
         self._fast = False
         self._fast_customer: str | None = None
         self._fast_json = False
@@ -106,8 +115,95 @@ class FastLaneProtocol(HttpToolsProtocol):
         self._lazy_timer = False
         self._active_at = 0.0
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._since = self.loop.time()
+        if len(self.connections) > self.limits.max_connections:
+            # One connection too many: its descriptor is given back at once.
+            self.transport.write(connlimits.TOO_MANY)
+            self.transport.close()
+            return
+        connlimits.sweeper_for(self.server_state, self.loop, self.limits).start()
+
+    def check_deadline(self, now: float) -> None:
+        """Close the connection if what it is sending is overdue (called by the sweeper)."""
+        phase = self._phase
+        if phase == NONE or now - self._since < self.limits.allowance(phase):
+            return
+        if self.transport.is_closing() or (phase == BODY and self.flow.read_paused):
+            return  # a body the server itself stopped reading is not the client's delay
+        if phase in (HEAD, BODY) and (self.cycle is None or not self.cycle.response_started):
+            # RFC 9110 §15.5.9: 408, the server would not wait any longer for the request.
+            self.transport.write(connlimits.TIMED_OUT)
+        self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self._phase == LINGER:
+            return  # closing: what the client still sends is read and dropped
+        if self._lane_paused:
+            self._held += data  # read before the pause took effect
+        elif len(data) > _SLICE and self._batch is not None:
+            self._feed_sliced(data)
+        else:
+            super().data_received(data)
+
+    def _feed_sliced(self, data: bytes) -> None:
+        """Parse ``data`` a slice at a time, holding the rest once the lane pauses reading."""
+        for start in range(0, len(data), _SLICE):
+            super().data_received(data[start : start + _SLICE])
+            if self.parser is None or self.transport.is_closing():
+                return
+            if self._lane_paused:
+                self._held = data[start + _SLICE :]
+                return
+
+    def _pause_lane(self) -> None:
+        self._lane_paused = True
+        self.flow.pause_reading()
+
+    def _resume_lane(self) -> None:
+        """Go on reading once every pending response is written and the buffer has room."""
+        if self.queue or self.flow.write_paused or self.transport.is_closing():
+            return
+        self._lane_paused = False
+        held, self._held = self._held, b""
+        if held:
+            self._feed_sliced(held)
+        if not self._lane_paused and (self.cycle is None or self.cycle.response_complete):
+            self.flow.resume_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._lane_paused:
+            self._resume_lane()
+
+    def shutdown(self) -> None:
+        # Every request already received is answered before the connection closes.
+        self._held = b""
+        if self.queue and self._batch is not None:
+            self._batch.flush_connection(self)
+            self._linger()
+            return
+        super().shutdown()
+
+    def _linger(self) -> None:
+        """Half-close after the last answer, and read and drop until the client closes: closing
+        with unread requests would reset the connection and could destroy the answers still in
+        flight (a lingering close, as nginx does)."""
+        if self.transport.is_closing():
+            return
+        self._phase, self._since = LINGER, self.loop.time()
+        self._lane_paused = False
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self.flow.resume_reading()
+
     def on_message_begin(self) -> None:
         # uvicorn builds the ASGI scope here; only the ASGI lane needs it (see _begin_asgi).
+        self._phase = HEAD
+        self._since = self.loop.time()
         self._head_size = 0
         self.url = b""
         self.expect_100_continue = False
@@ -159,6 +255,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         return True
 
     def on_headers_complete(self) -> None:
+        self._phase = BODY
         if self._head_size > MAX_HEAD:
             self._fast = True  # swallow the body; nothing answers this request again
             self._fast_body = b""
@@ -172,12 +269,14 @@ class FastLaneProtocol(HttpToolsProtocol):
             and self._route(self.url)
         ):
             self._fast = True
+            self._refused = self._over_concurrency()
             self._fast_body = b""
             if self.expect_100_continue:
                 self.transport.write(_CONTINUE)
             return
-        if self._pending and self._batch is not None:
-            self._batch.flush()  # answer this connection's token requests before this one
+        if self.queue and self._batch is not None:
+            # Answer this connection's token requests before this one.
+            self._batch.flush_connection(self)
         if self._lazy_timer:  # back to uvicorn's own keep-alive handling
             self._lazy_timer = False
             super()._unset_keepalive_if_required()
@@ -190,12 +289,29 @@ class FastLaneProtocol(HttpToolsProtocol):
         elif len(self._fast_body) <= MAX_BODY:
             self._fast_body += body
 
+    def _over_concurrency(self) -> bool:
+        """uvicorn's ``limit_concurrency`` test, the fast lane's queued requests counted."""
+        limit = self.limit_concurrency
+        if limit is None or self._batch is None:
+            return False
+        busy = len(self.tasks) + self._batch.queued
+        return len(self.connections) >= limit or busy >= limit
+
     def on_message_complete(self) -> None:
+        self._phase = NONE
         if not self._fast:
             super().on_message_complete()
             return
         self._fast = False
         if self._head_size > MAX_HEAD:
+            return
+        if self._refused:
+            # limit_concurrency reached: 503 and close, as uvicorn answers on its own lane.
+            if self.queue and self._batch is not None:
+                self._batch.flush_connection(self)
+            if not self.transport.is_closing():
+                self.transport.write(connlimits.BUSY)
+                self.transport.close()
             return
         assert self._batch is not None
         client = self.client[0] if self.client else ""
@@ -204,9 +320,10 @@ class FastLaneProtocol(HttpToolsProtocol):
         )
         self._fast_body = b""
         keep_alive = self.parser.should_keep_alive()
-        self._pending += 1
         self._batch.add(self, request, keep_alive)
         self.server_state.total_requests += 1
+        if len(self.queue) > 1 or self.flow.write_paused:
+            self._pause_lane()  # pipelining: no more reads until these are answered
         if not keep_alive:
             return
         self._active_at = self.loop.time()
@@ -219,12 +336,13 @@ class FastLaneProtocol(HttpToolsProtocol):
 
     def deliver(self, response: Response, keep_alive: bool) -> None:
         """Write one answered token request (called by the batch, in request order)."""
-        self._pending -= 1
         if self.transport.is_closing():
             return
         self.transport.write(self._render(response, keep_alive))
         if not keep_alive:
             self.transport.close()
+        elif self._lane_paused and not self.queue:
+            self._resume_lane()
 
     def _unset_keepalive_if_required(self) -> None:
         if self._lazy_timer:
@@ -235,7 +353,7 @@ class FastLaneProtocol(HttpToolsProtocol):
     def timeout_keep_alive_handler(self) -> None:
         if self._lazy_timer:
             idle = self.loop.time() - self._active_at
-            if self._fast or self._pending or idle < self.timeout_keep_alive:
+            if self._fast or self.queue or idle < self.timeout_keep_alive:
                 self.timeout_keep_alive_task = self.loop.call_later(
                     max(self.timeout_keep_alive - idle, 0.05), self.timeout_keep_alive_handler
                 )

@@ -30,6 +30,8 @@ def uvicorn_config(settings: Settings, *, workers: int = 1) -> uvicorn.Config:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.timeout_keep_alive,  # type: ignore[arg-type]
+        limit_concurrency=settings.limit_concurrency,
     )
 
 

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=30, ge=0, le=36500)
     maintenance_interval: float = Field(default=60.0, gt=0, le=86400)
     metrics_token: SecretStr | None = None
+    # Abuse limits (README "Settings"; docs/limits.md): the largest API request body read.
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    # Connections (gatehouse/connlimits.py): seconds a new connection may stay silent, a request
+    # may take for its headers and then for its body, a kept-alive connection may idle; how
+    # many connections one process keeps (0: its descriptor limit less 64) and how many
+    # requests it serves at once before answering 503 (uvicorn's limit_concurrency).
+    timeout_idle: float = Field(default=10.0, gt=0, le=3600)
+    timeout_headers: float = Field(default=10.0, gt=0, le=3600)
+    timeout_body: float = Field(default=30.0, gt=0, le=3600)
+    timeout_keep_alive: float = Field(default=5.0, gt=0, le=3600)
+    max_connections: int = Field(default=0, ge=0)
+    limit_concurrency: int = Field(default=2048, ge=1)
     environment: Literal["development", "production"] = "development"
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"

@@ -46,6 +46,7 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gatehouse import appclients
+from gatehouse.api.bodylimit import BodyLimit
 from gatehouse.api.fastlane import FastLane
 from gatehouse.app import GatehouseApp, create_app
 from gatehouse.console.sessions import start_session
@@ -107,7 +108,7 @@ def without_fast_lane(app: GatehouseApp) -> GatehouseApp:
     api = api_app_of(app)
     assert api.middleware_stack is None, "the stack must not be built yet"
     lanes: list[object] = [FastLane]
-    assert [m.cls for m in api.user_middleware] == lanes
+    assert [m.cls for m in api.user_middleware] == [*lanes, BodyLimit]
     api.user_middleware = [m for m in api.user_middleware if m.cls not in lanes]
     return app
 

@@ -50,7 +50,38 @@ def test_cache_is_bounded(issuer: FakeIssuer, make_verifier: MakeVerifier) -> No
     tokens = [issuer.token() for _ in range(5)]
     for token in tokens:
         verifier.verify(token)
-    assert list(verifier._cache) == tokens[2:]
+    assert list(verifier._cache.entries) == tokens[2:]
+
+
+def test_cache_is_bounded_in_bytes(issuer: FakeIssuer, make_verifier: MakeVerifier) -> None:
+    tokens = [issuer.token(pad="x" * 2000) for _ in range(10)]
+    budget = 3 * (2 * len(tokens[0]) + 512)
+    verifier = make_verifier(cache_bytes=budget)
+    for token in tokens:
+        verifier.verify(token)
+    assert list(verifier._cache.entries) == tokens[-3:]
+    assert verifier._cache.bytes <= budget
+
+
+def test_invalid_tokens_are_never_remembered(
+    issuer: FakeIssuer, make_verifier: MakeVerifier
+) -> None:
+    verifier = make_verifier()
+    good = issuer.token()
+    head, payload, signature = good.split(".")
+    flood = [
+        f"{head}{'A' * (i % 4 * 4)}.{payload}.{signature[:-2]}{i:02d}"[:8000] for i in range(100)
+    ]
+    flood += [f"{'B' * 7000}{i}.{payload}.{signature}" for i in range(100)]
+    flood += ["x" * 60_000 + str(i) for i in range(100)]
+    for token in flood:
+        with pytest.raises(InvalidToken):
+            verifier.verify(token)
+    assert len(verifier._cache) == 0
+    assert len(verifier._headers) == 0
+    verifier.verify(good)
+    assert list(verifier._cache.entries) == [good]
+    assert list(verifier._headers.entries) == [head]
 
 
 def test_revocation_hook_is_consulted_on_cache_hits(

@@ -25,6 +25,7 @@ from starlette.types import Message, Receive, Scope, Send
 from gatehouse.api import audit
 from gatehouse.api.app_clients import app_clients_router
 from gatehouse.api.bearer import Principal
+from gatehouse.api.bodylimit import BodyLimit
 from gatehouse.api.context import ApiContext, SessionResolver, json_response
 from gatehouse.api.corpora import corpora_router
 from gatehouse.api.errors import install_error_handlers, unexpected_error
@@ -115,6 +116,10 @@ def create_api(runtime: Runtime, *, session: SessionResolver | None = None) -> F
     app.add_route(OPENAPI_PATH, openapi_json, include_in_schema=False)
     app.add_route("/openapi.json", openapi_json, include_in_schema=False)
     app.state.context = ctx
+    # Authentication before any body is read, and bodies read only up to the limit (413).
+    app.add_middleware(
+        BodyLimit, api=app, context=ctx, max_body=runtime.settings.api_max_body_bytes
+    )
     # Outermost of the app's own middleware: answers well-formed corpus reads directly.
     app.add_middleware(FastLane, api=app, context=ctx)
     return app

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatehouse.oauth.inspect import (
+    MAX_TOKEN_LENGTH,
+    MEMO_BYTES,
+    MEMO_ENTRIES,
     ReplicaKeySet,
     ReplicaTokenVerifier,
     TokenChecker,
@@ -30,8 +33,10 @@ from gatehouse.replica import Replica
 from gatehouse.settings import Settings
 from gatehouse.store.models import CorpusRole
 from gatehouse.verify.bearer import extract_bearer
+from gatehouse.verify.memo import Memo
 
-_REMEMBERED = 4096  # tokens per memo; a full memo starts over
+# "Bearer " and the blanks RFC 7235 allows around a token of the longest length checked.
+_MAX_AUTHORIZATION = MAX_TOKEN_LENGTH + 64
 
 # Moved to gatehouse.oauth.inspect (shared with revocation and introspection); kept importable.
 __all__ = [
@@ -74,9 +79,15 @@ class Bearer:
             keys=replica,
             standing=replica,
         )
-        self._tokens: dict[str, str] = {}  # Authorization header -> its well-formed token
+        # Both memos hold verified tokens only, bounded in bytes: a flood of distinct invalid
+        # values never enters them. Authorization header -> its token:
+        self._tokens: Memo[str, str] = Memo(max_entries=MEMO_ENTRIES, max_bytes=MEMO_BYTES)
+        self._token_of = self._tokens.entries
         # (token, customer-id header, source) -> (replica version, principal)
-        self._principals: dict[tuple[str, str | None, str | None], tuple[int, Principal]] = {}
+        self._principals: Memo[tuple[str, str | None, str | None], tuple[int, Principal]] = Memo(
+            max_entries=MEMO_ENTRIES, max_bytes=MEMO_BYTES
+        )
+        self._principal_of = self._principals.entries
 
     def _verifier(self, customer_id: str) -> ReplicaTokenVerifier:
         return self.checker.verifier(customer_id)
@@ -89,26 +100,25 @@ class Bearer:
         source: str | None = None,
     ) -> Principal:
         # RFC 6750 §2.1 (header), §3.1 (no credentials / invalid_request / invalid_token).
-        token = self._token(authorization)
+        header = authorization[0] if len(authorization) == 1 else None
+        token = self._token_of.get(header) if header is not None else None
+        fresh = token is None
+        if token is None:
+            if header is not None and len(header) > _MAX_AUTHORIZATION:
+                raise invalid("the token is too large")  # before anything parses or keeps it
+            token = extract_bearer(authorization)
         # Read before the checks, so a change applied meanwhile voids what they conclude.
         version = self.replica.version
         claims = self.checker.verify(token)
+        if fresh and header is not None:
+            self._tokens.put(header, token, len(header))
         key = (token, customer_header, source)
-        remembered = self._principals.get(key)
+        remembered = self._principal_of.get(key)
         if remembered is not None and remembered[0] == version:
             return remembered[1]
         principal = self._principal(claims, customer_header, source)
-        _remember(self._principals, key, (version, principal))
+        self._principals.put(key, (version, principal), 2 * len(token))
         return principal
-
-    def _token(self, authorization: Sequence[str]) -> str:
-        if len(authorization) != 1:
-            return extract_bearer(authorization)  # raises: none, or more than one
-        token = self._tokens.get(authorization[0])
-        if token is None:
-            token = extract_bearer(authorization)
-            _remember(self._tokens, authorization[0], token)
-        return token
 
     def _principal(
         self, claims: dict[str, Any], customer_header: str | None, source: str | None
@@ -127,9 +137,3 @@ class Bearer:
             actor=entry.id,
             source=source,
         )
-
-
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(memo) >= _REMEMBERED:
-        memo.clear()
-    memo[key] = value

@@ -20,6 +20,9 @@ from gatehouse.store.corpora import CorpusReader, CorpusStore, read_on
 
 T = TypeVar("T")
 
+# Where the API's body limit leaves the principal it authenticated (see gatehouse.api.bodylimit).
+PRINCIPAL_SCOPE_KEY = "gatehouse.principal"
+
 # The console's seam: given a request without an Authorization header, return the principal of
 # a valid session (cookie plus CSRF token) or None to fall through to the bearer check.
 SessionResolver = Callable[[Request], Awaitable[Principal | None]]
@@ -31,7 +34,7 @@ class ApiContext:
     corpora: CorpusStore
     bearer: Bearer
     session: SessionResolver | None = None
-    inline_reads: bool = False  # see read
+    own_connections: bool = False  # see read
     _own: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
@@ -41,24 +44,26 @@ class ApiContext:
             corpora=CorpusStore(runtime.store.engine),
             bearer=Bearer(runtime.settings, runtime.replica),
             session=session,
-            inline_reads=_is_sqlite_file(runtime.store.engine.url),
+            own_connections=_is_sqlite_file(runtime.store.engine.url),
         )
 
     async def read(self, work: Callable[[CorpusReader], T], *, single: bool = False) -> T:
         """``work`` with a corpus reader, all its reads in one short transaction (``single``:
         ``work`` runs one statement, which needs no transaction of its own).
 
-        On a SQLite file this runs inline, on the calling thread's own connection: a WAL read
-        of one page takes tens of microseconds and never waits for a writer, while a trip to
-        the threadpool costs several times that (and the own connection never waits for the
-        pool either). A database across a network is read in the threadpool, so a slow round
-        trip never holds up the event loop.
+        Always in the threadpool, never on the event loop: however long one tenant's read
+        takes, every other request goes on being served. On a SQLite file each worker thread
+        reads on its own connection (a WAL read never waits for a writer, and the own
+        connection never waits for the pool).
         """
-        if self.inline_reads:
-            connection = self._own_connection()
-            with read_on(connection, self.corpora.engine.dialect, single=single) as reader:
-                return work(reader)
+        if self.own_connections:
+            return await run_in_threadpool(self._read_own, work, single)
         return await run_in_threadpool(self._read_pooled, work, single)
+
+    def _read_own(self, work: Callable[[CorpusReader], T], single: bool) -> T:
+        connection = self._own_connection()
+        with read_on(connection, self.corpora.engine.dialect, single=single) as reader:
+            return work(reader)
 
     def _read_pooled(self, work: Callable[[CorpusReader], T], single: bool) -> T:
         with self.corpora.reader(single=single) as reader:
@@ -98,6 +103,9 @@ def api_context(request: Request) -> ApiContext:
 
 async def request_principal(request: Request) -> Principal:
     """The FastAPI dependency of every route: who is calling, or a VerifyError."""
+    found: Principal | None = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if found is not None:
+        return found
     return await api_context(request).principal(request)
 
 

@@ -47,6 +47,11 @@ from gatehouse.store.corpora import CorpusReader, CorpusRecord
 from gatehouse.store.store import Conflict, NotFound
 
 _SCAN_BATCH = 200
+# A filtered list examines at most this many corpora per request (~20 ms on SQLite): one
+# tenant's scan over 50,000 corpora cannot hold a worker thread or the database for long. A page
+# cut short by it still carries a page_key, from where the next request goes on (it may hold
+# fewer corpora than asked, even none); page_key null means the scan reached the end.
+MAX_SCANNED = 1000
 
 # A corpus's creation time never changes, and formatting a time costs more than the rest of its
 # view: each distinct time is formatted once.
@@ -81,20 +86,29 @@ def page_corpora(
     """One page of the corpora ``principal`` may see, and the key of the next page."""
     keys = permissions.visible_corpus_keys(principal)
     batch_size = limit + 1 if matcher is None else max(limit + 1, _SCAN_BATCH)
+    examined: list[int] = []  # the id of the last corpus examined, once the scan stops short
 
     def batches() -> Iterator[list[CorpusRecord]]:
-        cursor = after_id
+        cursor, scanned = after_id, 0
         while True:
             batch = reader.list_corpora(
                 customer_id=principal.customer_id, limit=batch_size, after_id=cursor, keys=keys
             )
             yield batch
+            scanned += len(batch)
             if len(batch) < batch_size:
                 return
             cursor = batch[-1].id
+            if scanned >= MAX_SCANNED:
+                examined.append(cursor)
+                return
 
     page, more = take_page(batches(), lambda c: any_match(matcher, (c.key, c.name)), limit)
-    return page, encode_page_key([page[-1].id]) if more and page else None
+    if more and page:
+        return page, encode_page_key([page[-1].id])
+    if examined and matcher is not None:
+        return page, encode_page_key([examined[0]])  # the bound stopped the scan: go on later
+    return page, None
 
 
 async def serve_list_corpora(

@@ -1,13 +1,18 @@
 """Signing in and out of the console.
 
 An unknown email and a wrong password get the same answer, after the same work (an argon2id
-verification either way). Failed attempts are counted per (address, email) and per address;
-over either limit, the form answers 429 with ``Retry-After`` without checking the password.
+verification either way). Attempts are counted per (address, email) and per address BEFORE the
+password is checked (a success gives its count back); over either limit, the form answers 429
+with ``Retry-After`` without checking the password, so 40 concurrent guesses for one email get
+at most the limit checked. At most ``ARGON2_AT_ONCE`` argon2 verifications (19 MiB each) run at
+once per process; the others wait their turn without holding memory or a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 
 from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage, Storage, storage_from_string
@@ -32,12 +37,14 @@ from gatehouse.console.sessions import (
     start_session,
 )
 from gatehouse.store.models import AuditEvent
-from gatehouse.users import authenticate
+from gatehouse.store.store import Store
+from gatehouse.users import ConsoleUser, authenticate
 
 LOGIN_PATH = "/console/login"
 BAD_CREDENTIALS = "The email or password is incorrect."
 MAX_EMAIL = 320
 MAX_PASSWORD = 1024
+ARGON2_AT_ONCE = 2
 
 
 class SignInGuard:
@@ -69,13 +76,59 @@ class SignInGuard:
                 return max(1, int(reset_at - time.time()) + 1)
         return None
 
-    def record_failure(self, address: str, email: str) -> None:
-        self._limiter.hit(self._per_address, "console-addr", address)
-        self._limiter.hit(self._per_account, "console-login", address, email)
+    def reserve(self, address: str, email: str) -> int | None:
+        """Count one attempt before its check: None if it may go on, else seconds to wait.
+
+        A refused attempt is not counted (it checks nothing); call :meth:`release` when the
+        password turns out right.
+        """
+        # Test-and-count with no await in between: concurrent attempts cannot all pass.
+        allowed_address = self._limiter.hit(self._per_address, "console-addr", address)
+        allowed_account = self._limiter.hit(self._per_account, "console-login", address, email)
+        if allowed_address and allowed_account:
+            return None
+        self.release(address, email)
+        return self.retry_after(address, email) or 1
+
+    def release(self, address: str, email: str) -> None:
+        """Give back what :meth:`reserve` counted."""
+        self._limiter.hit(self._per_address, "console-addr", address, cost=-1)
+        self._limiter.hit(self._per_account, "console-login", address, email, cost=-1)
 
 
-def signin_routes(pages: Pages, guard: SignInGuard) -> list[BaseRoute]:
+class Argon2Gate:
+    """At most ``limit`` argon2 checks at once per process (one semaphore per event loop)."""
+
+    def __init__(self, limit: int = ARGON2_AT_ONCE) -> None:
+        self.limit = limit
+        self.checking = 0  # checks running now
+        self.most = 0  # the most that ever ran at once
+        self._semaphores: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Semaphore
+        ] = weakref.WeakKeyDictionary()
+
+    def semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        semaphore = self._semaphores.get(loop)
+        if semaphore is None:
+            semaphore = self._semaphores[loop] = asyncio.Semaphore(self.limit)
+        return semaphore
+
+    async def authenticate(self, store: Store, *, email: str, password: str) -> ConsoleUser | None:
+        async with self.semaphore():
+            self.checking += 1
+            self.most = max(self.most, self.checking)
+            try:
+                return await run_in_threadpool(authenticate, store, email=email, password=password)
+            finally:
+                self.checking -= 1
+
+
+def signin_routes(
+    pages: Pages, guard: SignInGuard, gate: Argon2Gate | None = None
+) -> list[BaseRoute]:
     runtime = pages.runtime
+    gate = gate or Argon2Gate()
     renderer = pages.renderer
 
     def login_form(
@@ -140,7 +193,7 @@ def signin_routes(pages: Pages, guard: SignInGuard) -> list[BaseRoute]:
                 request, status=400, email=email, error="Enter your email and password."
             )
         address = request.client.host if request.client else ""
-        wait = guard.retry_after(address, email)
+        wait = guard.reserve(address, email)
         if wait is not None:
             return login_form(
                 request,
@@ -150,13 +203,13 @@ def signin_routes(pages: Pages, guard: SignInGuard) -> list[BaseRoute]:
                 retry_after=wait,
             )
         user = (
-            await run_in_threadpool(authenticate, runtime.store, email=email, password=password)
+            await gate.authenticate(runtime.store, email=email, password=password)
             if len(password) <= MAX_PASSWORD
             else None
         )
-        if user is None:
-            guard.record_failure(address, email)
+        if user is None:  # the failure was counted by reserve
             return login_form(request, status=400, email=email, error=BAD_CREDENTIALS)
+        guard.release(address, email)
         session_id, _principal = await run_in_threadpool(start_session, runtime.store, user=user)
         event = AuditEvent(
             customer_id=user.customer_id,

@@ -6,7 +6,6 @@ role the client lost). Every step is an in-memory lookup; no database read, no w
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 from collections.abc import Callable, Mapping
@@ -21,7 +20,15 @@ from gatehouse.oauth.tokens import jti_issued_at
 from gatehouse.verify.errors import InvalidToken, KeySetUnavailable
 from gatehouse.verify.jws import b64url_decode
 from gatehouse.verify.keyset import KeySet
+from gatehouse.verify.memo import Memo
 from gatehouse.verify.verifier import TokenVerifier
+
+# The longest token checked at all (the verifier's own default limit): anything longer is refused
+# before it is decoded or remembered anywhere.
+MAX_TOKEN_LENGTH = 8192
+# What the server's memos of verified tokens may hold, each (a token counted at its length).
+MEMO_ENTRIES = 4096
+MEMO_BYTES = 8 * 1024 * 1024
 
 
 class Standing(Protocol):
@@ -125,11 +132,6 @@ def peek_customer(token: str) -> str:
     return customer_id
 
 
-# The customer of a token already seen: peeking decodes the payload, which costs half of a cached
-# token's whole check, and its answer depends on the token string alone.
-_peek_seen = functools.lru_cache(maxsize=4096)(peek_customer)
-
-
 def issued_at(claims: Mapping[str, Any]) -> float:
     """When the token was issued: the microseconds in its ``jti``, else the whole-second ``iat``."""
     jti = claims.get("jti")
@@ -182,6 +184,10 @@ class TokenChecker:
         self.standing = standing
         self._verifiers: dict[str, ReplicaTokenVerifier] = {}
         self._lock = threading.Lock()
+        # The customer of a token already verified: peeking decodes the payload, which costs
+        # half of a cached token's whole check, and its answer depends on the token alone.
+        self._customers: Memo[str, str] = Memo(max_entries=MEMO_ENTRIES, max_bytes=MEMO_BYTES)
+        self._customer_of = self._customers.entries
 
     def verifier(self, customer_id: str) -> ReplicaTokenVerifier:
         verifier = self._verifiers.get(customer_id)
@@ -202,7 +208,18 @@ class TokenChecker:
 
     def verify(self, token: str) -> dict[str, Any]:
         """Signature and claims (not the standing); :class:`InvalidToken` if they fail."""
-        verifier = self.verifier(_peek_seen(token))
+        customer_id = self._customer_of.get(token)
+        if customer_id is not None:
+            return self._verify_with(customer_id, token)
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise invalid("the token is too large")
+        customer_id = peek_customer(token)
+        claims = self._verify_with(customer_id, token)
+        self._customers.put(token, customer_id, len(token))
+        return claims
+
+    def _verify_with(self, customer_id: str, token: str) -> dict[str, Any]:
+        verifier = self.verifier(customer_id)
         try:
             return verifier.verify(token)
         except KeySetUnavailable:

@@ -9,7 +9,6 @@ is: one regex match, a cached header lookup, base64url + JSON of the payload and
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeGuard, runtime_checkable
@@ -19,6 +18,7 @@ import httpx
 from gatehouse.verify.errors import InsufficientScope, InvalidToken, KeySetUnavailable
 from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, PinnedKey, b64url_decode
 from gatehouse.verify.keyset import KeySet
+from gatehouse.verify.memo import Memo
 
 json_loads: Callable[[bytes], Any]
 try:  # optional accelerator (a server dependency); the stdlib parser is the fallback
@@ -39,6 +39,9 @@ DEFAULT_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
 # RFC 9068 §4: typ MUST be "at+jwt" or "application/at+jwt" (media types are case-insensitive).
 _ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _HEADER_CACHE_SIZE = 256
+_HEADER_CACHE_BYTES = 256 * 1024
+# What a remembered token costs beyond its own characters (its claims dict, the entry).
+_ENTRY_OVERHEAD = 512
 _Parsed = tuple[str, str, str, str]  # alg, kid, payload segment, signature segment
 
 
@@ -102,6 +105,7 @@ class TokenVerifier:
         jwks_refresh_min_interval: float = 10.0,
         jwks_max_age: float = 300.0,
         cache_size: int = 10_000,
+        cache_bytes: int = 32 * 1024 * 1024,
         required_roles: Iterable[str] = (),
         is_revoked: RevocationCheck | RevocationFeed | None = None,
         max_token_length: int = 8192,
@@ -125,9 +129,17 @@ class TokenVerifier:
         if isinstance(is_revoked, RevocationFeed):
             is_revoked = is_revoked.is_revoked
         self._is_revoked: RevocationCheck | None = is_revoked
-        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._cache_lock = threading.Lock()
-        self._headers: dict[str, tuple[str, str]] = {}
+        # Verified tokens only, bounded in count and in bytes (their length counted twice: the
+        # string and its decoded claims).
+        self._cache: Memo[str, tuple[float, dict[str, Any]]] = Memo(
+            max_entries=cache_size, max_bytes=cache_bytes
+        )
+        self._cache_entries = self._cache.entries
+        # Headers of verified tokens only (a header is remembered once its signature held).
+        self._headers: Memo[str, tuple[str, str]] = Memo(
+            max_entries=_HEADER_CACHE_SIZE, max_bytes=_HEADER_CACHE_BYTES
+        )
+        self._header_entries = self._headers.entries
         self.keyset = KeySet(
             issuer,
             algorithms=self.algorithms,
@@ -177,19 +189,17 @@ class TokenVerifier:
 
     def clear_cache(self) -> None:
         """Forget every verified token (called when a signing key leaves the JWKS)."""
-        with self._cache_lock:
-            self._cache.clear()
+        self._cache.clear()
 
     # -- steps -------------------------------------------------------------------------------
 
     def _cache_hit(self, token: str) -> dict[str, Any] | None:
-        entry = self._cache.get(token)
+        entry = self._cache_entries.get(token)
         if entry is None:
             return None
         # RFC 7519 §4.1.4: a token MUST NOT be accepted on or after its expiration time.
         if self._clock() >= entry[0]:
-            with self._cache_lock:
-                self._cache.pop(token, None)
+            self._cache.pop(token)
             raise _invalid("the token has expired")
         return entry[1]
 
@@ -201,7 +211,7 @@ class TokenVerifier:
         segments = token.split(".")
         if len(segments) != 3:
             raise _invalid("the token is not a compact JWS")
-        header = self._headers.get(segments[0])
+        header = self._header_entries.get(segments[0])
         if header is None:
             header = self._parse_header(segments[0])
         return header[0], header[1], segments[1], segments[2]
@@ -227,9 +237,6 @@ class TokenVerifier:
         # The key is chosen by its kid, never by trying keys until one verifies.
         if not isinstance(kid, str) or not kid:
             raise _invalid("the token header has no kid")
-        if len(self._headers) >= _HEADER_CACHE_SIZE:
-            self._headers.clear()
-        self._headers[segment] = (alg, kid)
         return alg, kid
 
     def _key_after_refresh(self, kid: str) -> PinnedKey:
@@ -263,6 +270,9 @@ class TokenVerifier:
             raise _invalid("the token payload is not a JSON object")
         deadline = self._check_claims(claims)
         self._remember(token, deadline, claims)
+        header_segment = token[: token.index(".")]
+        if header_segment not in self._header_entries:
+            self._headers.put(header_segment, (alg, parsed[1]), len(header_segment))
         return claims
 
     def _check_claims(self, claims: dict[str, Any]) -> float:
@@ -301,13 +311,8 @@ class TokenVerifier:
         return float(exp + leeway)
 
     def _remember(self, token: str, deadline: float, claims: dict[str, Any]) -> None:
-        if self.cache_size <= 0:
-            return
-        with self._cache_lock:
-            while len(self._cache) >= self.cache_size:
-                # Bounded, insertion-ordered: drop the oldest entry first.
-                del self._cache[next(iter(self._cache))]
-            self._cache[token] = (deadline, claims)
+        # Bounded, insertion-ordered: the oldest entries go first.
+        self._cache.put(token, (deadline, claims), 2 * len(token) + _ENTRY_OVERHEAD)
 
     def _authorize(self, claims: dict[str, Any]) -> dict[str, Any]:
         # Revocation is consulted on every call, cache hits included.
