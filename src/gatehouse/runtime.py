@@ -42,7 +42,12 @@ class Runtime:
             migrate(engine)
         store = Store(engine)
         master_key = load_master_key(settings)
-        replica = Replica(store, master_key)
+        replica = Replica(
+            store,
+            master_key,
+            cache_size=settings.client_cache_size,
+            reads_per_second=settings.client_store_reads_per_second,
+        )
         replica.load()
         audit = AuditWriter(store, interval=settings.audit_flush_interval)
         guard = BruteForceGuard(

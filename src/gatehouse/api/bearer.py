@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gatehouse.errors import ApiError, TemporarilyUnavailable
 from gatehouse.oauth.inspect import (
     ReplicaKeySet,
     ReplicaTokenVerifier,
@@ -92,12 +93,17 @@ class Bearer:
         token = self._token(authorization)
         # Read before the checks, so a change applied meanwhile voids what they conclude.
         version = self.replica.version
-        claims = self.checker.verify(token)
-        key = (token, customer_header, source)
-        remembered = self._principals.get(key)
-        if remembered is not None and remembered[0] == version:
-            return remembered[1]
-        principal = self._principal(claims, customer_header, source)
+        try:
+            claims = self.checker.verify(token)
+            key = (token, customer_header, source)
+            remembered = self._principals.get(key)
+            if remembered is not None and remembered[0] == version:
+                return remembered[1]
+            principal = self._principal(claims, customer_header, source)
+        except TemporarilyUnavailable as exc:  # a cold client or key while the store is away
+            raise ApiError(
+                503, exc.description, headers={"retry-after": str(exc.retry_after)}
+            ) from None
         _remember(self._principals, key, (version, principal))
         return principal
 
