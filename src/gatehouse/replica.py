@@ -34,7 +34,7 @@ from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.keys import Alg, PublicKey, Signer, private_key_from_der
 from gatehouse.revocations import revoked_until
 from gatehouse.store.models import AppClientRecord, Change, CorpusRole, SigningKeyRecord
-from gatehouse.store.store import NotFound, Store
+from gatehouse.store.store import CLIENTS_IMPORTED, NotFound, Store
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,6 @@ _DENY_PRUNE_EVERY = 60.0  # seconds between sweeps of expired entries from the d
 _DOWN_FOR = 1.0  # seconds after a failed store read during which none is tried
 RETRY_AFTER = 1  # the Retry-After of a 503 while the store is unreachable
 STORE_DOWN = "the client store is unreachable; retry shortly"
-CLIENTS_IMPORTED = "clients_imported"  # change kind of a bulk import (one per file)
 _T = TypeVar("_T")
 
 
