@@ -103,6 +103,21 @@ class ServerError(OAuthError):
     status_code = 500
 
 
+class TemporarilyUnavailable(OAuthError):
+    """The store cannot be reached and the answer is not in memory (RFC 6749 §4.1.2.1 names the
+    code; a 503 with Retry-After, RFC 9110 §15.6.4, rather than a 500)."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+    def __init__(self, description: str, *, retry_after: int = 1) -> None:
+        super().__init__(description)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [*super().headers(), ("retry-after", str(self.retry_after))]
+
+
 class ApiError(Exception):
     """An error of the v2 API, rendered as ``{"messages": [...], "request_id": ...}``."""
 

@@ -1,8 +1,17 @@
-"""An in-memory replica of clients, customers and signing keys, kept fresh from the change feed.
+"""What the token endpoint and the bearer check read: app clients, customers and signing keys
+in memory, read through to the store on a miss and kept fresh from the change feed.
 
-The token endpoint and the bearer check read only this replica: no database read per request
-while nothing changes. A background thread polls the ``changes`` table (and wakes at once on a
-PostgreSQL NOTIFY), so a change made by any process is seen here well within a second.
+Clients live in a bounded LRU cache (:mod:`gatehouse.clientcache`, ``GATEHOUSE_CLIENT_CACHE_SIZE``):
+nothing is read at start-up, a hot client costs no store statement, and a cold one costs one
+indexed read by ``client_id``. A client that does not authenticate from memory (a secret, a
+re-enabled client or a role written by another process a moment ago) is read again once, so a
+change that grants more is in force at the next request whichever process wrote it. A background
+thread polls the ``changes`` table (and wakes at once on a PostgreSQL NOTIFY or Redis message),
+so a change that takes away is applied here well within a second.
+
+While the store is unreachable, what is in memory keeps serving; a read that cannot be made
+raises :class:`gatehouse.errors.TemporarilyUnavailable` (503), and for a second after a failure
+no read is tried at all, so an outage never makes a request wait.
 """
 
 from __future__ import annotations
@@ -10,23 +19,32 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import orjson
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
+from gatehouse.clientcache import ClientCache
+from gatehouse.errors import TemporarilyUnavailable
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.keys import Alg, PublicKey, Signer, private_key_from_der
 from gatehouse.revocations import DENY_GRACE, revoked_until
 from gatehouse.store.models import AppClientRecord, Change, CorpusRole, SigningKeyRecord
-from gatehouse.store.store import NotFound, Store
+from gatehouse.store.store import CLIENTS_IMPORTED, NotFound, Store
 
 log = logging.getLogger(__name__)
 
 _GAP_PATIENCE = 10.0  # seconds a missing change id is waited for (PostgreSQL commit order)
 _LOAD_GAP_WINDOW = 1000  # change ids below the load cursor checked for not-yet-committed ones
 _DENY_PRUNE_EVERY = 60.0  # seconds between sweeps of expired entries from the deny set
+_DOWN_FOR = 1.0  # seconds after a failed store read during which none is tried
+RETRY_AFTER = 1  # the Retry-After of a 503 while the store is unreachable
+STORE_DOWN = "the client store is unreachable; retry shortly"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +73,21 @@ def entry_from(record: AppClientRecord) -> ClientEntry:
 
 
 class Replica:
-    """Implements :class:`gatehouse.oauth.directory.Directory` from memory."""
+    """Implements :class:`gatehouse.oauth.directory.Directory` from memory, reading through to
+    the store on a miss."""
 
-    def __init__(self, store: Store, master_key: MasterKey) -> None:
+    def __init__(
+        self,
+        store: Store,
+        master_key: MasterKey,
+        *,
+        cache_size: int = 100_000,
+        reads_per_second: int = 200,
+    ) -> None:
         self._store = store
         self._master_key = master_key
         self._lock = threading.Lock()
-        self._by_client_id: dict[str, ClientEntry] = {}
-        self._by_app_id: dict[str, ClientEntry] = {}
-        self._corpus_roles: dict[str, tuple[CorpusRole, ...]] = {}
+        self.clients = ClientCache(size=cache_size, reads_per_second=reads_per_second)
         self._customers: set[str] = set()
         self._keys: dict[str, KeySet] = {}
         self._revoked: dict[str, float] = {}  # the deny list: jti -> exp
@@ -73,6 +97,9 @@ class Replica:
         self.version = 0  # bumped on every applied change; caches key on it
         self.skipped_changes = 0  # change-feed records that could not be applied (see /readyz)
         self.last_skipped: int | None = None  # the id of the last one
+        self._applied = 0  # client changes applied: a read-through older than one is not kept
+        self._down_until = 0.0  # monotonic time before which the store is not tried again
+        self.store_failures = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -80,42 +107,136 @@ class Replica:
     # -- Directory -------------------------------------------------------------------------------
 
     def find_client(self, client_id: str) -> ClientEntry | None:
-        return self._by_client_id.get(client_id)
+        entry = self.clients.get(client_id)
+        if entry is not None:
+            return entry
+        return self._read_client(client_id, stale=None)
+
+    def recheck_client(self, client_id: str, stale: ClientEntry) -> ClientEntry | None:
+        """The client read again from the store, after ``stale`` (what memory holds) failed to
+        authenticate a request: another process may have just granted what was asked."""
+        return self._read_client(client_id, stale=stale)
 
     def signer_for(self, customer_id: str) -> Signer | None:
         keys = self._keys.get(customer_id)
+        if keys is None:
+            keys = self._read_keys(customer_id)
         return keys.signer if keys is not None else None
 
     # -- other reads -----------------------------------------------------------------------------
 
     def client_by_app_id(self, app_id: str) -> ClientEntry | None:
-        return self._by_app_id.get(app_id)
+        return self.clients.by_app_id(app_id)
 
     def corpus_roles(self, app_id: str) -> tuple[CorpusRole, ...]:
-        return self._corpus_roles.get(app_id, ())
+        return self.clients.corpus_roles(app_id)
 
     def client_count(self) -> int:
-        return len(self._by_app_id)
+        return len(self.clients)
 
     def has_customer(self, customer_id: str) -> bool:
-        return customer_id in self._customers
+        return customer_id in self._customers or self._read_keys(customer_id) is not None
 
     def key_set(self, customer_id: str) -> KeySet | None:
-        return self._keys.get(customer_id)
+        keys = self._keys.get(customer_id)
+        return keys if keys is not None else self._read_keys(customer_id)
 
     def jwks_json(self, customer_id: str) -> bytes | None:
-        keys = self._keys.get(customer_id)
+        keys = self.key_set(customer_id)
         return keys.jwks_json if keys is not None else None
+
+    def reload_keys(self, customer_id: str) -> None:
+        """A token names a key this process does not know: another process may have just made
+        it; read the customer's keys again (within the read budget)."""
+        if not self.clients.may_read():
+            return
+        self.clients.spend()
+        records = self._from_store(lambda: self._store.list_keys(customer_id=customer_id))
+        if records:
+            self._keys[customer_id] = self._build_key_set(records)
+            self.version += 1
 
     def is_jti_revoked(self, jti: str) -> bool:
         """Whether ``jti`` is on the deny list (revoked through RFC 7009, until its ``exp`` plus
         :data:`gatehouse.revocations.DENY_GRACE`)."""
         return jti in self._revoked
 
+    @property
+    def store_reachable(self) -> bool:
+        """False for a second after a store read failed."""
+        return time.monotonic() >= self._down_until
+
+    # -- read-through ----------------------------------------------------------------------------
+
+    def _read_client(self, client_id: str, *, stale: ClientEntry | None) -> ClientEntry | None:
+        # The column holds at most 64 characters: a longer id cannot exist.
+        if not 0 < len(client_id) <= 64 or "\x00" in client_id:
+            return stale
+        cache = self.clients
+        if stale is None and cache.is_known_unknown(client_id):
+            return None
+        if not cache.may_read():
+            return stale
+        with cache.flight(client_id):
+            if stale is None:
+                entry = cache.get(client_id)
+                if entry is not None:  # read by another thread meanwhile
+                    return entry
+            applied = self._applied
+            record = self._from_store(lambda: self._store.find_client(client_id=client_id))
+            cache.reads += 1
+            if record is None:
+                cache.spend()
+                cache.remember_unknown(client_id)
+                if stale is not None:
+                    cache.forget(stale.id)
+                return None
+            if stale is not None:
+                cache.spend()  # a failed authentication, whatever the read finds
+            entry = entry_from(record)
+            # A change applied meanwhile may be newer than this read: serve it, do not keep it.
+            if applied == self._applied:
+                cache.put(entry, record.corpus_roles)
+            return entry
+
+    def _read_keys(self, customer_id: str) -> KeySet | None:
+        """A customer made by another process since start-up: its keys, read once."""
+        marker = f"customer {customer_id}"
+        cache = self.clients
+        if cache.is_known_unknown(marker) or not cache.may_read():
+            return None
+        with cache.flight(marker):
+            keys = self._keys.get(customer_id)
+            if keys is not None:
+                return keys
+            records = self._from_store(lambda: self._store.list_keys(customer_id=customer_id))
+            if not records:
+                cache.spend()
+                cache.remember_unknown(marker)
+                return None
+            keys = self._build_key_set(records)
+            self._keys[customer_id] = keys
+            self._customers.add(customer_id)
+            return keys
+
+    def _from_store(self, read: Callable[[], _T]) -> _T:
+        if time.monotonic() < self._down_until:
+            raise TemporarilyUnavailable(STORE_DOWN, retry_after=RETRY_AFTER)
+        try:
+            return read()
+        except (DBAPIError, SQLAlchemyTimeout) as exc:
+            self._mark_down()
+            log.warning("store read failed: %s", exc.__class__.__name__)
+            raise TemporarilyUnavailable(STORE_DOWN, retry_after=RETRY_AFTER) from None
+
+    def _mark_down(self) -> None:
+        self._down_until = time.monotonic() + _DOWN_FOR
+        self.store_failures += 1
+
     # -- loading ---------------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Read everything once; the change feed takes over from the cursor read first."""
+        """Read the feed cursor, customers, keys and the deny list; clients are read on use."""
         with self._lock:
             cursor = self._store.latest_change_id()
             # PostgreSQL: a transaction holding a lower id may commit after the cursor was read;
@@ -125,10 +246,7 @@ class Replica:
             now = time.monotonic()
             self._gaps = {i: now for i in range(low + 1, cursor + 1) if i not in seen}
             self._customers = {c.id for c in self._store.list_customers()}
-            clients = self._store.list_clients()
-            self._by_app_id = {c.id: entry_from(c) for c in clients}
-            self._by_client_id = {e.client_id: e for e in self._by_app_id.values()}
-            self._corpus_roles = {c.id: c.corpus_roles for c in clients}
+            self.clients.clear()
             by_customer: dict[str, list[SigningKeyRecord]] = {}
             for key in self._store.list_keys():
                 by_customer.setdefault(key.customer_id, []).append(key)
@@ -172,6 +290,7 @@ class Replica:
             self._gaps = {i: t for i, t in self._gaps.items() if now - t < _GAP_PATIENCE}
             if changes:
                 self.version += 1
+            self._down_until = 0.0  # the store answered
             return len(changes)
 
     def _apply_or_skip(self, change: Change) -> None:
@@ -179,8 +298,8 @@ class Replica:
         is logged and skipped, so the records after it (deny entries, deletes) never wait."""
         try:
             self._apply(change)
-        except SQLAlchemyError:  # the store is away: the whole batch is read again next time
-            raise
+        except (SQLAlchemyError, TemporarilyUnavailable):
+            raise  # the store is away: the whole batch is read again next time
         except Exception as exc:
             self.skipped_changes += 1
             self.last_skipped = change.id
@@ -194,32 +313,27 @@ class Replica:
 
     def _apply(self, change: Change) -> None:
         if change.kind == "client":
+            self._applied += 1
+            self.clients.forget_unknown()
             self._reload_client(change.entity_id)
+        elif change.kind == CLIENTS_IMPORTED:
+            self._applied += 1
+            self.clients.forget_unknown()
         elif change.kind == "keys":
             keys = self._store.list_keys(customer_id=change.customer_id)
             self._keys[change.customer_id] = self._build_key_set(keys)
         elif change.kind == "customer":
             self._customers.add(change.customer_id)
+            self.clients.forget_unknown()
 
     def _reload_client(self, app_id: str) -> None:
         # Read first, then swap: a reader must never find a changed client missing for a moment.
         try:
             record = self._store.get_client(app_id=app_id)
         except NotFound:
-            record = None
-        old = self._by_app_id.get(app_id)
-        if record is None:
-            if old is not None:
-                self._by_client_id.pop(old.client_id, None)
-                self._by_app_id.pop(app_id, None)
-                self._corpus_roles.pop(app_id, None)
+            self.clients.forget(app_id)
             return
-        entry = entry_from(record)
-        self._by_client_id[entry.client_id] = entry
-        self._by_app_id[app_id] = entry
-        self._corpus_roles[app_id] = record.corpus_roles
-        if old is not None and old.client_id != entry.client_id:
-            self._by_client_id.pop(old.client_id, None)
+        self.clients.put(entry_from(record), record.corpus_roles)
 
     def _build_key_set(self, records: list[SigningKeyRecord]) -> KeySet:
         signer: Signer | None = None
@@ -263,4 +377,5 @@ class Replica:
             try:
                 self.refresh()
             except Exception:  # the database may be briefly away; keep serving from memory
+                self._mark_down()
                 log.warning("change feed poll failed; serving from memory", exc_info=True)

@@ -48,7 +48,12 @@ class Runtime:
         except MasterKeyError:
             engine.dispose()
             raise
-        replica = Replica(store, master_key)
+        replica = Replica(
+            store,
+            master_key,
+            cache_size=settings.client_cache_size,
+            reads_per_second=settings.client_store_reads_per_second,
+        )
         replica.load()
         audit = AuditWriter(store, interval=settings.audit_flush_interval)
         guard = BruteForceGuard(

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     key_rotation_days: int = Field(default=90, ge=0, le=3650)
     audit_retention_days: int = Field(default=30, ge=0, le=36500)
     maintenance_interval: float = Field(default=60.0, gt=0, le=86400)
+    # Clients at scale (docs/scale.md): app clients kept in memory per process (LRU), and the
+    # store reads per second per process that may find no usable client (unknown ids, wrong
+    # secrets); past it such a request is answered invalid_client without a read.
+    client_cache_size: int = Field(default=100_000, ge=10, le=100_000_000)
+    client_store_reads_per_second: int = Field(default=200, ge=1, le=1_000_000)
     metrics_token: SecretStr | None = None
     # Abuse limits (README "Settings"; docs/limits.md): the largest API request body read.
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)

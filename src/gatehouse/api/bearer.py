@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gatehouse.errors import ApiError, TemporarilyUnavailable
 from gatehouse.oauth.inspect import (
     MAX_TOKEN_LENGTH,
     MEMO_BYTES,
@@ -109,14 +110,19 @@ class Bearer:
             token = extract_bearer(authorization)
         # Read before the checks, so a change applied meanwhile voids what they conclude.
         version = self.replica.version
-        claims = self.checker.verify(token)
-        if fresh and header is not None:
-            self._tokens.put(header, token, len(header))
-        key = (token, customer_header, source)
-        remembered = self._principal_of.get(key)
-        if remembered is not None and remembered[0] == version:
-            return remembered[1]
-        principal = self._principal(claims, customer_header, source)
+        try:
+            claims = self.checker.verify(token)
+            if fresh and header is not None:
+                self._tokens.put(header, token, len(header))
+            key = (token, customer_header, source)
+            remembered = self._principal_of.get(key)
+            if remembered is not None and remembered[0] == version:
+                return remembered[1]
+            principal = self._principal(claims, customer_header, source)
+        except TemporarilyUnavailable as exc:  # a cold client or key while the store is away
+            raise ApiError(
+                503, exc.description, headers={"retry-after": str(exc.retry_after)}
+            ) from None
         self._principals.put(key, (version, principal), 2 * len(token))
         return principal
 

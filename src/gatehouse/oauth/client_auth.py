@@ -16,7 +16,7 @@ from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.directory import ClientEntry, Directory
 from gatehouse.oauth.params import MAX_BODY, parse_body
 from gatehouse.oauth.request import TokenRequest
-from gatehouse.oauth.secrets import is_well_formed
+from gatehouse.oauth.secrets import SECRET_PREFIX, is_well_formed
 
 FAILED = "client authentication failed"
 _DUMMY_HASH = b"\x00" * 32
@@ -74,15 +74,30 @@ def authenticate(
         # The same work for an unknown client, so timing does not tell which ids exist.
         hmac.compare_digest(presented, _DUMMY_HASH)
         raise InvalidClient(FAILED, log_detail="unknown client_id")
-    if not _matches(client, presented, now if now is not None else time.time()):
-        # A secret that fails its checksum is a typo, not a guess: say so in the log only.
-        detail = "wrong secret" if is_well_formed(secret) else "malformed secret (checksum)"
-        raise InvalidClient(FAILED, log_detail=detail)
-    if not client.enabled:
-        raise InvalidClient(FAILED, log_detail="client disabled")
+    at = now if now is not None else time.time()
+    if not client.enabled or not _matches(client, presented, at):
+        client = _recheck(directory, client, secret, presented, at)
     if customer_id is not None and client.customer_id != customer_id:
         raise InvalidClient(FAILED, log_detail="client belongs to another customer")
     return client
+
+
+def _recheck(
+    directory: Directory, client: ClientEntry, secret: str, presented: bytes, now: float
+) -> ClientEntry:
+    """Memory refused the request; read the client once more before refusing, since another
+    process may have just given it this secret or enabled it again (read your writes)."""
+    if secret.startswith(SECRET_PREFIX) and not is_well_formed(secret):
+        # A gths_ secret that fails its checksum is a typo, not a guess: no read, log only.
+        raise InvalidClient(FAILED, log_detail="malformed secret (checksum)")
+    fresh = directory.recheck_client(client.client_id, client)
+    if fresh is None:
+        raise InvalidClient(FAILED, log_detail="unknown client_id")
+    if not _matches(fresh, presented, now):
+        raise InvalidClient(FAILED, log_detail="wrong secret")
+    if not fresh.enabled:
+        raise InvalidClient(FAILED, log_detail="client disabled")
+    return fresh
 
 
 def _matches(client: ClientEntry, presented: bytes, now: float) -> bool:

@@ -1,7 +1,8 @@
 """What the protocol core needs to know about clients and keys, as plain read-only types.
 
-The server keeps these in memory (``gatehouse.replica``); the core only reads them through
-:class:`Directory`, so it needs neither the database nor the web framework.
+The server keeps these in memory (``gatehouse.replica``, a bounded cache read through to the
+store); the core only reads them through :class:`Directory`, so it needs neither the database
+nor the web framework.
 """
 
 from __future__ import annotations
@@ -30,8 +31,18 @@ class ClientEntry:
 
 
 class Directory(Protocol):
-    """Read access to clients and signing keys; every call is an in-memory lookup."""
+    """Read access to clients and signing keys: an in-memory lookup for a hot client, one
+    bounded read of the store for a cold one.
+
+    ``find_client`` answers ``None`` for an unknown client, and raises
+    :class:`gatehouse.errors.TemporarilyUnavailable` when the answer is not in memory and the
+    store cannot be reached. ``recheck_client`` reads a client again after what memory holds
+    (``stale``) failed to authenticate a request or lacked a requested role; within its read
+    budget, else it returns ``stale``.
+    """
 
     def find_client(self, client_id: str) -> ClientEntry | None: ...
+
+    def recheck_client(self, client_id: str, stale: ClientEntry) -> ClientEntry | None: ...
 
     def signer_for(self, customer_id: str) -> Signer | None: ...

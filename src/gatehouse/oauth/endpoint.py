@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import orjson
 
 from gatehouse.errors import (
+    InvalidClient,
+    InvalidScope,
     OAuthError,
     ServerError,
 )
@@ -125,7 +127,12 @@ class TokenEndpoint:
                 "no signing key", log_detail=f"customer {client.customer_id} has no key"
             )
         audience = choose_audience(params, self.default_audience)
-        scope = narrow_scope(params.get("scope"), client.api_roles)
+        try:
+            scope = narrow_scope(params.get("scope"), client.api_roles)
+        except InvalidScope:
+            # A role added by another process a moment ago: read the client once more.
+            client = self._recheck_roles(client)
+            scope = narrow_scope(params.get("scope"), client.api_roles)
         self.quota.consume(client)
         pending = prepare_access_token(
             signer,
@@ -137,6 +144,12 @@ class TokenEndpoint:
             lifetime=client.token_lifetime_seconds,
         )
         return _Staged(client, pending, request.client_addr)
+
+    def _recheck_roles(self, client: ClientEntry) -> ClientEntry:
+        fresh = self.directory.recheck_client(client.client_id, client)
+        if fresh is None or not fresh.enabled:
+            raise InvalidClient("client authentication failed", log_detail="changed meanwhile")
+        return fresh
 
 
 @dataclass(slots=True)

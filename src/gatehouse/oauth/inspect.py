@@ -46,6 +46,8 @@ class Keys(Protocol):
 
     def jwks_json(self, customer_id: str) -> bytes | None: ...
 
+    def reload_keys(self, customer_id: str) -> None: ...
+
 
 def invalid(description: str) -> InvalidToken:
     return InvalidToken("invalid_token", description)
@@ -65,6 +67,7 @@ class ReplicaKeySet(KeySet):
         algorithms: frozenset[str],
         source: Callable[[], bytes | None],
         on_keys_removed: Callable[[], None],
+        reload: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(
             issuer,
@@ -74,6 +77,7 @@ class ReplicaKeySet(KeySet):
             on_keys_removed=on_keys_removed,
         )
         self._source = source
+        self._reload = reload
         self._document: bytes | None = None
 
     def sync(self) -> None:
@@ -83,10 +87,12 @@ class ReplicaKeySet(KeySet):
             self._document = document
 
     def refresh(self, kid: str | None = None, *, wait: bool = True) -> None:
+        if kid is not None and self._reload is not None:
+            self._reload()  # a key made by another process a moment ago (read your writes)
         self.sync()
 
     async def arefresh(self, kid: str | None = None, *, wait: bool = True) -> None:
-        self.sync()
+        self.refresh(kid, wait=wait)
 
 
 class _AnyAudience(frozenset[str]):
@@ -106,13 +112,22 @@ class ReplicaTokenVerifier(TokenVerifier):
     keyset: ReplicaKeySet
 
     def __init__(
-        self, issuer: str, audience: str | None, *, source: Callable[[], bytes | None]
+        self,
+        issuer: str,
+        audience: str | None,
+        *,
+        source: Callable[[], bytes | None],
+        reload: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(issuer, audience if audience is not None else "*")
         if audience is None:
             self.audiences = _AnyAudience({"*"})
         self.keyset = ReplicaKeySet(
-            issuer, algorithms=self.algorithms, source=source, on_keys_removed=self.clear_cache
+            issuer,
+            algorithms=self.algorithms,
+            source=source,
+            on_keys_removed=self.clear_cache,
+            reload=reload,
         )
         self.keyset.sync()
 
@@ -201,6 +216,7 @@ class TokenChecker:
                         self.issuer_for(customer_id),
                         self.audience,
                         source=lambda: self.keys.jwks_json(customer_id),
+                        reload=lambda: self.keys.reload_keys(customer_id),
                     )
                     self._verifiers[customer_id] = verifier
         verifier.keyset.sync()

@@ -25,6 +25,7 @@ _AUDIT_INSERT = (
     "VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 _AUDIT_INSERT_QMARK = _AUDIT_INSERT.replace("%s", "?")
+CLIENTS_IMPORTED = "clients_imported"  # the change kind of one bulk import (one per file)
 # (customer_id, at, actor, action, target, source, detail JSON)
 AuditRow = tuple[str, float, str, str, str | None, str | None, str]
 
@@ -187,6 +188,26 @@ class Store:
             self._record_change(
                 conn, kind="client", customer_id=record.customer_id, entity_id=record.id
             )
+
+    def import_clients(
+        self, *, customer_id: str, batches: Iterable[Sequence[AppClientRecord]], kind: str
+    ) -> int:
+        """Insert every batch in one transaction, all or nothing; one change of ``kind`` for the
+        lot. A ``client_id`` already taken raises :class:`Conflict` naming it (nothing is kept)."""
+        count = 0
+        c = t.app_clients.c
+        with self.engine.begin() as conn:
+            for batch in batches:
+                if not batch:
+                    continue
+                ids = [record.client_id for record in batch]
+                taken = conn.execute(select(c.client_id).where(c.client_id.in_(ids))).first()
+                if taken is not None:
+                    raise Conflict(taken.client_id)
+                conn.execute(insert(t.app_clients), [_client_values(r) for r in batch])
+                count += len(batch)
+            self._record_change(conn, kind=kind, customer_id=customer_id, entity_id=customer_id)
+        return count
 
     def update_client(
         self, *, customer_id: str, app_id: str, values: dict[str, Any]
