@@ -17,8 +17,8 @@ from gatehouse.masterkey import MasterKey
 from gatehouse.runtime import Runtime
 from gatehouse.settings import Settings
 from tests.conftest import make_settings
-from tests.factories import add_customer, basic_auth
-from tests.lifecycle.conftest import Lifecycle, claims_of
+from tests.factories import add_customer, basic_auth, claims_of
+from tests.lifecycle.conftest import Lifecycle
 
 
 @pytest.fixture

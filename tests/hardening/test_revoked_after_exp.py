@@ -9,8 +9,8 @@ from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.runtime import Runtime
-from tests.factories import add_customer
-from tests.lifecycle.conftest import Lifecycle, claims_of
+from tests.factories import add_customer, claims_of
+from tests.lifecycle.conftest import Lifecycle
 
 LIFETIME = 2  # seconds: below what the API allows, written to the store directly
 
