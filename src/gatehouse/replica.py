@@ -152,8 +152,9 @@ class Replica:
             return
         self.clients.spend()
         records = self._from_store(lambda: self._store.list_keys(customer_id=customer_id))
-        if records:
-            self._keys[customer_id] = self._build_key_set(records)
+        keys = self._usable_key_set(customer_id, records) if records else None
+        if keys is not None:
+            self._keys[customer_id] = keys
             self.version += 1
 
     def is_jti_revoked(self, jti: str) -> bool:
@@ -214,7 +215,9 @@ class Replica:
                 cache.spend()
                 cache.remember_unknown(marker)
                 return None
-            keys = self._build_key_set(records)
+            keys = self._usable_key_set(customer_id, records)
+            if keys is None:
+                return None
             self._keys[customer_id] = keys
             self._customers.add(customer_id)
             return keys
@@ -334,6 +337,17 @@ class Replica:
             self.clients.forget(app_id)
             return
         self.clients.put(entry_from(record), record.corpus_roles)
+
+    def _usable_key_set(self, customer_id: str, records: list[SigningKeyRecord]) -> KeySet | None:
+        """The key set, or None (logged) when a key cannot be unsealed: the caller keeps what it
+        had, as the change feed does with a record it cannot apply."""
+        try:
+            return self._build_key_set(records)
+        except Exception as exc:
+            log.error(
+                "keys of customer %s cannot be loaded: %s", customer_id, exc.__class__.__name__
+            )
+            return None
 
     def _build_key_set(self, records: list[SigningKeyRecord]) -> KeySet:
         signer: Signer | None = None
