@@ -70,12 +70,13 @@ def test_the_token_endpoint_url_an_array_and_the_shared_path_all_work(
 ) -> None:
     key = ec_key()
     cid = register(api, owner, jwks=public_jwks(key))["client_id"]
-    for audience, path in [
+    cases: list[tuple[str | list[str], str | None]] = [
         (TOKEN_URL, None),
         (["https://other.example", ISSUER], None),
         (ISSUER, "/oauth2/token"),
         (TOKEN_URL, "/oauth/token"),
-    ]:
+    ]
+    for audience, path in cases:
         response = token_with_assertion(
             api, "acme", client_assertion(key, cid, audience), path=path, client_id=cid
         )
