@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     timeout_keep_alive: float = Field(default=5.0, gt=0, le=3600)
     max_connections: int = Field(default=0, ge=0)
     limit_concurrency: int = Field(default=2048, ge=1)
+    # http (not only https) for jwks_uri and federated issuers: for loopback tests only.
+    allow_insecure_urls: bool = False
     environment: Literal["development", "production"] = "development"
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"

@@ -101,11 +101,13 @@ class TokenEndpoint:
             log.exception("signing failed")
             return None
 
-    def _complete(self, item: _Staged, signature: bytes | None) -> Response:
+    def _complete(
+        self, item: _Staged, signature: bytes | None, on_issued: IssuedHook | None = None
+    ) -> Response:
         if signature is None:
             return render_error(ServerError("the server could not issue a token"))
         token = item.pending.finish(signature)
-        self.on_issued(item.client, token, item.client_addr)
+        (on_issued or self.on_issued)(item.client, token, item.client_addr)
         body = orjson.dumps(
             {
                 "access_token": token.access_token,
@@ -121,6 +123,29 @@ class TokenEndpoint:
         client_id, secret, params = self.auth.read(request, what="the token endpoint")
         check_grant_type(params)
         client = self.auth.verify(request, client_id, secret)
+        return self._stage_for(client, params, request.client_addr)
+
+    def issue_for(
+        self,
+        client: ClientEntry,
+        params: dict[str, str],
+        client_addr: str,
+        *,
+        on_issued: IssuedHook | None = None,
+    ) -> Response:
+        """A token for a client authenticated otherwise (an assertion, docs/secretless.md):
+        the same scope, audience, quota, signing and response as for a secret."""
+        try:
+            staged = self._stage_for(client, params, client_addr)
+        except OAuthError as error:
+            return self._refuse(error, client_addr)
+        return self._complete(staged, self._sign(staged), on_issued)
+
+    def refuse(self, error: OAuthError, client_addr: str) -> Response:
+        """Count, log and render a refused request (for the assertion lane)."""
+        return self._refuse(error, client_addr)
+
+    def _stage_for(self, client: ClientEntry, params: dict[str, str], client_addr: str) -> _Staged:
         signer = self.directory.signer_for(client.customer_id)
         if signer is None:
             raise ServerError(
@@ -143,7 +168,7 @@ class TokenEndpoint:
             scope=scope,
             lifetime=client.token_lifetime_seconds,
         )
-        return _Staged(client, pending, request.client_addr)
+        return _Staged(client, pending, client_addr)
 
     def _recheck_roles(self, client: ClientEntry) -> ClientEntry:
         fresh = self.directory.recheck_client(client.client_id, client)
