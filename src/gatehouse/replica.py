@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import orjson
 
 from gatehouse.masterkey import MasterKey
-from gatehouse.oauth.directory import ClientEntry
+from gatehouse.oauth.directory import NO_GRANTS, ApiEntry, ClientEntry
 from gatehouse.oauth.keys import Alg, PublicKey, Signer, private_key_from_der
 from gatehouse.revocations import revoked_until
+from gatehouse.store.apis import ApiRecord, ApiStore, GrantRecord
 from gatehouse.store.models import AppClientRecord, Change, CorpusRole, SigningKeyRecord
 from gatehouse.store.store import NotFound, Store
 
@@ -37,7 +38,7 @@ class KeySet:
     jwks_json: bytes
 
 
-def entry_from(record: AppClientRecord) -> ClientEntry:
+def entry_from(record: AppClientRecord, grants: list[GrantRecord] | None = None) -> ClientEntry:
     return ClientEntry(
         id=record.id,
         customer_id=record.customer_id,
@@ -50,7 +51,25 @@ def entry_from(record: AppClientRecord) -> ClientEntry:
         token_lifetime_seconds=record.token_lifetime_seconds,
         token_quota_per_hour=record.token_quota_per_hour,
         tokens_revoked_before=record.tokens_revoked_before,
+        grants={g.api_id: g.scopes for g in grants} if grants else NO_GRANTS,
     )
+
+
+def api_tables(records: list[ApiRecord]) -> dict[str, dict[str, ApiEntry]]:
+    """customer id -> match key -> registered API (the built-in API has no row here)."""
+    tables: dict[str, dict[str, ApiEntry]] = {}
+    for r in records:
+        if r.match_key is None or r.identifier is None:
+            continue
+        entry = ApiEntry(
+            r.id,
+            r.customer_id,
+            r.identifier,
+            tuple(s.value for s in r.scopes),
+            r.token_lifetime_seconds,
+        )
+        tables.setdefault(r.customer_id, {})[r.match_key] = entry
+    return tables
 
 
 class Replica:
@@ -65,6 +84,8 @@ class Replica:
         self._corpus_roles: dict[str, tuple[CorpusRole, ...]] = {}
         self._customers: set[str] = set()
         self._keys: dict[str, KeySet] = {}
+        self._apis_store = ApiStore(store.engine)
+        self._apis: dict[str, dict[str, ApiEntry]] = {}  # customer -> match key -> API
         self._revoked: dict[str, float] = {}  # the deny list: jti -> exp
         self._revoked_pruned = time.monotonic()
         self._cursor = 0
@@ -82,6 +103,10 @@ class Replica:
     def signer_for(self, customer_id: str) -> Signer | None:
         keys = self._keys.get(customer_id)
         return keys.signer if keys is not None else None
+
+    def find_api(self, customer_id: str, match_key: str) -> ApiEntry | None:
+        table = self._apis.get(customer_id)
+        return table.get(match_key) if table is not None else None
 
     # -- other reads -----------------------------------------------------------------------------
 
@@ -122,7 +147,11 @@ class Replica:
             self._gaps = {i: now for i in range(low + 1, cursor + 1) if i not in seen}
             self._customers = {c.id for c in self._store.list_customers()}
             clients = self._store.list_clients()
-            self._by_app_id = {c.id: entry_from(c) for c in clients}
+            grants: dict[str, list[GrantRecord]] = {}
+            for grant in self._apis_store.list_grants():
+                grants.setdefault(grant.app_id, []).append(grant)
+            self._by_app_id = {c.id: entry_from(c, grants.get(c.id)) for c in clients}
+            self._apis = api_tables(self._apis_store.list_apis())
             self._by_client_id = {e.client_id: e for e in self._by_app_id.values()}
             self._corpus_roles = {c.id: c.corpus_roles for c in clients}
             by_customer: dict[str, list[SigningKeyRecord]] = {}
@@ -171,6 +200,9 @@ class Replica:
             self._keys[change.customer_id] = self._build_key_set(keys)
         elif change.kind == "customer":
             self._customers.add(change.customer_id)
+        elif change.kind == "api":
+            records = self._apis_store.list_apis(customer_id=change.customer_id)
+            self._apis[change.customer_id] = api_tables(records).get(change.customer_id, {})
 
     def _reload_client(self, app_id: str) -> None:
         # Read first, then swap: a reader must never find a changed client missing for a moment.
@@ -185,7 +217,7 @@ class Replica:
                 self._by_app_id.pop(app_id, None)
                 self._corpus_roles.pop(app_id, None)
             return
-        entry = entry_from(record)
+        entry = entry_from(record, self._apis_store.list_grants(app_id=app_id))
         self._by_client_id[entry.client_id] = entry
         self._by_app_id[app_id] = entry
         self._corpus_roles[app_id] = record.corpus_roles

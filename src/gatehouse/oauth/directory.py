@@ -6,7 +6,9 @@ The server keeps these in memory (``gatehouse.replica``); the core only reads th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Protocol
 
 from gatehouse.oauth.keys import Signer
@@ -27,6 +29,22 @@ class ClientEntry:
     token_lifetime_seconds: int
     token_quota_per_hour: int | None
     tokens_revoked_before: float | None
+    # api id -> the scopes granted on that API (never the built-in API: that grant is api_roles)
+    grants: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: NO_GRANTS)
+
+
+NO_GRANTS: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class ApiEntry:
+    """A registered API (resource server) of a customer, as the token endpoint sees it."""
+
+    id: str
+    customer_id: str
+    identifier: str
+    scopes: tuple[str, ...]
+    token_lifetime_seconds: int | None
 
 
 class Directory(Protocol):
@@ -35,3 +53,7 @@ class Directory(Protocol):
     def find_client(self, client_id: str) -> ClientEntry | None: ...
 
     def signer_for(self, customer_id: str) -> Signer | None: ...
+
+    def find_api(self, customer_id: str, match_key: str) -> ApiEntry | None:
+        """The customer's registered API whose identifier matches (see ``oauth.target``)."""
+        ...

@@ -21,9 +21,10 @@ from gatehouse.errors import (
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry, Directory
-from gatehouse.oauth.grant import check_grant_type, choose_audience, narrow_scope
+from gatehouse.oauth.grant import check_grant_type, narrow_scope
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
+from gatehouse.oauth.target import match_key, requested_target, resolve_target
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
 
 log = logging.getLogger("gatehouse.token")
@@ -56,9 +57,11 @@ class TokenEndpoint:
     quota: TokenQuota = field(default_factory=TokenQuota)
     errors: Counter[str] = field(default_factory=Counter)
     auth: ClientAuthenticator = field(init=False)
+    _builtin_key: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.auth = ClientAuthenticator(self.directory, self.hasher, self.guard)
+        self._builtin_key = match_key(self.default_audience)
 
     def handle(self, request: TokenRequest) -> Response:
         return self.handle_batch([request])[0]
@@ -124,8 +127,21 @@ class TokenEndpoint:
             raise ServerError(
                 "no signing key", log_detail=f"customer {client.customer_id} has no key"
             )
-        audience = choose_audience(params, self.default_audience)
-        scope = narrow_scope(params.get("scope"), client.api_roles)
+        audience = self.default_audience
+        scope_source = client.api_roles  # the built-in API: the grant is the client's roles
+        lifetime = client.token_lifetime_seconds
+        requested = requested_target(params)
+        if requested is not None:
+            target = resolve_target(
+                requested, client, self.directory, self._builtin_key, self.default_audience
+            )
+            audience = target.audience
+            if target.api is not None:
+                scope_source = client.grants[target.api.id]
+                cap = target.api.token_lifetime_seconds
+                if cap is not None and cap < lifetime:
+                    lifetime = cap
+        scope = narrow_scope(params.get("scope"), scope_source)
         self.quota.consume(client)
         pending = prepare_access_token(
             signer,
@@ -134,7 +150,7 @@ class TokenEndpoint:
             customer_id=client.customer_id,
             audience=audience,
             scope=scope,
-            lifetime=client.token_lifetime_seconds,
+            lifetime=lifetime,
         )
         return _Staged(client, pending, request.client_addr)
 
