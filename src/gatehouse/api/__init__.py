@@ -22,12 +22,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
+from gatehouse.api.apis import apis_router
 from gatehouse.api.app_clients import app_clients_router
 from gatehouse.api.bearer import Principal
 from gatehouse.api.context import ApiContext, SessionResolver, json_response
 from gatehouse.api.corpora import corpora_router
 from gatehouse.api.errors import install_error_handlers, unexpected_error
 from gatehouse.api.fastlane import FastLane
+from gatehouse.api.grants import grants_router
 from gatehouse.api.v1 import v1_router
 from gatehouse.runtime import Runtime
 
@@ -67,7 +69,7 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
 
 @functools.cache
 def _shared_routes() -> tuple[APIRoute, ...]:
-    routers = [corpora_router(), app_clients_router(), v1_router()]
+    routers = [corpora_router(), app_clients_router(), v1_router(), apis_router(), grants_router()]
     return tuple(
         route for router in routers for route in router.routes if isinstance(route, APIRoute)
     )

@@ -8,6 +8,8 @@ import logging
 import typer
 
 from gatehouse.cli import audit, clients, customers, demo, keys, serve, token, users
+from gatehouse.cli.apis import app as apis_app
+from gatehouse.cli.grants import add_grant_commands
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Gatehouse: OAuth 2.0 for machine clients."
@@ -16,6 +18,8 @@ app.command()(serve.serve)
 app.add_typer(customers.app, name="customers")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
+app.add_typer(apis_app, name="apis")
+add_grant_commands(clients.app)
 app.add_typer(users.app, name="users")
 app.command()(audit.audit)
 app.command()(token.token)
