@@ -31,6 +31,7 @@ from gatehouse.api.errors import install_error_handlers, unexpected_error
 from gatehouse.api.fastlane import FastLane
 from gatehouse.api.grants import grants_router
 from gatehouse.api.v1 import v1_router
+from gatehouse.routes.resource import builtin_metadata_url
 from gatehouse.runtime import Runtime
 
 __all__ = ["ApiContext", "Principal", "SessionResolver", "api_routes", "create_api"]
@@ -116,6 +117,7 @@ def create_api(runtime: Runtime, *, session: SessionResolver | None = None) -> F
     app.add_route(OPENAPI_PATH, openapi_json, include_in_schema=False)
     app.add_route("/openapi.json", openapi_json, include_in_schema=False)
     app.state.context = ctx
+    app.state.resource_metadata = builtin_metadata_url(runtime.settings)  # RFC 9728 §5.1
     # Outermost of the app's own middleware: answers well-formed corpus reads directly.
     app.add_middleware(FastLane, api=app, context=ctx)
     return app

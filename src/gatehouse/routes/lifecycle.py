@@ -38,6 +38,7 @@ from gatehouse.oauth.params import MAX_BODY
 from gatehouse.oauth.revocation import RevocationEndpoint
 from gatehouse.revocations import read_feed, revoke_jti
 from gatehouse.routes.oauth import read_body, token_request_from
+from gatehouse.routes.resource import builtin_metadata_url
 from gatehouse.runtime import Runtime
 from gatehouse.store.models import AuditEvent
 from gatehouse.verify.errors import VerifyError
@@ -176,7 +177,11 @@ def lifecycle_routes(
             limit, before, action = _audit_query(request)
         except VerifyError as exc:
             message = exc.description or "Authentication is required"
-            headers = {"www-authenticate": exc.www_authenticate(REALM)}
+            headers = {
+                "www-authenticate": exc.www_authenticate(
+                    REALM, resource_metadata=builtin_metadata_url(runtime.settings)
+                )
+            }
             return error_response(exc.status_code, message, headers=headers)
         except ApiError as exc:
             return error_response(exc.status_code, *exc.messages, field_errors=exc.field_errors)
