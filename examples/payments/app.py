@@ -9,7 +9,8 @@ Register it and grant a client (once)::
 
 Run it (``PAYMENTS_IDENTIFIER`` is the API's identifier, where it is served)::
 
-    GATEHOUSE_ISSUER=http://127.0.0.1:8000/customers/demo PAYMENTS_IDENTIFIER=http://127.0.0.1:9000 \\
+    export GATEHOUSE_ISSUER=http://127.0.0.1:8000/customers/demo
+    PAYMENTS_IDENTIFIER=http://127.0.0.1:9000 \\
         uvicorn --factory examples.payments.app:create_app --port 9000
 
 A client asks Gatehouse for a token with ``resource=http://127.0.0.1:9000``; this service
