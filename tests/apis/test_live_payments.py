@@ -147,3 +147,52 @@ def test_payments_api_registered_granted_and_verified(server: LiveServer, tmp_pa
     assert [a["identifier"] for a in server.cli("apis", "list", "--customer", "demo")["apis"]] == [
         server.base_url
     ]
+
+
+def test_two_hop_exchange_with_the_client_helper(server: LiveServer) -> None:
+    """gatehouse.client's exchange helper against the real server: a token of ``front`` for
+    the built-in API is exchanged by ``orders``, then by ``ledger``; ``act`` nests."""
+    from gatehouse.client import ClientCredentials
+
+    token_url = f"{server.base_url}/customers/demo/oauth2/token"
+    made = [
+        server.cli("clients", "create", "--customer", "demo", "--name", name, "--role", "viewer")
+        for name in ("front", "orders", "ledger")
+    ]
+    front, orders, ledger = (
+        ClientCredentials(token_url, c["client_id"], c["client_secret"]) for c in made
+    )
+    for client in made:  # each is known to the server once it can get a token
+        until_ok(server, client)
+    subject = front.get_token()
+    first = orders.exchange(subject)
+    assert first.issued_token_type == "urn:ietf:params:oauth:token-type:access_token"
+    second = ledger.exchange(first.access_token, scope="viewer")
+    assert second.scope == "viewer"
+    issuer = f"{server.base_url}/customers/demo"
+    claims = TokenVerifier(issuer, server.base_url).verify(second.access_token)
+    assert claims["sub"] == made[0]["client_id"]
+    assert claims["client_id"] == made[2]["client_id"]
+    assert claims["act"] == {"sub": made[2]["client_id"], "act": {"sub": made[1]["client_id"]}}
+    listed = httpx.get(
+        f"{server.base_url}/v2/corpora",
+        headers={"authorization": f"Bearer {second.access_token}"},
+    )
+    assert listed.status_code == 200
+    # Deleting the subject's client refuses the exchanged token (the replica of the server).
+    server.cli("clients", "delete", made[0]["id"], "--customer", "demo")
+    deadline = time.monotonic() + DEADLINE
+    while (
+        httpx.get(
+            f"{server.base_url}/v2/corpora",
+            headers={"authorization": f"Bearer {second.access_token}"},
+        ).status_code
+        == 200
+    ):
+        assert time.monotonic() < deadline, "the deletion did not reach the server"
+        time.sleep(0.05)
+    from gatehouse.client import TokenRequestError
+
+    with pytest.raises(TokenRequestError) as refused:
+        ledger.exchange(first.access_token)
+    assert refused.value.error == "invalid_grant"

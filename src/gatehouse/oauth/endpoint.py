@@ -17,10 +17,13 @@ import orjson
 from gatehouse.errors import (
     OAuthError,
     ServerError,
+    UnsupportedGrantType,
 )
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry, Directory
+from gatehouse.oauth.exchange import ACCESS_TOKEN_TYPE, TokenExchange
+from gatehouse.oauth.exchange import GRANT_TYPE as TOKEN_EXCHANGE
 from gatehouse.oauth.grant import check_grant_type, narrow_scope
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
@@ -55,6 +58,7 @@ class TokenEndpoint:
     guard: BruteForceGuard
     on_issued: IssuedHook
     quota: TokenQuota = field(default_factory=TokenQuota)
+    exchange: TokenExchange | None = None  # RFC 8693, when the server offers it
     errors: Counter[str] = field(default_factory=Counter)
     auth: ClientAuthenticator = field(init=False)
     _builtin_key: str = field(init=False, repr=False)
@@ -107,20 +111,26 @@ class TokenEndpoint:
             return render_error(ServerError("the server could not issue a token"))
         token = item.pending.finish(signature)
         self.on_issued(item.client, token, item.client_addr)
-        body = orjson.dumps(
-            {
-                "access_token": token.access_token,
-                "token_type": "Bearer",
-                "expires_in": token.expires_in,
-                "scope": token.scope,
-            }
-        )
-        return Response(200, TOKEN_HEADERS, body)
+        document = {
+            "access_token": token.access_token,
+            "token_type": "Bearer",
+            "expires_in": token.expires_in,
+            "scope": token.scope,
+        }
+        if item.exchanged:
+            # RFC 8693 §2.2.1: issued_token_type is REQUIRED in a token exchange response.
+            document["issued_token_type"] = ACCESS_TOKEN_TYPE
+        return Response(200, TOKEN_HEADERS, orjson.dumps(document))
 
     def _check(self, request: TokenRequest) -> _Staged:
         """Every step before signing; raises an :class:`OAuthError` for a refused request."""
         client_id, secret, params = self.auth.read(request, what="the token endpoint")
-        check_grant_type(params)
+        try:
+            check_grant_type(params)
+        except UnsupportedGrantType:
+            if self.exchange is None or params.get("grant_type") != TOKEN_EXCHANGE:
+                raise
+            return self._check_exchange(request, client_id, secret, params, self.exchange)
         client = self.auth.verify(request, client_id, secret)
         signer = self.directory.signer_for(client.customer_id)
         if signer is None:
@@ -154,6 +164,25 @@ class TokenEndpoint:
         )
         return _Staged(client, pending, request.client_addr)
 
+    def _check_exchange(
+        self,
+        request: TokenRequest,
+        client_id: str,
+        secret: str | None,
+        params: dict[str, str],
+        exchange: TokenExchange,
+    ) -> _Staged:
+        """RFC 8693: the requesting client authenticates as usual, then the exchange rules."""
+        client = self.auth.verify(request, client_id, secret)
+        signer = self.directory.signer_for(client.customer_id)
+        if signer is None:
+            raise ServerError(
+                "no signing key", log_detail=f"customer {client.customer_id} has no key"
+            )
+        pending = exchange.prepare(client, params, signer)
+        self.quota.consume(client)
+        return _Staged(client, pending, request.client_addr, exchanged=True)
+
 
 @dataclass(slots=True)
 class _Staged:
@@ -162,6 +191,7 @@ class _Staged:
     client: ClientEntry
     pending: PendingToken
     client_addr: str
+    exchanged: bool = False
 
 
 def render_error(error: OAuthError) -> Response:

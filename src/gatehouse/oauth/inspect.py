@@ -17,6 +17,7 @@ import orjson
 
 from gatehouse.customers import CUSTOMER_ID
 from gatehouse.oauth.directory import ApiEntry, ClientEntry
+from gatehouse.oauth.exchange import chain_clients
 from gatehouse.oauth.target import match_key
 from gatehouse.oauth.tokens import jti_issued_at
 from gatehouse.verify.errors import InvalidToken, KeySetUnavailable
@@ -158,7 +159,23 @@ def check_standing(directory: Standing, claims: Mapping[str, Any]) -> ClientEntr
         directory, entry, claims, scope
     ):
         raise invalid("the token carries a role its client no longer has")
+    if "act" in claims or claims.get("sub") != entry.client_id:
+        check_chain(directory, claims)
     return entry
+
+
+def check_chain(directory: Standing, claims: Mapping[str, Any]) -> None:
+    """An exchanged token (RFC 8693) stands only while every client of its chain does: the
+    ``sub``'s, every ``act.sub``'s — none deleted, disabled or cut off after the token's iat."""
+    issued = issued_at(claims)
+    for client_id in chain_clients(claims):
+        entry = directory.find_client(client_id)
+        if entry is None or entry.customer_id != claims.get("customer_id"):
+            raise invalid("a client of the token's chain no longer exists")
+        if not entry.enabled:
+            raise invalid("a client of the token's chain is disabled")
+        if entry.tokens_revoked_before is not None and issued < entry.tokens_revoked_before:
+            raise invalid("the token has been revoked")
 
 
 def _granted(
