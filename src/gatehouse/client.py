@@ -25,10 +25,18 @@ import httpx
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["AccessToken", "ClientCredentials", "RequestsClientCredentials", "TokenRequestError"]
+__all__ = [
+    "AccessToken",
+    "ClientCredentials",
+    "ExchangedToken",
+    "RequestsClientCredentials",
+    "TokenRequestError",
+]
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post"]
 _DEFAULT_LIFETIME = 300.0
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
 
 
 class TokenRequestError(Exception):
@@ -49,6 +57,16 @@ class AccessToken:
     scope: str | None
     expires_in: float
     renew_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangedToken:
+    """The answer to an RFC 8693 token exchange."""
+
+    access_token: str
+    issued_token_type: str
+    scope: str | None
+    expires_in: float
 
 
 def basic_credentials(client_id: str, client_secret: str) -> str:
@@ -224,6 +242,60 @@ class ClientCredentials(httpx.Auth):
         self._token = token
         return token
 
+    # -- RFC 8693 token exchange -----------------------------------------------------------
+
+    def _exchange_request(
+        self, subject_token: str, resource: str | None, audience: str | None, scope: str | None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        form, headers = self._token_request()
+        # RFC 8693 §2.1: the grant type, the subject token and its type; the target and scope
+        # are this call's (not the ones this object asks for itself).
+        for name in ("scope", "audience", "resource"):
+            form.pop(name, None)
+        form["grant_type"] = TOKEN_EXCHANGE
+        form["subject_token"] = subject_token
+        form["subject_token_type"] = ACCESS_TOKEN_TYPE
+        for name, value in (("resource", resource), ("audience", audience), ("scope", scope)):
+            if value is not None:
+                form[name] = value
+        return form, headers
+
+    def exchange(
+        self,
+        subject_token: str,
+        *,
+        resource: str | None = None,
+        audience: str | None = None,
+        scope: str | None = None,
+    ) -> ExchangedToken:
+        """Exchange ``subject_token`` (a token this client received) for a token of this
+        client acting on its behalf, for ``resource`` (default: the subject token's API)."""
+        form, headers = self._exchange_request(subject_token, resource, audience, scope)
+        if self._http_client is not None:
+            response = self._http_client.post(self.token_url, data=form, headers=headers)
+        else:
+            with httpx.Client(timeout=self._timeout) as client:
+                response = client.post(self.token_url, data=form, headers=headers)
+        return _exchanged(response)
+
+    async def aexchange(
+        self,
+        subject_token: str,
+        *,
+        resource: str | None = None,
+        audience: str | None = None,
+        scope: str | None = None,
+    ) -> ExchangedToken:
+        """:meth:`exchange` for asyncio."""
+        form, headers = self._exchange_request(subject_token, resource, audience, scope)
+        if self._async_http_client is not None:
+            client = self._async_http_client
+            response = await client.post(self.token_url, data=form, headers=headers)
+        else:
+            async with httpx.AsyncClient(timeout=self._timeout) as new_client:
+                response = await new_client.post(self.token_url, data=form, headers=headers)
+        return _exchanged(response)
+
     # -- httpx.Auth --------------------------------------------------------------------------
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
@@ -278,6 +350,32 @@ if TYPE_CHECKING:
 
     class RequestsClientCredentials(ClientCredentials, AuthBase):
         """:class:`ClientCredentials` as a ``requests.auth.AuthBase`` subclass."""
+
+
+def _exchanged(response: httpx.Response) -> ExchangedToken:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    if response.status_code != 200 or not isinstance(body, dict):
+        error = body.get("error") if isinstance(body, dict) else None
+        description = body.get("error_description") if isinstance(body, dict) else None
+        raise TokenRequestError(
+            str(error or "server_error"),
+            str(description or f"token endpoint answered HTTP {response.status_code}"),
+            status_code=response.status_code,
+        )
+    value, issued = body.get("access_token"), body.get("issued_token_type")
+    # RFC 8693 §2.2.1: access_token, issued_token_type and token_type are REQUIRED.
+    if not isinstance(value, str) or not isinstance(issued, str):
+        raise TokenRequestError("invalid_response", "no access_token/issued_token_type")
+    expires_in = body.get("expires_in")
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        expires_in = _DEFAULT_LIFETIME
+    scope = body.get("scope")
+    return ExchangedToken(
+        value, issued, scope if isinstance(scope, str) else None, float(expires_in)
+    )
 
 
 def __getattr__(name: str) -> Any:

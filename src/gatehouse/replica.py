@@ -30,9 +30,10 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from gatehouse.clientcache import ClientCache
 from gatehouse.errors import TemporarilyUnavailable
 from gatehouse.masterkey import MasterKey
-from gatehouse.oauth.directory import ClientEntry
+from gatehouse.oauth.directory import NO_GRANTS, ApiEntry, ClientEntry
 from gatehouse.oauth.keys import Alg, PublicKey, Signer, private_key_from_der
 from gatehouse.revocations import DENY_GRACE, revoked_until
+from gatehouse.store.apis import ApiRecord, ApiStore, GrantRecord
 from gatehouse.store.models import AppClientRecord, Change, CorpusRole, SigningKeyRecord
 from gatehouse.store.store import CLIENTS_IMPORTED, NotFound, Store
 
@@ -56,7 +57,7 @@ class KeySet:
     jwks_json: bytes
 
 
-def entry_from(record: AppClientRecord) -> ClientEntry:
+def entry_from(record: AppClientRecord, grants: list[GrantRecord] | None = None) -> ClientEntry:
     return ClientEntry(
         id=record.id,
         customer_id=record.customer_id,
@@ -79,7 +80,25 @@ def entry_from(record: AppClientRecord) -> ClientEntry:
         tls_client_auth_san_email=record.tls_client_auth_san_email,
         dpop_bound_access_tokens=record.dpop_bound_access_tokens,
         tls_client_certificate_bound_access_tokens=record.tls_client_certificate_bound_access_tokens,
+        grants={g.api_id: g.scopes for g in grants} if grants else NO_GRANTS,
     )
+
+
+def api_tables(records: list[ApiRecord]) -> dict[str, dict[str, ApiEntry]]:
+    """customer id -> match key -> registered API (the built-in API has no row here)."""
+    tables: dict[str, dict[str, ApiEntry]] = {}
+    for r in records:
+        if r.match_key is None or r.identifier is None:
+            continue
+        entry = ApiEntry(
+            r.id,
+            r.customer_id,
+            r.identifier,
+            tuple(s.value for s in r.scopes),
+            r.token_lifetime_seconds,
+        )
+        tables.setdefault(r.customer_id, {})[r.match_key] = entry
+    return tables
 
 
 class Replica:
@@ -100,6 +119,8 @@ class Replica:
         self.clients = ClientCache(size=cache_size, reads_per_second=reads_per_second)
         self._customers: set[str] = set()
         self._keys: dict[str, KeySet] = {}
+        self._apis_store = ApiStore(store.engine)
+        self._apis: dict[str, dict[str, ApiEntry]] = {}  # customer -> match key -> API
         self._revoked: dict[str, float] = {}  # the deny list: jti -> exp
         self._revoked_pruned = time.monotonic()
         self._cursor = 0
@@ -132,6 +153,10 @@ class Replica:
         if keys is None:
             keys = self._read_keys(customer_id)
         return keys.signer if keys is not None else None
+
+    def find_api(self, customer_id: str, match_key: str) -> ApiEntry | None:
+        table = self._apis.get(customer_id)
+        return table.get(match_key) if table is not None else None
 
     # -- other reads -----------------------------------------------------------------------------
 
@@ -204,7 +229,7 @@ class Replica:
                 return None
             if stale is not None:
                 cache.spend()  # a failed authentication, whatever the read finds
-            entry = entry_from(record)
+            entry = self._from_store(lambda: self._entry(record))
             # A change applied meanwhile may be newer than this read: serve it, do not keep it.
             if applied == self._applied:
                 cache.put(entry, record.corpus_roles)
@@ -260,6 +285,7 @@ class Replica:
             self._gaps = {i: now for i in range(low + 1, cursor + 1) if i not in seen}
             self._customers = {c.id for c in self._store.list_customers()}
             self.clients.clear()
+            self._apis = api_tables(self._apis_store.list_apis())
             by_customer: dict[str, list[SigningKeyRecord]] = {}
             for key in self._store.list_keys():
                 by_customer.setdefault(key.customer_id, []).append(key)
@@ -338,6 +364,9 @@ class Replica:
         elif change.kind == "customer":
             self._customers.add(change.customer_id)
             self.clients.forget_unknown()
+        elif change.kind == "api":
+            records = self._apis_store.list_apis(customer_id=change.customer_id)
+            self._apis[change.customer_id] = api_tables(records).get(change.customer_id, {})
 
     def _reload_client(self, app_id: str) -> None:
         # Read first, then swap: a reader must never find a changed client missing for a moment.
@@ -346,7 +375,7 @@ class Replica:
         except NotFound:
             self.clients.forget(app_id)
             return
-        self.clients.put(entry_from(record), record.corpus_roles)
+        self.clients.put(self._entry(record), record.corpus_roles)
 
     def _usable_key_set(self, customer_id: str, records: list[SigningKeyRecord]) -> KeySet | None:
         """The key set, or None (logged) when a key cannot be unsealed: the caller keeps what it
@@ -358,6 +387,10 @@ class Replica:
                 "keys of customer %s cannot be loaded: %s", customer_id, exc.__class__.__name__
             )
             return None
+
+    def _entry(self, record: AppClientRecord) -> ClientEntry:
+        """A client as the token endpoint sees it, with its grants on registered APIs."""
+        return entry_from(record, self._apis_store.list_grants(app_id=record.id))
 
     def _build_key_set(self, records: list[SigningKeyRecord]) -> KeySet:
         signer: Signer | None = None

@@ -13,6 +13,8 @@ from gatehouse.maintenance import Maintenance
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.endpoint import TokenEndpoint
+from gatehouse.oauth.exchange import TokenExchange
+from gatehouse.oauth.inspect import TokenChecker
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.secrets import SecretHasher
 from gatehouse.propagation import Propagation
@@ -75,6 +77,7 @@ class Runtime:
             on_issued=audit.record_issued,
             quota=TokenQuota(storage_url=settings.redis_url),
         )
+        endpoint.exchange = token_exchange(settings, replica)
         runtime = cls(settings, store, master_key, replica, audit, endpoint)
         runtime.assertions = AssertionEndpoint(
             token=endpoint,
@@ -124,3 +127,16 @@ class Runtime:
             self.replica.wake()
         if self.propagation is not None:
             self.propagation.publish()
+
+
+def token_exchange(settings: Settings, replica: Replica) -> TokenExchange:
+    """RFC 8693 token exchange, checking subject tokens of any audience from memory."""
+    checker = TokenChecker(
+        issuer_for=settings.issuer, audience=None, keys=replica, standing=replica
+    )
+    return TokenExchange(
+        check_subject=lambda token: checker.check(token).claims,
+        directory=replica,
+        issuer_for=settings.issuer,
+        default_audience=settings.default_audience,
+    )

@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 
 from gatehouse.runtime import Runtime
 from gatehouse.store.models import AppClientRecord
-from tests.factories import add_client, add_customer, claims_of
+from tests.factories import add_client, add_customer
+from tests.factories import claims_of as claims_of  # for the tests of this folder
 
 REQUEST_ID = re.compile(r"[0-9a-f]{16}")
 

@@ -17,8 +17,16 @@ from tests.factories import TEST_ACTOR, add_customer, claims_of
 LIST = "/v2/corpora"
 
 
+# RFC 9728 §5.1: the built-in API's challenges name its protected resource metadata.
+METADATA = ', resource_metadata="http://testserver/.well-known/oauth-protected-resource"'
+BARE = 'Bearer realm="gatehouse"' + METADATA
+
+
 def invalid_token(description: str) -> str:
-    return f'Bearer realm="gatehouse", error="invalid_token", error_description="{description}"'
+    return (
+        f'Bearer realm="gatehouse", error="invalid_token", error_description="{description}"'
+        + METADATA
+    )
 
 
 def assert_invalid(api: Api, token: str, description: str) -> None:
@@ -54,7 +62,7 @@ def test_token_in_query_string_is_not_accepted(api: Api, owner: Caller) -> None:
     # RFC 6750 §2.3 is optional; this API does not accept it, so the request has no credentials.
     response = api.client.get(LIST, params={"access_token": owner.token})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="gatehouse"'
+    assert response.headers["www-authenticate"] == BARE
 
 
 # -- RFC 6750 §3.1: error codes --------------------------------------------------------------------
@@ -63,14 +71,14 @@ def test_token_in_query_string_is_not_accepted(api: Api, owner: Caller) -> None:
 def test_no_credentials_gets_401_challenge_without_error_code(api: Api) -> None:
     response = api.client.get(LIST)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="gatehouse"'
+    assert response.headers["www-authenticate"] == BARE
     error_body(response, "a bearer token is required")
 
 
 def test_other_auth_scheme_counts_as_no_credentials(api: Api) -> None:
     response = api.client.get(LIST, headers={"Authorization": "Basic dXNlcjpwYXNz"})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="gatehouse"'
+    assert response.headers["www-authenticate"] == BARE
 
 
 def test_two_authorization_headers_are_invalid_request(api: Api, owner: Caller) -> None:
@@ -80,6 +88,7 @@ def test_two_authorization_headers_are_invalid_request(api: Api, owner: Caller) 
     description = "the request has more than one Authorization header"
     assert response.headers["www-authenticate"] == (
         f'Bearer realm="gatehouse", error="invalid_request", error_description="{description}"'
+        + METADATA
     )
 
 
@@ -93,6 +102,7 @@ def test_missing_role_is_403_insufficient_scope(api: Api) -> None:
     )
     assert response.headers["www-authenticate"] == (
         f'Bearer realm="gatehouse", error="insufficient_scope", error_description="{description}"'
+        + METADATA
     )
     error_body(response, description)
 
@@ -135,6 +145,20 @@ def test_wrong_audience_is_rejected(api: Api, owner: Caller) -> None:
 
 
 def test_token_requested_for_another_resource_is_rejected(api: Api, owner: Caller) -> None:
+    created = api.client.post(
+        "/v2/apis",
+        json={
+            "identifier": "https://other-api.example",
+            "name": "other",
+            "scopes": [{"value": "x"}],
+        },
+        headers=owner.headers,
+    ).json()
+    api.client.put(
+        f"/v2/app_clients/{owner.record.id}/grants/{created['id']}",
+        json={"scopes": ["x"]},
+        headers=owner.headers,
+    )
     response = api.client.post(
         "/customers/acme/oauth2/token",
         data={

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from gatehouse.runtime import Runtime
 from gatehouse.store.models import AppClientRecord
 from tests.factories import add_client, add_customer, basic_auth
+from tests.factories import claims_of as claims_of  # for the tests of this folder
 
 
 @dataclass

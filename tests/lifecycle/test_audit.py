@@ -113,7 +113,10 @@ def test_a_viewer_gets_403_insufficient_scope(lc: Lifecycle) -> None:
 def test_no_token_gets_401_with_a_bare_challenge(lc: Lifecycle) -> None:
     response = audit(lc, None)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="gatehouse"'
+    assert response.headers["www-authenticate"] == (
+        'Bearer realm="gatehouse", '
+        'resource_metadata="http://testserver/.well-known/oauth-protected-resource"'
+    )
 
 
 def test_a_revoked_token_gets_401(lc: Lifecycle) -> None:

@@ -37,7 +37,8 @@ def test_a_revoked_token_is_refused_by_the_api_at_once(lc: Lifecycle) -> None:
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == (
         'Bearer realm="gatehouse", error="invalid_token", '
-        'error_description="the token has been revoked"'
+        'error_description="the token has been revoked", '
+        'resource_metadata="http://testserver/.well-known/oauth-protected-resource"'
     )
     # Only that token: the client's other tokens keep working.
     assert lc.api_status(other) == 200

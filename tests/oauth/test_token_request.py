@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from tests.factories import basic_auth
+from tests.factories import TEST_ACTOR, basic_auth
 from tests.oauth.conftest import ALL_ROLES, Creds, HttpResponse, Lane, assert_error, verify_token
+
+from gatehouse.apis import Apis, create_api, put_grant
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -118,19 +120,38 @@ def test_scope_with_characters_outside_rfc_6749_is_invalid_scope(
 # -- RFC 8707 resource, and audience ------------------------------------------------------------
 
 
+def _granted_api(lane: Lane, creds: Creds, identifier: str) -> None:
+    """Register ``identifier`` as an API of the client's customer and grant the client on it."""
+    ctx = Apis.of(lane.runtime.store, lane.runtime.settings.default_audience)
+    api = create_api(
+        ctx,
+        customer_id=creds.customer_id,
+        identifier=identifier,
+        name="other",
+        scopes=["read"],
+        actor=TEST_ACTOR,
+    )
+    client = lane.runtime.store.get_client(app_id=creds.app_id)
+    put_grant(ctx, client=client, api=api, scopes=["read"], actor=TEST_ACTOR)
+    lane.runtime.changed()
+    lane._wait(lambda: lane.post_token(creds, extra={"resource": identifier}))
+
+
 def test_resource_becomes_the_audience(lane: Lane, creds: Creds) -> None:
     resource = "https://api.example.com/v2?x=1"
+    _granted_api(lane, creds, resource)
     response = lane.post_token(creds, extra={"resource": resource})
     assert response.status_code == 200, response.text
     claims = verify_token(
         lane, response.json()["access_token"], creds.customer_id, audience=resource
     )
     assert claims["aud"] == resource
+    assert claims["scope"] == "read"
 
 
 @pytest.mark.parametrize(
     "resource",
-    ["api.example.com", "/v2/corpora", "https://api.example.com/#frag", "urn:x", "https://a b"],
+    ["api.example.com", "/v2/corpora", "https://api.example.com/#frag", "https://a b"],
 )
 def test_resource_that_is_not_an_absolute_uri_without_fragment_is_invalid_target(
     lane: Lane, creds: Creds, resource: str
@@ -139,17 +160,27 @@ def test_resource_that_is_not_an_absolute_uri_without_fragment_is_invalid_target
     body = assert_error(response, 400, "invalid_target")
     assert body["error_description"] in {
         "resource must be an absolute URI without a fragment",
-        "resource is too long or holds spaces",
+        "resource must be 1 to 255 printable characters without spaces",
     }
 
 
-def test_audience_becomes_the_audience(lane: Lane, creds: Creds) -> None:
-    response = lane.post_token(creds, extra={"audience": "my-api"})
+def test_unregistered_resource_is_invalid_target(lane: Lane, creds: Creds) -> None:
+    response = lane.post_token(creds, extra={"resource": "https://payments.example"})
+    assert_error(
+        response, 400, "invalid_target", "https://payments.example is not a registered API"
+    )
+
+
+def test_audience_names_a_registered_api_too(lane: Lane, creds: Creds) -> None:
+    _granted_api(lane, creds, "urn:my-api")
+    response = lane.post_token(creds, extra={"audience": "urn:my-api"})
     assert response.status_code == 200, response.text
     claims = verify_token(
-        lane, response.json()["access_token"], creds.customer_id, audience="my-api"
+        lane, response.json()["access_token"], creds.customer_id, audience="urn:my-api"
     )
-    assert claims["aud"] == "my-api"
+    assert claims["aud"] == "urn:my-api"
+    response = lane.post_token(creds, extra={"audience": "my-api"})
+    assert_error(response, 400, "invalid_target", "my-api is not a registered API")
 
 
 def test_audience_with_spaces_is_invalid_target(lane: Lane, creds: Creds) -> None:
@@ -163,7 +194,7 @@ def test_audience_with_spaces_is_invalid_target(lane: Lane, creds: Creds) -> Non
 
 
 def test_resource_and_audience_together_are_invalid_request(lane: Lane, creds: Creds) -> None:
-    response = lane.post_token(creds, extra={"audience": "a", "resource": "https://a.example"})
+    response = lane.post_token(creds, extra={"audience": "urn:a", "resource": "https://a.example"})
     assert_error(response, 400, "invalid_request", "send resource or audience, not both")
 
 

@@ -14,6 +14,8 @@ from gatehouse.store.store import Store
 
 TABLES = {
     "alembic_version",
+    "api_grants",
+    "apis",
     "app_clients",
     "audit_events",
     "changes",

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from gatehouse.api import audit
+from gatehouse.api.apis import apis_router
 from gatehouse.api.app_clients import app_clients_router
 from gatehouse.api.bearer import Principal
 from gatehouse.api.bodylimit import BodyLimit
@@ -31,7 +32,9 @@ from gatehouse.api.corpora import corpora_router
 from gatehouse.api.errors import install_error_handlers, unexpected_error
 from gatehouse.api.fastlane import FastLane
 from gatehouse.api.federated_credentials import federated_credentials_router
+from gatehouse.api.grants import grants_router
 from gatehouse.api.v1 import v1_router
+from gatehouse.routes.resource import builtin_metadata_url
 from gatehouse.runtime import Runtime
 
 __all__ = ["ApiContext", "Principal", "SessionResolver", "api_routes", "create_api"]
@@ -76,6 +79,8 @@ def _shared_routes() -> tuple[APIRoute, ...]:
         federated_credentials_router(),
         audit.router,
         v1_router(),
+        apis_router(),
+        grants_router(),
     ]
     return tuple(
         route for router in routers for route in router.routes if isinstance(route, APIRoute)
@@ -127,6 +132,7 @@ def create_api(runtime: Runtime, *, session: SessionResolver | None = None) -> F
     app.add_middleware(
         BodyLimit, api=app, context=ctx, max_body=runtime.settings.api_max_body_bytes
     )
+    app.state.resource_metadata = builtin_metadata_url(runtime.settings)  # RFC 9728 §5.1
     # Outermost of the app's own middleware: answers well-formed corpus reads directly.
     app.add_middleware(FastLane, api=app, context=ctx)
     return app

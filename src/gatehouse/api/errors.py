@@ -94,11 +94,13 @@ async def _api_error(_request: Request, exc: Exception) -> Response:
     )
 
 
-async def _verify_error(_request: Request, exc: Exception) -> Response:
+async def _verify_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VerifyError)
     # RFC 6750 §3: every failure of a bearer-protected request carries the challenge; with no
-    # credentials at all it has no error code (RFC 6750 §3.1).
-    headers = {"www-authenticate": exc.www_authenticate(REALM)}
+    # credentials at all it has no error code (RFC 6750 §3.1). RFC 9728 §5.1: it names the
+    # resource's metadata.
+    metadata = getattr(request.app.state, "resource_metadata", None)
+    headers = {"www-authenticate": exc.www_authenticate(REALM, resource_metadata=metadata)}
     message = exc.description or "Authentication is required"
     return error_response(exc.status_code, message, headers=headers)
 

@@ -8,6 +8,8 @@ import logging
 import typer
 
 from gatehouse.cli import audit, clients, customers, demo, keys, serve, token, transfer, users
+from gatehouse.cli.apis import app as apis_app
+from gatehouse.cli.grants import add_grant_commands
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Gatehouse: OAuth 2.0 for machine clients."
@@ -17,6 +19,8 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(clients.app, name="clients")
 transfer.register(clients.app)
 app.add_typer(keys.app, name="keys")
+app.add_typer(apis_app, name="apis")
+add_grant_commands(clients.app)
 app.add_typer(users.app, name="users")
 app.command()(audit.audit)
 app.command()(token.token)

@@ -7,7 +7,9 @@ nor the web framework.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from gatehouse.oauth.keys import Signer
@@ -39,6 +41,22 @@ class ClientEntry:
     tls_client_auth_san_email: str | None = None
     dpop_bound_access_tokens: bool = False
     tls_client_certificate_bound_access_tokens: bool = False
+    # api id -> the scopes granted on that API (never the built-in API: that grant is api_roles)
+    grants: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: NO_GRANTS)
+
+
+NO_GRANTS: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class ApiEntry:
+    """A registered API (resource server) of a customer, as the token endpoint sees it."""
+
+    id: str
+    customer_id: str
+    identifier: str
+    scopes: tuple[str, ...]
+    token_lifetime_seconds: int | None
 
 
 class Directory(Protocol):
@@ -57,3 +75,7 @@ class Directory(Protocol):
     def recheck_client(self, client_id: str, stale: ClientEntry) -> ClientEntry | None: ...
 
     def signer_for(self, customer_id: str) -> Signer | None: ...
+
+    def find_api(self, customer_id: str, match_key: str) -> ApiEntry | None:
+        """The customer's registered API whose identifier matches (see ``oauth.target``)."""
+        ...

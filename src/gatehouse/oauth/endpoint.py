@@ -17,15 +17,20 @@ import orjson
 from gatehouse.errors import (
     InvalidClient,
     InvalidScope,
+    InvalidTarget,
     OAuthError,
     ServerError,
+    UnsupportedGrantType,
 )
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry, Directory
-from gatehouse.oauth.grant import check_grant_type, choose_audience, narrow_scope
+from gatehouse.oauth.exchange import ACCESS_TOKEN_TYPE, TokenExchange
+from gatehouse.oauth.exchange import GRANT_TYPE as TOKEN_EXCHANGE
+from gatehouse.oauth.grant import check_grant_type, narrow_scope
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
+from gatehouse.oauth.target import match_key, requested_target, resolve_target
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
 
 log = logging.getLogger("gatehouse.token")
@@ -56,11 +61,14 @@ class TokenEndpoint:
     guard: BruteForceGuard
     on_issued: IssuedHook
     quota: TokenQuota = field(default_factory=TokenQuota)
+    exchange: TokenExchange | None = None  # RFC 8693, when the server offers it
     errors: Counter[str] = field(default_factory=Counter)
     auth: ClientAuthenticator = field(init=False)
+    _builtin_key: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.auth = ClientAuthenticator(self.directory, self.hasher, self.guard)
+        self._builtin_key = match_key(self.default_audience)
 
     def handle(self, request: TokenRequest) -> Response:
         return self.handle_batch([request])[0]
@@ -108,20 +116,26 @@ class TokenEndpoint:
             return render_error(ServerError("the server could not issue a token"))
         token = item.pending.finish(signature)
         (on_issued or self.on_issued)(item.client, token, item.client_addr)
-        body = orjson.dumps(
-            {
-                "access_token": token.access_token,
-                "token_type": "Bearer",
-                "expires_in": token.expires_in,
-                "scope": token.scope,
-            }
-        )
-        return Response(200, TOKEN_HEADERS, body)
+        document = {
+            "access_token": token.access_token,
+            "token_type": "Bearer",
+            "expires_in": token.expires_in,
+            "scope": token.scope,
+        }
+        if item.exchanged:
+            # RFC 8693 §2.2.1: issued_token_type is REQUIRED in a token exchange response.
+            document["issued_token_type"] = ACCESS_TOKEN_TYPE
+        return Response(200, TOKEN_HEADERS, orjson.dumps(document))
 
     def _check(self, request: TokenRequest) -> _Staged:
         """Every step before signing; raises an :class:`OAuthError` for a refused request."""
         client_id, secret, params = self.auth.read(request, what="the token endpoint")
-        check_grant_type(params)
+        try:
+            check_grant_type(params)
+        except UnsupportedGrantType:
+            if self.exchange is None or params.get("grant_type") != TOKEN_EXCHANGE:
+                raise
+            return self._check_exchange(request, client_id, secret, params, self.exchange)
         client = self.auth.verify(request, client_id, secret)
         return self._stage_for(client, params, request.client_addr)
 
@@ -151,13 +165,12 @@ class TokenEndpoint:
             raise ServerError(
                 "no signing key", log_detail=f"customer {client.customer_id} has no key"
             )
-        audience = choose_audience(params, self.default_audience)
         try:
-            scope = narrow_scope(params.get("scope"), client.api_roles)
-        except InvalidScope:
-            # A role added by another process a moment ago: read the client once more.
+            audience, scope, lifetime = self._target_of(client, params)
+        except (InvalidScope, InvalidTarget):
+            # A role or grant added by another process a moment ago: read the client once more.
             client = self._recheck_roles(client)
-            scope = narrow_scope(params.get("scope"), client.api_roles)
+            audience, scope, lifetime = self._target_of(client, params)
         self.quota.consume(client)
         pending = prepare_access_token(
             signer,
@@ -166,15 +179,54 @@ class TokenEndpoint:
             customer_id=client.customer_id,
             audience=audience,
             scope=scope,
-            lifetime=client.token_lifetime_seconds,
+            lifetime=lifetime,
         )
         return _Staged(client, pending, client_addr)
+
+    def _target_of(self, client: ClientEntry, params: dict[str, str]) -> tuple[str, str, int]:
+        """The audience, the granted scope and the lifetime of a token for ``client``:
+        RFC 8707 ``resource`` (or ``audience``) names a registered API the client has a grant
+        on; without one, the built-in API, whose grant is the client's roles."""
+        audience = self.default_audience
+        scope_source = client.api_roles
+        lifetime = client.token_lifetime_seconds
+        requested = requested_target(params)
+        if requested is not None:
+            target = resolve_target(
+                requested, client, self.directory, self._builtin_key, self.default_audience
+            )
+            audience = target.audience
+            if target.api is not None:
+                scope_source = client.grants[target.api.id]
+                cap = target.api.token_lifetime_seconds
+                if cap is not None and cap < lifetime:
+                    lifetime = cap
+        return audience, narrow_scope(params.get("scope"), scope_source), lifetime
 
     def _recheck_roles(self, client: ClientEntry) -> ClientEntry:
         fresh = self.directory.recheck_client(client.client_id, client)
         if fresh is None or not fresh.enabled:
             raise InvalidClient("client authentication failed", log_detail="changed meanwhile")
         return fresh
+
+    def _check_exchange(
+        self,
+        request: TokenRequest,
+        client_id: str,
+        secret: str | None,
+        params: dict[str, str],
+        exchange: TokenExchange,
+    ) -> _Staged:
+        """RFC 8693: the requesting client authenticates as usual, then the exchange rules."""
+        client = self.auth.verify(request, client_id, secret)
+        signer = self.directory.signer_for(client.customer_id)
+        if signer is None:
+            raise ServerError(
+                "no signing key", log_detail=f"customer {client.customer_id} has no key"
+            )
+        pending = exchange.prepare(client, params, signer)
+        self.quota.consume(client)
+        return _Staged(client, pending, request.client_addr, exchanged=True)
 
 
 @dataclass(slots=True)
@@ -184,6 +236,7 @@ class _Staged:
     client: ClientEntry
     pending: PendingToken
     client_addr: str
+    exchanged: bool = False
 
 
 def render_error(error: OAuthError) -> Response:

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 import orjson
 
 from gatehouse.oauth.customer_ids import CUSTOMER_ID
-from gatehouse.oauth.directory import ClientEntry
+from gatehouse.oauth.directory import ApiEntry, ClientEntry
+from gatehouse.oauth.exchange import chain_clients
+from gatehouse.oauth.target import match_key
 from gatehouse.oauth.tokens import jti_issued_at
 from gatehouse.verify.errors import InvalidToken, KeySetUnavailable
 from gatehouse.verify.jws import b64url_decode
@@ -37,6 +39,8 @@ class Standing(Protocol):
     def find_client(self, client_id: str) -> ClientEntry | None: ...
 
     def is_jti_revoked(self, jti: str) -> bool: ...
+
+    def find_api(self, customer_id: str, match_key: str) -> ApiEntry | None: ...
 
 
 class Keys(Protocol):
@@ -168,9 +172,39 @@ def check_standing(directory: Standing, claims: Mapping[str, Any]) -> ClientEntr
     if entry.tokens_revoked_before is not None and issued_at(claims) < entry.tokens_revoked_before:
         raise invalid("the token has been revoked")
     scope = claims.get("scope", "")
-    if not frozenset(scope.split()) <= frozenset(entry.api_roles):
+    if not frozenset(scope.split()) <= frozenset(entry.api_roles) and not _granted(
+        directory, entry, claims, scope
+    ):
         raise invalid("the token carries a role its client no longer has")
+    if "act" in claims or claims.get("sub") != entry.client_id:
+        check_chain(directory, claims)
     return entry
+
+
+def check_chain(directory: Standing, claims: Mapping[str, Any]) -> None:
+    """An exchanged token (RFC 8693) stands only while every client of its chain does: the
+    ``sub``'s, every ``act.sub``'s — none deleted, disabled or cut off after the token's iat."""
+    issued = issued_at(claims)
+    for client_id in chain_clients(claims):
+        entry = directory.find_client(client_id)
+        if entry is None or entry.customer_id != claims.get("customer_id"):
+            raise invalid("a client of the token's chain no longer exists")
+        if not entry.enabled:
+            raise invalid("a client of the token's chain is disabled")
+        if entry.tokens_revoked_before is not None and issued < entry.tokens_revoked_before:
+            raise invalid("the token has been revoked")
+
+
+def _granted(
+    directory: Standing, entry: ClientEntry, claims: Mapping[str, Any], scope: str
+) -> bool:
+    """Whether a token for a registered API carries only scopes its client still holds there."""
+    audience = claims.get("aud")
+    if not isinstance(audience, str) or not entry.grants:
+        return False
+    api = directory.find_api(entry.customer_id, match_key(audience))
+    granted = entry.grants.get(api.id) if api is not None else None
+    return granted is not None and frozenset(scope.split()) <= frozenset(granted)
 
 
 @dataclass(frozen=True, slots=True)

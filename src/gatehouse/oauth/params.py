@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus
 
 import orjson
 
-from gatehouse.errors import InvalidRequest
+from gatehouse.errors import InvalidRequest, InvalidTarget
 
 MAX_BODY = 16 * 1024
 
@@ -38,6 +38,10 @@ def parse_form(body: bytes) -> dict[str, str]:
                 value = unquote_plus(value, errors="strict")
             # RFC 6749 §3.2: request parameters must not be included more than once.
             if name in seen:
+                # RFC 8707 §2: one audience per token here, so a second resource is
+                # invalid_target.
+                if name == "resource":
+                    raise InvalidTarget("send one resource: a token is for one API")
                 raise InvalidRequest(f"parameter {name} is repeated")
             seen.add(name)
             # RFC 6749 §3.1: a parameter sent without a value is treated as omitted.

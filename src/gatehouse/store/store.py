@@ -194,6 +194,14 @@ class Store:
             self._record_change(
                 conn, kind="customer", customer_id=customer_id, entity_id=customer_id
             )
+            # Every customer has the built-in API (its identifier is the configured audience).
+            from gatehouse.store.apis import builtin_api_values, new_api_id
+
+            conn.execute(
+                insert(t.apis).values(
+                    builtin_api_values(new_api_id(), customer_id, customer.created_at)
+                )
+            )
         return customer
 
     def get_customer(self, *, customer_id: str) -> Customer:

@@ -207,3 +207,38 @@ used_assertions = Table(
     Column("expires_at", Float, nullable=False),
     Index("ix_used_assertions_expires", "expires_at"),
 )
+
+# An API (resource server) of a customer. ``identifier`` NULL is the built-in API, whose
+# identifier is the configured GATEHOUSE_AUDIENCE; ``match_key`` is the identifier with its
+# scheme and host lower-cased (RFC 3986 §6.2.2.1), unique per customer.
+apis = Table(
+    "apis",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "customer_id", String(63), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("identifier", String(255), nullable=True),
+    Column("match_key", String(255), nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("token_lifetime_seconds", Integer, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("customer_id", "match_key", name="uq_apis_customer_match_key"),
+)
+
+# Which scopes of an API a client may get (never for the built-in API: that grant is api_roles).
+api_grants = Table(
+    "api_grants",
+    metadata,
+    Column(
+        "app_id", String(40), ForeignKey("app_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("api_id", String(40), ForeignKey("apis.id", ondelete="CASCADE"), primary_key=True),
+    Column("scopes", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_api_grants_api", "api_id"),
+)

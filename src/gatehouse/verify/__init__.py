@@ -21,6 +21,7 @@ from gatehouse.verify.errors import (
 )
 from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, PinnedKey
 from gatehouse.verify.keyset import KeySet
+from gatehouse.verify.resource import ProtectedResource
 from gatehouse.verify.verifier import (
     DEFAULT_ALGORITHMS,
     RevocationCheck,
@@ -39,6 +40,7 @@ __all__ = [
     "KeySetUnavailable",
     "MissingToken",
     "PinnedKey",
+    "ProtectedResource",
     "RevocationCheck",
     "RevocationFeed",
     "TokenVerifier",

@@ -40,8 +40,11 @@ class VerifyError(Exception):
         super().__init__(description or (self.error or "unauthorized"))
         self.description = description
 
-    def www_authenticate(self, realm: str = "gatehouse") -> str:
-        """The ``WWW-Authenticate`` header value (RFC 6750 §3) for this error."""
+    def www_authenticate(
+        self, realm: str = "gatehouse", *, resource_metadata: str | None = None
+    ) -> str:
+        """The ``WWW-Authenticate`` header value (RFC 6750 §3) for this error; with
+        ``resource_metadata``, the URL of the resource's RFC 9728 metadata (RFC 9728 §5.1)."""
         params = [f"realm={quote_auth_param(realm)}"]
         # RFC 6750 §3.1: a request lacking any authentication information carries no error code.
         if self.error is not None:
@@ -49,6 +52,8 @@ class VerifyError(Exception):
             if self.description:
                 params.append(f"error_description={quote_auth_param(self.description)}")
         params.extend(self._extra_params())
+        if resource_metadata is not None:
+            params.append(f"resource_metadata={quote_auth_param(resource_metadata)}")
         return "Bearer " + ", ".join(params)
 
     def _extra_params(self) -> list[str]:

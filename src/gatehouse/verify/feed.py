@@ -102,7 +102,15 @@ class RevocationFeedClient:
     def is_revoked(self, claims: Mapping[str, Any]) -> bool:
         if claims.get("jti") in self._revoked:
             return True
-        entry = self._clients.get(claims.get("client_id"))  # type: ignore[arg-type]
+        if self._client_revoked(claims.get("client_id"), claims):
+            return True
+        # RFC 8693: an exchanged token falls with any client of its chain (sub, each act.sub).
+        if "act" in claims or claims.get("sub") != claims.get("client_id"):
+            return any(self._client_revoked(c, claims) for c in _chain(claims))
+        return False
+
+    def _client_revoked(self, client_id: object, claims: Mapping[str, Any]) -> bool:
+        entry = self._clients.get(client_id) if isinstance(client_id, str) else None
         if entry is None:
             return False
         status, before = entry
@@ -235,3 +243,15 @@ class RevocationFeedClient:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.astop()
+
+
+def _chain(claims: Mapping[str, Any]) -> list[object]:
+    """The ``sub`` and every nested ``act.sub`` of a token (at most 10 hops)."""
+    found: list[object] = [claims.get("sub")]
+    current = claims.get("act")
+    for _ in range(10):
+        if not isinstance(current, dict):
+            break
+        found.append(current.get("sub"))
+        current = current.get("act")
+    return found

@@ -6,6 +6,10 @@ credentials are absent; 401 ``invalid_token``; 403 ``insufficient_scope``; 400
 
 * :class:`BearerTokenMiddleware` - pure ASGI; puts the claims in ``scope["state"]["claims"]``
   (``request.state.claims``) or answers the error itself.
+With ``resource=ProtectedResource(...)`` (RFC 9728) the challenges carry
+``resource_metadata`` and the middleware serves the metadata document; FastAPI apps add
+:func:`protected_resource_route` to their routes.
+
 * :class:`BearerAuth` - a FastAPI dependency returning the claims; ``.require_roles(...)`` adds a
   role check. Failures raise :class:`BearerAuthError`; register :func:`bearer_error_handler`
   for the configured body (without it, Starlette/FastAPI still send the right status and
@@ -24,10 +28,12 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.verify.bearer import extract_bearer, form_access_tokens
 from gatehouse.verify.errors import MissingToken, VerifyError
+from gatehouse.verify.resource import ProtectedResource
 from gatehouse.verify.verifier import TokenVerifier, check_roles
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "ErrorRenderer",
     "bearer_error_handler",
     "error_response",
+    "protected_resource_route",
     "render_json_error",
     "require_roles",
 ]
@@ -51,14 +58,22 @@ def render_json_error(conn: HTTPConnection, error: VerifyError) -> Response:
 
 
 def error_response(
-    conn: HTTPConnection, error: VerifyError, *, realm: str, render: ErrorRenderer
+    conn: HTTPConnection,
+    error: VerifyError,
+    *,
+    realm: str,
+    render: ErrorRenderer,
+    resource: ProtectedResource | None = None,
 ) -> Response:
     """Render ``error`` and force its status and RFC 6750 §3 headers onto the response."""
     response = render(conn, error)
     response.status_code = error.status_code
+    metadata = resource.metadata_url if resource is not None else None
     # RFC 6750 §3: every bearer-token failure carries a WWW-Authenticate challenge.
     if error.status_code in (400, 401, 403):
-        response.headers["WWW-Authenticate"] = error.www_authenticate(realm)
+        response.headers["WWW-Authenticate"] = error.www_authenticate(
+            realm, resource_metadata=metadata
+        )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -112,6 +127,7 @@ class BearerAuth:
         render: ErrorRenderer = render_json_error,
         allow_query_token: bool = False,
         allow_form_token: bool = False,
+        resource: ProtectedResource | None = None,
     ) -> None:
         self.verifier = verifier
         self.roles = tuple(roles)
@@ -119,6 +135,7 @@ class BearerAuth:
         self.render = render
         self.allow_query_token = allow_query_token
         self.allow_form_token = allow_form_token
+        self.resource = resource
 
     def require_roles(self, *roles: str) -> "BearerAuth":
         """A copy of this dependency that also requires every one of ``roles``."""
@@ -129,6 +146,7 @@ class BearerAuth:
             render=self.render,
             allow_query_token=self.allow_query_token,
             allow_form_token=self.allow_form_token,
+            resource=self.resource,
         )
 
     async def __call__(self, request: Request) -> dict[str, Any]:
@@ -140,14 +158,19 @@ class BearerAuth:
             claims = await self.verifier.averify(token)
             check_roles(claims, self.roles)
         except VerifyError as exc:
-            response = error_response(request, exc, realm=self.realm, render=self.render)
+            response = error_response(
+                request, exc, realm=self.realm, render=self.render, resource=self.resource
+            )
             raise BearerAuthError(exc, response) from None
         request.state.claims = claims
         return claims
 
 
 def require_roles(
-    *roles: str, realm: str = "gatehouse", render: ErrorRenderer = render_json_error
+    *roles: str,
+    realm: str = "gatehouse",
+    render: ErrorRenderer = render_json_error,
+    resource: ProtectedResource | None = None,
 ) -> Callable[[Request], dict[str, Any]]:
     """Dependency for apps behind :class:`BearerTokenMiddleware`: the claims, with ``roles``."""
 
@@ -158,7 +181,7 @@ def require_roles(
                 raise MissingToken("a bearer token is required")
             check_roles(claims, roles)
         except VerifyError as exc:
-            response = error_response(request, exc, realm=realm, render=render)
+            response = error_response(request, exc, realm=realm, render=render, resource=resource)
             raise BearerAuthError(exc, response) from None
         return claims
 
@@ -169,6 +192,7 @@ class BearerTokenMiddleware:
     """ASGI middleware requiring a valid bearer token on every path but ``exclude_paths``.
 
     An ``exclude_paths`` entry ending in ``*`` is a prefix (``"/public/*"``); others are exact.
+    With ``resource``, its RFC 9728 metadata is served (without a token) at its well-known path.
     """
 
     def __init__(
@@ -182,8 +206,11 @@ class BearerTokenMiddleware:
         render: ErrorRenderer = render_json_error,
         allow_query_token: bool = False,
         allow_form_token: bool = False,
+        resource: ProtectedResource | None = None,
     ) -> None:
         self.app = app
+        self.resource = resource
+        self._metadata = _metadata_endpoint(resource) if resource is not None else None
         self.verifier = verifier
         paths = tuple(exclude_paths)
         self.exact = frozenset(p for p in paths if not p.endswith("*"))
@@ -201,6 +228,13 @@ class BearerTokenMiddleware:
         if scope["type"] not in ("http", "websocket") or self.is_excluded(scope["path"]):
             await self.app(scope, receive, send)
             return
+        if (
+            self._metadata is not None
+            and self.resource is not None
+            and scope["path"] == self.resource.metadata_path
+        ):
+            await self._metadata(scope, receive, send)
+            return
         conn = HTTPConnection(scope)
         body: bytes | None = None
         if scope["type"] == "http" and _needs_body(conn, self.allow_form_token):
@@ -216,7 +250,9 @@ class BearerTokenMiddleware:
                 # RFC 6455 §7.4.1: 1008 policy violation; closing before accept means HTTP 403.
                 await send({"type": "websocket.close", "code": 1008, "reason": exc.description})
                 return
-            response = error_response(conn, exc, realm=self.realm, render=self.render)
+            response = error_response(
+                conn, exc, realm=self.realm, render=self.render, resource=self.resource
+            )
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["claims"] = claims
@@ -244,3 +280,24 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
         return await receive()
 
     return body, replay
+
+
+def _metadata_endpoint(resource: ProtectedResource) -> Callable[[Scope, Receive, Send], Any]:
+    document = resource.metadata()
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        # RFC 9728 §3.2: the metadata is a JSON object served with 200.
+        response = JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
+        await response(scope, receive, send)
+
+    return endpoint
+
+
+def protected_resource_route(resource: ProtectedResource) -> Route:
+    """A route serving ``resource``'s RFC 9728 metadata at its well-known path (no token)."""
+    document = resource.metadata()
+
+    async def endpoint(_request: Request) -> Response:
+        return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
+
+    return Route(resource.metadata_path, endpoint, methods=["GET"])

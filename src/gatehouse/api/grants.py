@@ -1,0 +1,107 @@
+"""A client's grants on APIs: ``GET /v2/app_clients/{id}/grants``, ``PUT`` and ``DELETE``
+``/v2/app_clients/{id}/grants/{api_id}``. For ``owner`` and ``administrator`` tokens only.
+
+The built-in API's grant is the client's ``api_roles``: listed first, and a ``PUT`` on it sets
+the roles (with the same rule as changing them: only an owner grants or touches ``owner``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from gatehouse import apis
+from gatehouse.api import permissions
+from gatehouse.api.api_schemas import Grant, GrantPut, ListGrantsResponse
+from gatehouse.api.apis import apis_of, load_api
+from gatehouse.api.bearer import Principal
+from gatehouse.api.context import (
+    ApiContext,
+    actor_of,
+    api_context,
+    json_response,
+    request_principal,
+)
+from gatehouse.api.corpora import AUTH_RESPONSES
+from gatehouse.api.errors import not_found
+from gatehouse.api.schemas import NotFoundBody
+from gatehouse.store.models import AppClientRecord
+from gatehouse.store.store import NotFound
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": NotFoundBody, "description": "No such app client or API"}
+}
+
+
+def _client(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
+    permissions.require_client_manager(principal)
+    try:
+        return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
+    except NotFound:
+        raise not_found("app client", app_id) from None
+
+
+def grants_router() -> APIRouter:
+    router = APIRouter(
+        prefix="/v2/app_clients/{app_client_id}/grants",
+        tags=["App clients"],
+        responses={**AUTH_RESPONSES, **_NOT_FOUND},
+    )
+    auth = Depends(request_principal)
+    context = Depends(api_context)
+
+    @router.get("", response_model=ListGrantsResponse, operation_id="listAppClientGrants")
+    def list_grants(
+        app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
+    ) -> Response:
+        """Which scopes of which API the client may get; the built-in API (its roles) first."""
+        client = _client(ctx, principal, app_client_id)
+        return json_response({"grants": apis.grant_views(apis_of(ctx), client)})
+
+    @router.put("/{api_id}", response_model=Grant, operation_id="putAppClientGrant")
+    def put_grant(
+        app_client_id: str,
+        api_id: str,
+        body: GrantPut,
+        principal: Principal = auth,
+        ctx: ApiContext = context,
+    ) -> Response:
+        """Create or replace the client's grant on one API."""
+        client = _client(ctx, principal, app_client_id)
+        api = load_api(ctx, principal, api_id)
+        permissions.require_may_change_client(principal, client.api_roles)
+        if api.builtin:
+            permissions.require_may_grant(principal, body.scopes)
+        store = apis_of(ctx)
+        try:
+            scopes = apis.put_grant(
+                store, client=client, api=api, scopes=body.scopes, actor=actor_of(principal)
+            )
+        except NotFound:
+            raise not_found("app client", app_client_id) from None
+        ctx.runtime.changed()
+        identifier = apis.api_identifier(store, api)
+        return json_response(
+            {"api_id": api.id, "api_identifier": identifier, "scopes": list(scopes)}
+        )
+
+    @router.delete(
+        "/{api_id}", status_code=204, response_class=Response, operation_id="deleteAppClientGrant"
+    )
+    def delete_grant(
+        app_client_id: str, api_id: str, principal: Principal = auth, ctx: ApiContext = context
+    ) -> Response:
+        """Remove the client's grant on one API; its tokens for it stop working."""
+        client = _client(ctx, principal, app_client_id)
+        api = load_api(ctx, principal, api_id)
+        permissions.require_may_change_client(principal, client.api_roles)
+        try:
+            apis.delete_grant(apis_of(ctx), client=client, api=api, actor=actor_of(principal))
+        except NotFound:
+            raise not_found("grant", api_id) from None
+        ctx.runtime.changed()
+        return Response(status_code=204)
+
+    return router
