@@ -244,7 +244,11 @@ def test_another_customers_client_is_not_found(
     for action in ("secret", "rotate", "revoke", "delete", "disable", "enable"):
         response = client.post(
             f"{BASE}/{record.id}/{action}",
-            data={"csrf_token": owner, "confirm": "yes", "form_token": f"form-token-for-{action}-0123"},
+            data={
+                "csrf_token": owner,
+                "confirm": "yes",
+                "form_token": f"form-token-for-{action}-0123",
+            },
         )
         assert response.status_code == 404, action
     assert client.get(f"{BASE}/{record.id}").status_code == 404
@@ -267,7 +271,11 @@ def test_an_administrator_may_neither_grant_owner_nor_touch_an_owner_client(
     for action in ("secret", "rotate", "revoke", "delete", "disable", ""):
         response = client.post(
             f"{BASE}/{owner_client.id}/{action}".rstrip("/"),
-            data={"csrf_token": csrf, "confirm": "yes", "form_token": f"form-token-for-{action}-0123"},
+            data={
+                "csrf_token": csrf,
+                "confirm": "yes",
+                "form_token": f"form-token-for-{action}-0123",
+            },
         )
         assert response.status_code == 403, action
     detail = client.get(f"{BASE}/{owner_client.id}")

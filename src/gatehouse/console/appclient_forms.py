@@ -150,6 +150,8 @@ def friendly(field_errors: dict[str, str]) -> dict[str, str]:
             result[name] = (
                 f"Enter a quota of 1 to {appclients.MAX_QUOTA} tokens an hour, or leave it empty."
             )
+        elif name == "grace_period_seconds":
+            result[name] = "Choose a grace period of at most 7 days."
         else:
             result[name] = message[:1].upper() + message[1:]
     return result
