@@ -4,11 +4,18 @@ form tokens, checked boxes, selected options), with the test's own values on top
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from typing import Any, Protocol
 
-from httpx import Response
 from starlette.testclient import TestClient
 
 Fields = dict[str, str | list[str]]
+
+
+class Page(Protocol):
+    """A response with an HTML body."""
+
+    @property
+    def text(self) -> str: ...
 
 
 class _FormParser(HTMLParser):
@@ -76,13 +83,15 @@ def form_fields(html: str, action: str) -> Fields:
 
 def submit(
     client: TestClient,
-    page: str | Response,
+    page: str | Page,
     action: str,
+    fields: Fields | None = None,
     *,
     follow: bool = False,
     **values: str | list[str],
-) -> Response:
-    """POST the form that posts to ``action`` on ``page`` (a response, or a URL to GET first)."""
+) -> Any:
+    """POST the form that posts to ``action`` on ``page`` (a response, or a URL to GET first),
+    with ``fields`` and ``values`` in place of what the form holds; the response."""
     html = client.get(page).text if isinstance(page, str) else page.text
-    data = {**form_fields(html, action), **values}
+    data = {**form_fields(html, action), **(fields or {}), **values}
     return client.post(action, data=data, follow_redirects=follow)

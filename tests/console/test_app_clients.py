@@ -33,7 +33,7 @@ def token_status(client: TestClient, client_id: str, secret: str, customer: str 
 
 def create(client: TestClient, csrf: str, **form: str | list[str]) -> tuple[str, str]:
     """Create through the form; the client ID and secret that the result page shows."""
-    response = submit(client, f"{BASE}/new", BASE, follow=True, **form)
+    response = submit(client, f"{BASE}/new", BASE, form, follow=True)
     assert response.status_code == 200, response.text
     secret = SECRET_FIELD.search(response.text)
     client_id = CLIENT_ID_FIELD.search(response.text)

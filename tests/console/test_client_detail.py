@@ -56,10 +56,10 @@ def test_editing_every_setting_takes_effect(
         client,
         page,
         page,
+        {"corpus_role.manuals": "editor"},
         name="ingest v2",
         description="Nightly import",
         api_roles=["corpus_developer"],
-        **{"corpus_role.manuals": "editor"},
         token_lifetime_seconds="600",
         token_quota_per_hour="5",
     )

@@ -65,7 +65,7 @@ def test_the_same_form_posted_twice_acts_once_and_leads_to_the_first_result(
 def test_reloading_a_rotation_result_rotates_nothing(
     client: TestClient, owner: str, runtime: Runtime
 ) -> None:
-    record, old_secret = add_client(runtime, roles=("viewer",), name="ingest")
+    record, _secret = add_client(runtime, roles=("viewer",), name="ingest")
     detail = client.get(f"{BASE}/{record.id}")
     rotated = submit(client, detail, f"{BASE}/{record.id}/rotate", confirm="yes")
     assert rotated.status_code == 303
@@ -160,7 +160,7 @@ def test_signing_out_deletes_the_sessions_results(
 def test_every_action_answers_with_a_redirect(
     client: TestClient, owner: str, page: str, action: str, values: dict[str, str]
 ) -> None:
-    response = submit(client, page, action, **values)
+    response = submit(client, page, action, dict(values))
     assert response.status_code == 303
     assert response.headers["cache-control"] == "no-store"
     target = client.get(response.headers["location"])

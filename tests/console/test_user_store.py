@@ -78,7 +78,12 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(store_runtime: R
         barrier = threading.Barrier(2)
         outcomes: list[str] = []
 
-        def demote(user_id: str, customer_id: str = customer) -> None:
+        def demote(
+            user_id: str,
+            customer_id: str = customer,
+            barrier: threading.Barrier = barrier,
+            outcomes: list[str] = outcomes,
+        ) -> None:
             barrier.wait(timeout=30)
             try:
                 set_user_role(
