@@ -62,6 +62,7 @@ def appclient_action_routes(pages: Pages) -> list[BaseRoute]:
             token_url=common.token_url(page.customer_id),
             show_once=not common.can_copy(record),
             can_change=common.may_change(page, record),
+            notice_in_heading=True,
         )
 
     def copy_secret_page(page: ConsoleRequest) -> Done | Response:

@@ -158,6 +158,7 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
             user=user,
             password=password,
             login_url=f"{runtime.settings.base_url}/console/login",
+            notice_in_heading=True,
         )
 
     def change_role(page: ConsoleRequest) -> Done | Response:

@@ -141,12 +141,13 @@
       menu.addEventListener("toggle", function () {
         if (menu.open) {
           closeMenus(menu);
-          var first = menu.querySelector(".menu-items button");
+          var first = menu.querySelector(".menu-items a, .menu-items button");
           if (first) first.focus();
         }
       });
       menu.addEventListener("keydown", function (event) {
-        var items = Array.prototype.slice.call(menu.querySelectorAll(".menu-items button"));
+        var items = Array.prototype.slice.call(
+          menu.querySelectorAll(".menu-items a, .menu-items button"));
         var index = items.indexOf(document.activeElement);
         if (event.key === "Escape") {
           menu.removeAttribute("open");
