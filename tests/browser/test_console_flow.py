@@ -67,7 +67,9 @@ def test_from_create_app_client_to_list_corpora_in_the_playground(
         page.get_by_label("Key", exact=True).fill("product-manuals")
         page.get_by_label("Name (optional)", exact=True).fill("Product manuals")
         page.get_by_role("button", name="Create corpus").click()
-        expect(page.get_by_role("status").first).to_have_text("Corpus created.")
+        expect(page.get_by_role("status").first).to_have_text(
+            "Created the corpus “product-manuals”."
+        )
         page.screenshot(path=screenshots / "corpora.png", full_page=True)
 
         # "Create app client": Name, Description, roles; then the client and its secret.
@@ -80,10 +82,13 @@ def test_from_create_app_client_to_list_corpora_in_the_playground(
         page.screenshot(path=screenshots / "create-app-client.png", full_page=True)
         page.get_by_role("button", name="Create app client").click()
         expect(
-            page.get_by_role("heading", name="App client “Reporting job” created")
+            page.get_by_role("heading", name="Created the app client “Reporting job”.")
         ).to_be_visible()
         client_id = page.get_by_label("Client ID", exact=True).input_value()
-        secret = page.get_by_label("Client secret", exact=True).input_value()
+        # The secret is masked: a password field until "Show" is pressed; copying needs no reveal.
+        secret_box = page.get_by_label("Client secret", exact=True)
+        expect(secret_box).to_have_attribute("type", "password")
+        secret = secret_box.input_value()
         assert secret.startswith("gths_")
         page.screenshot(path=screenshots / "app-client-created.png", full_page=True)
 
@@ -139,7 +144,9 @@ def test_from_create_app_client_to_list_corpora_in_the_playground(
         expect(dialog.get_by_role("heading")).to_have_text("Rotate the secret of “Reporting job”?")
         page.screenshot(path=screenshots / "rotate-confirmation.png")
         dialog.get_by_role("button", name="Rotate secret").click()
-        expect(page.get_by_role("heading", name="Client secret of “Reporting job”")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name="Rotated the secret of “Reporting job”.", exact=False)
+        ).to_be_visible()
         new_secret = page.get_by_label("Client secret", exact=True).input_value()
         assert new_secret != secret
         assert token_status(server, client_id, secret) == 401
@@ -156,7 +163,7 @@ def test_from_create_app_client_to_list_corpora_in_the_playground(
         page.locator("tr", has_text="Reporting job").get_by_role("button", name="Delete").click()
         dialog.get_by_role("button", name="Delete app client").click()
         expect(page.get_by_role("status").first).to_have_text(
-            "App client deleted. Its tokens stop working at once."
+            "Deleted the app client “Reporting job”. Its tokens stop working at once."
         )
         expect(page.locator("tr", has_text="Reporting job")).to_have_count(0)
         assert token_status(server, client_id, new_secret) == 401
@@ -216,6 +223,10 @@ def test_the_main_forms_work_without_javascript_in_show_once_mode(
         page.get_by_role("button", name="Create app client").click()
         expect(page.get_by_text("This is the only time it is shown")).to_be_visible()
         client_id = page.get_by_label("Client ID", exact=True).input_value()
+        # Without script the secret is masked behind a details/summary "Show".
+        expect(page.get_by_label("Client secret", exact=True)).to_be_hidden()
+        page.locator("details.reveal > summary").click()
+        expect(page.get_by_label("Client secret", exact=True)).to_be_visible()
         secret = page.get_by_label("Client secret", exact=True).input_value()
         assert token_status(server, client_id, secret) == 200
         page.get_by_role("link", name="Back to app clients").click()
@@ -227,7 +238,7 @@ def test_the_main_forms_work_without_javascript_in_show_once_mode(
         expect(page.get_by_role("heading", name="Delete “No script”?")).to_be_visible()
         page.get_by_role("button", name="Delete app client").click()
         expect(page.get_by_role("status").first).to_have_text(
-            "App client deleted. Its tokens stop working at once."
+            "Deleted the app client “No script”. Its tokens stop working at once."
         )
         assert token_status(server, client_id, secret) == 401
         page.get_by_role("button", name="Sign out").click()
@@ -261,6 +272,8 @@ def test_a_phone_user_can_do_everything_with_the_keyboard_and_nothing_overflows(
         # The row menu opens with Enter, its first item takes focus, Escape closes it.
         page.get_by_label("Actions for Demo owner client", exact=True).focus()
         page.keyboard.press("Enter")
+        expect(page.get_by_role("link", name="Edit", exact=True)).to_be_focused()
+        page.keyboard.press("ArrowDown")
         expect(page.get_by_role("button", name="Copy secret")).to_be_focused()
         page.keyboard.press("ArrowDown")
         expect(page.get_by_role("button", name="Rotate secret")).to_be_focused()

@@ -10,6 +10,7 @@ from gatehouse.console.sessions import COOKIE
 from gatehouse.runtime import Runtime
 from gatehouse.store.corpora import CorpusStore
 from tests.console.conftest import sign_in
+from tests.console.forms import submit
 from tests.factories import add_client, add_customer, get_token
 
 
@@ -22,14 +23,10 @@ def test_the_keys_page_lists_the_published_keys_and_rotation_retires_the_active_
     assert 'value="http://testserver/customers/acme/.well-known/jwks.json"' in page.text
     assert f'<code class="kid">{first.kid}</code>' in page.text
     assert '<span class="badge state-active">active</span>' in page.text
-    question = client.post("/console/apiAccess/keys/rotate", data={"csrf_token": owner})
+    question = submit(client, page, "/console/apiAccess/keys/rotate", follow=True)
     assert "Rotate the signing key?" in question.text
     assert [k.state for k in runtime.store.list_keys(customer_id="acme")] == ["active"]
-    done = client.post(
-        "/console/apiAccess/keys/rotate",
-        data={"csrf_token": owner, "confirm": "yes"},
-        follow_redirects=False,
-    )
+    done = submit(client, question, "/console/apiAccess/keys/rotate")
     assert done.status_code == 303
     states = {k.kid: k.state for k in runtime.store.list_keys(customer_id="acme")}
     assert states[first.kid] == "retired"
@@ -37,7 +34,8 @@ def test_the_keys_page_lists_the_published_keys_and_rotation_retires_the_active_
     jwks = client.get("/customers/acme/.well-known/jwks.json").json()
     assert {k["kid"] for k in jwks["keys"]} == set(states)
     after = client.get(done.headers["location"])
-    assert "A new signing key is active." in after.text
+    [active] = [k for k in runtime.store.list_keys(customer_id="acme") if k.state == "active"]
+    assert f"Rotated the signing key: {active.kid} is active." in after.text
     assert '<span class="badge state-retired">retired</span>' in after.text
     assert runtime.store.list_audit(customer_id="acme", action="keys.rotate")[0].actor == (
         "console:owner@acme.test"
@@ -49,33 +47,28 @@ def test_corpora_are_listed_created_and_deleted(
 ) -> None:
     empty = client.get("/console/corpora")
     assert "No corpora yet" in empty.text
-    created = client.post(
-        "/console/corpora",
-        data={"csrf_token": owner, "key": "manuals", "name": "", "description": "Product manuals"},
-        follow_redirects=False,
+    created = submit(
+        client, empty, "/console/corpora", key="manuals", name="", description="Product manuals"
     )
     assert created.status_code == 303
     corpora = CorpusStore(runtime.store.engine)
     record = corpora.get_corpus(customer_id="acme", key="manuals")
     assert (record.name, record.description) == ("manuals", "Product manuals")
     page = client.get(created.headers["location"])
-    assert "Corpus created." in page.text
+    assert "Created the corpus “manuals”." in page.text
     assert '<th scope="row" data-label="Key"><code>manuals</code></th>' in page.text
-    duplicate = client.post("/console/corpora", data={"csrf_token": owner, "key": "manuals"})
+    duplicate = submit(client, page, "/console/corpora", key="manuals")
     assert duplicate.status_code == 400
     assert "A corpus with this key exists already." in duplicate.text
-    bad = client.post("/console/corpora", data={"csrf_token": owner, "key": "no spaces"})
+    bad = submit(client, page, "/console/corpora", key="no spaces")
     assert bad.status_code == 400
     assert "Enter a key of 1 to 50 letters, digits" in bad.text
-    question = client.post("/console/corpora/manuals/delete", data={"csrf_token": owner})
+    question = submit(client, page, "/console/corpora/manuals/delete", follow=True)
     assert "Delete the corpus “manuals”?" in question.text
-    deleted = client.post(
-        "/console/corpora/manuals/delete",
-        data={"csrf_token": owner, "confirm": "yes"},
-        follow_redirects=False,
-    )
+    deleted = submit(client, question, "/console/corpora/manuals/delete")
     assert deleted.status_code == 303
     assert corpora.list_corpora(customer_id="acme", limit=10) == []
+    assert "Deleted the corpus “manuals”." in client.get(deleted.headers["location"]).text
 
 
 def test_corpus_keys_of_another_customer_are_invisible(
@@ -86,16 +79,14 @@ def test_corpus_keys_of_another_customer_are_invisible(
         customer_id="other", key="secret-plans", name="x", description=""
     )
     assert "secret-plans" not in client.get("/console/corpora").text
-    mine = client.post(
-        "/console/corpora",
-        data={"csrf_token": owner, "key": "secret-plans"},
-        follow_redirects=False,
-    )
+    mine = submit(client, "/console/corpora", "/console/corpora", key="secret-plans")
     assert mine.status_code == 303  # keys are per customer: no conflict, nothing revealed
     gone = client.post(
-        "/console/corpora/nothing-here/delete", data={"csrf_token": owner, "confirm": "yes"}
+        "/console/corpora/nothing-here/delete",
+        data={"csrf_token": owner, "confirm": "yes", "form_token": "form-token-of-a-delete"},
     )
     assert gone.status_code == 404
+    assert client.get("/console/corpora/nothing-here/delete").status_code == 404
 
 
 def test_the_api_accepts_a_console_session_only_with_its_csrf_token(
@@ -136,16 +127,16 @@ def test_a_corpus_deleted_in_the_console_takes_its_corpus_roles_along(
     app, secret = add_client(
         runtime, roles=(), corpus_roles=({"corpus_key": "manuals", "role": "owner"},)
     )
-    client.post("/console/corpora", data={"csrf_token": owner, "key": "manuals"})
-    deleted = client.post(
-        "/console/corpora/manuals/delete",
-        data={"csrf_token": owner, "confirm": "yes"},
-        follow_redirects=False,
-    )
+    page = client.get("/console/corpora")
+    assert submit(client, page, "/console/corpora", key="manuals").status_code == 303
+    page = client.get("/console/corpora")
+    question = submit(client, page, "/console/corpora/manuals/delete", follow=True)
+    deleted = submit(client, question, "/console/corpora/manuals/delete")
     assert deleted.status_code == 303
     assert runtime.store.get_client(app_id=app.id).corpus_roles == ()
     # A corpus made later under the same key grants the old client nothing.
-    client.post("/console/corpora", data={"csrf_token": owner, "key": "manuals"})
+    page = client.get("/console/corpora")
+    assert submit(client, page, "/console/corpora", key="manuals").status_code == 303
     token = get_token(client, app.client_id, secret)
     bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/v2/corpora/manuals", headers=bearer).status_code == 404

@@ -1,21 +1,26 @@
-"""The corpora page (``/console/corpora``): list, create and delete the customer's corpora."""
+"""The corpora page (``/console/corpora``): list (searchable, paged), create and delete the
+customer's corpora."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse.appclients import CORPUS_KEY
-from gatehouse.console.pages import ConsoleRequest, Pages
-from gatehouse.console.render import confirmed, field, redirect
+from gatehouse.console.pages import ConsoleRequest, Done, Pages
+from gatehouse.console.render import field
 from gatehouse.services import corpora as corpus_service
 from gatehouse.store.corpora import CorpusRecord, CorpusStore
+from gatehouse.store.corpus_search import search_corpora
 from gatehouse.store.store import Conflict
 
 BASE = "/console/corpora"
 PAGE_LIMIT = 1000
+PAGE_SIZE = 25
+MAX_QUERY = 200
 
 
 def list_customer_corpora(pages: Pages, customer_id: str) -> list[CorpusRecord]:
@@ -39,19 +44,43 @@ def corpus_routes(pages: Pages) -> list[BaseRoute]:
     runtime = pages.runtime
     corpora = CorpusStore(runtime.store.engine)
 
+    def find(page: ConsoleRequest, q: str, after_id: int) -> list[CorpusRecord]:
+        if q:
+            return search_corpora(
+                runtime.store.engine,
+                customer_id=page.customer_id,
+                text=q,
+                after_id=after_id,
+                limit=PAGE_SIZE + 1,
+            )
+        return corpora.list_corpora(
+            customer_id=page.customer_id, limit=PAGE_SIZE + 1, after_id=after_id
+        )
+
     def list_page(
         page: ConsoleRequest,
         *,
         values: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
     ) -> Response:
+        params = page.request.query_params
+        q = params.get("q", "").strip()[:MAX_QUERY]
+        after = params.get("after", "")
+        after_id = int(after) if after.isdigit() and len(after) < 19 else 0
+        found = find(page, q, after_id)
+        more = len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE]
+        query = {"q": q} if q else {}
         return pages.renderer.page(
             page.request,
             "corpora.html",
             principal=page.principal,
             status=400 if errors else 200,
             active="corpora",
-            corpora=list_customer_corpora(pages, page.customer_id),
+            corpora=found,
+            q=q,
+            first_url=f"{BASE}?{urlencode(query)}" if after_id else None,
+            next_url=f"{BASE}?{urlencode({**query, 'after': found[-1].id})}" if more else None,
             values=values or {"key": "", "name": "", "description": ""},
             errors=errors or {},
         )
@@ -59,7 +88,7 @@ def corpus_routes(pages: Pages) -> list[BaseRoute]:
     def show(page: ConsoleRequest) -> Response:
         return list_page(page)
 
-    def create(page: ConsoleRequest) -> Response:
+    def create(page: ConsoleRequest) -> Done | Response:
         values = {
             "key": field(page.form, "key").strip(),
             "name": field(page.form, "name").strip(),
@@ -83,23 +112,27 @@ def corpus_routes(pages: Pages) -> list[BaseRoute]:
                 errors["key"] = "A corpus with this key exists already."
         if errors:
             return list_page(page, values=values, errors=errors)
-        return redirect(f"{BASE}?notice=corpus_created")
+        return Done(location=BASE, notice=f"Created the corpus “{values['key']}”.")
 
-    def delete(page: ConsoleRequest) -> Response:
+    def confirm_delete(page: ConsoleRequest) -> Response:
         record = corpora.get_corpus(customer_id=page.customer_id, key=page.path_param("key"))
-        if not confirmed(page.form):
-            return pages.renderer.page(
-                page.request,
-                "confirm.html",
-                principal=page.principal,
-                active="corpora",
-                title=f"Delete the corpus “{record.name}”?",
-                message="The corpus and everything in it are deleted. This cannot be undone.",
-                action_url=f"{BASE}/{record.key}/delete",
-                button="Delete corpus",
-                danger=True,
-                back_url=BASE,
-            )
+        return pages.renderer.page(
+            page.request,
+            "confirm.html",
+            principal=page.principal,
+            active="corpora",
+            title=f"Delete the corpus “{record.name}”?",
+            message="The corpus and everything in it are deleted. This cannot be undone.",
+            action_url=f"{BASE}/{record.key}/delete",
+            button="Delete corpus",
+            danger=True,
+            back_url=BASE,
+            hidden={},
+            grace_choices=(),
+        )
+
+    def delete(page: ConsoleRequest) -> Done:
+        record = corpora.get_corpus(customer_id=page.customer_id, key=page.path_param("key"))
         corpus_service.delete_corpus(
             runtime.store,
             corpora,
@@ -108,10 +141,16 @@ def corpus_routes(pages: Pages) -> list[BaseRoute]:
             actor=page.actor,
             notify=runtime.changed,
         )
-        return redirect(f"{BASE}?notice=corpus_deleted")
+        return Done(location=BASE, notice=f"Deleted the corpus “{record.key}”.")
+
+    def confirm_url(page: ConsoleRequest) -> str:
+        return f"{BASE}/{page.path_param('key')}/delete"
 
     return [
         Route(BASE, pages.signed_in(show), methods=["GET"]),
-        Route(BASE, pages.signed_in(create), methods=["POST"]),
-        Route(f"{BASE}/{{key}}/delete", pages.signed_in(delete), methods=["POST"]),
+        Route(BASE, pages.acting(create), methods=["POST"]),
+        Route(f"{BASE}/{{key}}/delete", pages.signed_in(confirm_delete), methods=["GET"]),
+        Route(
+            f"{BASE}/{{key}}/delete", pages.acting(delete, confirm=confirm_url), methods=["POST"]
+        ),
     ]

@@ -7,8 +7,7 @@ import time
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gatehouse.console.pages import ConsoleRequest, Pages
-from gatehouse.console.render import confirmed, redirect
+from gatehouse.console.pages import ConsoleRequest, Done, Pages
 from gatehouse.keyring import rotate_keys
 from gatehouse.store.models import AuditEvent
 
@@ -41,21 +40,24 @@ def key_routes(pages: Pages) -> list[BaseRoute]:
             state_help=STATE_HELP,
         )
 
-    def rotate(page: ConsoleRequest) -> Response:
-        if not confirmed(page.form):
-            return pages.renderer.page(
-                page.request,
-                "confirm.html",
-                principal=page.principal,
-                active="apiAccess",
-                title="Rotate the signing key?",
-                message="A new key starts signing tokens at once. The current key is retired: it "
-                "stays published so that tokens it signed keep working until they expire.",
-                action_url=f"{BASE}/rotate",
-                button="Rotate signing key",
-                danger=False,
-                back_url=BASE,
-            )
+    def confirm_rotate(page: ConsoleRequest) -> Response:
+        return pages.renderer.page(
+            page.request,
+            "confirm.html",
+            principal=page.principal,
+            active="apiAccess",
+            title="Rotate the signing key?",
+            message="A new key starts signing tokens at once. The current key is retired: it "
+            "stays published so that tokens it signed keep working until they expire.",
+            action_url=f"{BASE}/rotate",
+            button="Rotate signing key",
+            danger=False,
+            back_url=BASE,
+            hidden={},
+            grace_choices=(),
+        )
+
+    def rotate(page: ConsoleRequest) -> Done:
         kid = rotate_keys(
             store,
             runtime.master_key,
@@ -76,9 +78,18 @@ def key_routes(pages: Pages) -> list[BaseRoute]:
             ]
         )
         runtime.changed()
-        return redirect(f"{BASE}?notice=keys_rotated")
+        return Done(
+            location=BASE,
+            notice=f"Rotated the signing key: {kid} is active. The old key stays published "
+            "until its tokens expire.",
+        )
 
     return [
         Route(BASE, pages.signed_in(keys_page), methods=["GET"]),
-        Route(f"{BASE}/rotate", pages.signed_in(rotate), methods=["POST"]),
+        Route(f"{BASE}/rotate", pages.signed_in(confirm_rotate), methods=["GET"]),
+        Route(
+            f"{BASE}/rotate",
+            pages.acting(rotate, confirm=lambda _page: f"{BASE}/rotate"),
+            methods=["POST"],
+        ),
     ]

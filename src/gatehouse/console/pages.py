@@ -1,7 +1,9 @@
 """The wrapper every signed-in console page goes through: session, CSRF, errors.
 
 A page handler is a plain function of a :class:`ConsoleRequest`; it runs in the thread pool,
-so its database calls never block the event loop.
+so its database calls never block the event loop. An action (a POST that changes something)
+goes through :meth:`Pages.acting`: it acts once per form token and answers with a redirect to
+its result (POST/redirect/GET, see :mod:`gatehouse.console.results`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gatehouse.appclients import Actor
+from gatehouse.console import results
 from gatehouse.console.render import (
+    FORM_TOKEN_FIELD,
     Renderer,
+    confirmed,
+    field,
     has_csrf,
     json_response,
     redirect,
@@ -56,8 +62,23 @@ class ConsoleRequest:
         return value
 
 
+@dataclass(frozen=True)
+class Done:
+    """What an action did: the page that shows its result, the notice naming what it acted on,
+    and a secret to show there once (never in the URL)."""
+
+    location: str
+    notice: str
+    secret: str | None = None
+
+
 Handler = Callable[[ConsoleRequest], Response]
+Action = Callable[[ConsoleRequest], Done | Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def with_result(location: str, result_id: str) -> str:
+    return f"{location}{'&' if '?' in location else '?'}done={result_id}"
 
 
 def safe_next(target: str | None) -> str:
@@ -86,14 +107,85 @@ class Pages:
             request, "error.html", principal=principal, status=status, message=message
         )
 
+    async def principal_of(self, request: Request) -> ConsolePrincipal | None:
+        """The signed-in user of a request, if any (for pages that anyone may see)."""
+        session_id = request.cookies.get(COOKIE)
+        if not session_id:
+            return None
+        return await run_in_threadpool(load_session, self.runtime.store, session_id=session_id)
+
+    def _run(self, handler: Handler, page: ConsoleRequest) -> Response:
+        done = page.request.query_params.get("done")
+        if page.request.method == "GET" and done:
+            page.request.state.console_notice = results.read_notice(
+                self.runtime.store, page.principal, result_id=done
+            )
+        return handler(page)
+
+    def acting(
+        self, action: Action, *, confirm: Callable[[ConsoleRequest], str] | None = None
+    ) -> Endpoint:
+        """An endpoint that acts at most once per form token, then redirects to its result.
+
+        ``confirm`` gives the confirmation page of a destructive action: a form posted without
+        ``confirm=yes`` (no script to ask in a dialog) is sent there first.
+        """
+        return self.signed_in(self.acting_handler(action, confirm=confirm))
+
+    def acting_handler(
+        self, action: Action, *, confirm: Callable[[ConsoleRequest], str] | None = None
+    ) -> Handler:
+        """The handler behind :meth:`acting`, for an endpoint that also answers otherwise."""
+        store = self.runtime.store
+
+        def handler(page: ConsoleRequest) -> Response:
+            if confirm is not None and not confirmed(page.form):
+                return redirect(confirm(page))
+            claim = results.claim_form(
+                store, page.principal, form_token=field(page.form, FORM_TOKEN_FIELD)
+            )
+            if claim is None:
+                return self.error_page(
+                    page.request,
+                    page.principal,
+                    400,
+                    "This form is out of date. Go back, reload the page and try again.",
+                )
+            if not claim.first:
+                # The same form again: show what the first submission did; do not act twice.
+                if claim.location is None:
+                    return self.error_page(
+                        page.request,
+                        page.principal,
+                        409,
+                        "This form was sent twice; the first one is still being handled. "
+                        "Reload the page it came from in a moment.",
+                    )
+                return redirect(claim.location)
+            try:
+                outcome = action(page)
+            except BaseException:
+                results.release_form(store, claim=claim)
+                raise
+            if isinstance(outcome, Response):  # nothing was done (errors, refusal): resendable
+                results.release_form(store, claim=claim)
+                return outcome
+            location = with_result(outcome.location, claim.id)
+            results.finish_form(
+                store,
+                self.runtime.master_key,
+                claim=claim,
+                location=location,
+                notice=outcome.notice,
+                secret=outcome.secret,
+            )
+            return redirect(location)
+
+        return handler
+
     def signed_in(self, handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
-            session_id = request.cookies.get(COOKIE)
-            principal = (
-                await run_in_threadpool(load_session, self.runtime.store, session_id=session_id)
-                if session_id
-                else None
-            )
+            principal = await self.principal_of(request)
             if principal is None:
                 if wants_json(request):
                     return json_response(
@@ -119,7 +211,9 @@ class Pages:
                         "Go back, reload the page and try again.",
                     )
             try:
-                return await run_in_threadpool(handler, ConsoleRequest(request, principal, form))
+                return await run_in_threadpool(
+                    self._run, handler, ConsoleRequest(request, principal, form)
+                )
             except NotFound:
                 return self.error_page(
                     request, principal, 404, "That item does not exist (it may have been deleted)."

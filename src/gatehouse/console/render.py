@@ -14,11 +14,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from gatehouse.console import csrf
+from gatehouse.console.results import new_form_token
 from gatehouse.console.sessions import ConsolePrincipal
+from gatehouse.console.timefmt import exact_time, relative_time
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 STATIC_PREFIX = "/console/static"
+FORM_TOKEN_FIELD = "form_token"  # noqa: S105 (a field name)
 
 # Everything comes from this origin: no CDN, no inline script, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -84,6 +87,9 @@ class Renderer:
         )
         self.env.filters["when"] = format_time
         self.env.filters["iso"] = iso_datetime
+        self.env.filters["ago"] = relative_time
+        self.env.filters["exact"] = exact_time
+        self.env.globals["form_token"] = new_form_token
 
     def page(
         self,
@@ -100,7 +106,7 @@ class Renderer:
             "request": request,
             "principal": principal,
             "csrf_token": principal.csrf_token if principal is not None else "",
-            "notice": NOTICES.get(notice_code),
+            "notice": getattr(request.state, "console_notice", None) or NOTICES.get(notice_code),
             "error": None,
             "active": "",
         }

@@ -38,6 +38,7 @@ class ConsolePrincipal:
     user: ConsoleUser
     csrf_token: str
     expires_at: float
+    session_hash: str = ""  # the stored SHA-256 of the cookie: one-time results are bound to it
 
     @property
     def customer_id(self) -> str:
@@ -62,13 +63,17 @@ def start_session(store: Store, *, user: ConsoleUser) -> tuple[str, ConsolePrinc
     session_id = secrets.token_urlsafe(32)
     now = time.time()
     principal = ConsolePrincipal(
-        user=user, csrf_token=csrf.new_token(), expires_at=now + LIFETIME_SECONDS
+        user=user,
+        csrf_token=csrf.new_token(),
+        expires_at=now + LIFETIME_SECONDS,
+        session_hash=_digest(session_id),
     )
     with store.engine.begin() as conn:
         conn.execute(delete(t.console_sessions).where(t.console_sessions.c.expires_at < now))
+        conn.execute(delete(t.console_results).where(t.console_results.c.expires_at < now))
         conn.execute(
             insert(t.console_sessions).values(
-                id_hash=_digest(session_id),
+                id_hash=principal.session_hash,
                 user_id=user.id,
                 csrf_token=principal.csrf_token,
                 created_at=now,
@@ -93,14 +98,19 @@ def load_session(store: Store, *, session_id: str) -> ConsolePrincipal | None:
     if row is None or row.expires_at <= time.time():
         return None
     user = ConsoleUser(id=row.id, customer_id=row.customer_id, email=row.email, role=row.role)
-    return ConsolePrincipal(user=user, csrf_token=row.csrf_token, expires_at=row.expires_at)
+    return ConsolePrincipal(
+        user=user,
+        csrf_token=row.csrf_token,
+        expires_at=row.expires_at,
+        session_hash=_digest(session_id),
+    )
 
 
 def end_session(store: Store, *, session_id: str) -> None:
+    digest = _digest(session_id)
     with store.engine.begin() as conn:
-        conn.execute(
-            delete(t.console_sessions).where(t.console_sessions.c.id_hash == _digest(session_id))
-        )
+        conn.execute(delete(t.console_sessions).where(t.console_sessions.c.id_hash == digest))
+        conn.execute(delete(t.console_results).where(t.console_results.c.session_hash == digest))
 
 
 def cookie_is_secure(settings: Settings, request: Request) -> bool:

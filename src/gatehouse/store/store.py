@@ -441,6 +441,7 @@ class Store:
         limit: int = 100,
         before_id: int | None = None,
         action: str | None = None,
+        target: str | None = None,
     ) -> list[AuditEvent]:
         c = t.audit_events.c
         query = (
@@ -453,6 +454,8 @@ class Store:
             query = query.where(c.id < before_id)
         if action is not None:
             query = query.where(c.action == action)
+        if target is not None:
+            query = query.where(c.target == target)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [

@@ -242,3 +242,20 @@ api_grants = Table(
     Column("updated_at", Float, nullable=False),
     Index("ix_api_grants_api", "api_id"),
 )
+
+# One-time results of console actions (migration 0008_console): a form token acts once, and a
+# secret made by the action is shown once.
+console_results = Table(
+    "console_results",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("form_token_hash", String(64), nullable=False),
+    Column("session_hash", String(64), nullable=False),
+    Column("location", Text, nullable=True),
+    Column("notice", Text, nullable=True),
+    Column("flash_sealed", LargeBinary, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    UniqueConstraint("form_token_hash", name="uq_console_results_form_token"),
+    Index("ix_console_results_session", "session_hash"),
+)

@@ -141,12 +141,13 @@
       menu.addEventListener("toggle", function () {
         if (menu.open) {
           closeMenus(menu);
-          var first = menu.querySelector(".menu-items button");
+          var first = menu.querySelector(".menu-items a, .menu-items button");
           if (first) first.focus();
         }
       });
       menu.addEventListener("keydown", function (event) {
-        var items = Array.prototype.slice.call(menu.querySelectorAll(".menu-items button"));
+        var items = Array.prototype.slice.call(
+          menu.querySelectorAll(".menu-items a, .menu-items button"));
         var index = items.indexOf(document.activeElement);
         if (event.key === "Escape") {
           menu.removeAttribute("open");
@@ -165,12 +166,41 @@
     });
   }
 
+  // Secrets: without script a details/summary reveals them; with it, a password field and a
+  // Show/Hide toggle (the copy button copies either way, without revealing).
+  function setUpReveal() {
+    document.querySelectorAll("details[data-reveal]").forEach(function (details) {
+      var input = details.querySelector("input");
+      if (!input) return;
+      var label = details.closest(".field").querySelector("label").textContent;
+      var toggle = document.createElement("button");
+      toggle.type = "button";
+      toggle.className = "btn secret-toggle";
+      toggle.textContent = "Show";
+      toggle.setAttribute("aria-pressed", "false");
+      toggle.setAttribute("aria-label", "Show " + label);
+      toggle.setAttribute("aria-controls", input.id);
+      input.type = "password";
+      details.parentNode.insertBefore(input, details);
+      details.parentNode.insertBefore(toggle, details);
+      details.parentNode.removeChild(details);
+      toggle.addEventListener("click", function () {
+        var show = input.type === "password";
+        input.type = show ? "text" : "password";
+        toggle.textContent = show ? "Hide" : "Show";
+        toggle.setAttribute("aria-pressed", show ? "true" : "false");
+        toggle.setAttribute("aria-label", (show ? "Hide " : "Show ") + label);
+      });
+    });
+  }
+
   function focusFirstProblem() {
     var target = document.querySelector("[data-autofocus]");
     if (target) target.focus();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    setUpReveal();
     setUpCopyButtons(document);
     setUpConfirmations();
     setUpCopySecret();

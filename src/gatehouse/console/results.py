@@ -1,0 +1,144 @@
+"""One-time results of console actions: a form acts once, and a secret is shown once.
+
+Every console form that changes something carries a random form token. The first POST with
+that token claims it (a unique row), acts, and records where its result is shown; the browser
+is then redirected there (POST/redirect/GET, so reloading the result page only reads). A
+repeated submission of the same form (a double click, a resent POST, the back button) finds
+the claim and is sent to the first result instead of acting again.
+
+A secret made by the action (a new client secret, a generated console password) is sealed
+with the master key beside the claim, never put in a URL, and unsealed at most once: the first
+GET of the result page takes it, and a reload shows the result without it. Claims belong to
+one session and are deleted with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gatehouse.console.sessions import ConsolePrincipal
+from gatehouse.masterkey import MasterKey
+from gatehouse.store import tables as t
+from gatehouse.store.store import Store
+
+# A secret waits this long for its result page; after that it is gone even if never shown.
+FLASH_SECONDS = 600
+MAX_FORM_TOKEN = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The claim of one form token: ``first`` when this request is the one that acts."""
+
+    id: str
+    first: bool
+    location: str | None
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _digest(form_token: str) -> str:
+    return hashlib.sha256(form_token.encode()).hexdigest()
+
+
+def claim_form(store: Store, principal: ConsolePrincipal, *, form_token: str) -> Claim | None:
+    """Claim ``form_token`` for ``principal``'s session; None for an unusable token."""
+    if not 16 <= len(form_token) <= MAX_FORM_TOKEN or not form_token.isascii():
+        return None
+    c = t.console_results.c
+    digest = _digest(form_token)
+    now = time.time()
+    result_id = "res_" + secrets.token_urlsafe(18)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(
+                insert(t.console_results).values(
+                    id=result_id,
+                    form_token_hash=digest,
+                    session_hash=principal.session_hash,
+                    created_at=now,
+                    expires_at=principal.expires_at,
+                )
+            )
+        return Claim(id=result_id, first=True, location=None)
+    except IntegrityError:
+        pass
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(c.id, c.session_hash, c.location).where(c.form_token_hash == digest)
+        ).first()
+    if row is None or row.session_hash != principal.session_hash:
+        return None  # released meanwhile, or another session's token: never theirs to see
+    return Claim(id=row.id, first=False, location=row.location)
+
+
+def release_form(store: Store, *, claim: Claim) -> None:
+    """Forget a claim whose action did not happen (a form with errors), so it can be resent."""
+    with store.engine.begin() as conn:
+        conn.execute(delete(t.console_results).where(t.console_results.c.id == claim.id))
+
+
+def finish_form(
+    store: Store,
+    master_key: MasterKey,
+    *,
+    claim: Claim,
+    location: str,
+    notice: str,
+    secret: str | None = None,
+) -> None:
+    """Record where the result is shown, what to say there, and the secret to show once."""
+    sealed = master_key.seal(secret.encode(), context=claim.id) if secret is not None else None
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(t.console_results)
+            .where(t.console_results.c.id == claim.id)
+            .values(location=location, notice=notice, flash_sealed=sealed)
+        )
+
+
+def read_notice(store: Store, principal: ConsolePrincipal, *, result_id: str) -> str | None:
+    """The notice of one of this session's results, or None."""
+    if len(result_id) > 40:
+        return None
+    c = t.console_results.c
+    with store.engine.connect() as conn:
+        notice: str | None = conn.execute(
+            select(c.notice).where((c.id == result_id) & (c.session_hash == principal.session_hash))
+        ).scalar()
+    return notice
+
+
+def take_secret(
+    store: Store, master_key: MasterKey, principal: ConsolePrincipal, *, result_id: str
+) -> str | None:
+    """The result's secret the first time it is asked for (and only then), else None."""
+    if len(result_id) > 40:
+        return None
+    c = t.console_results.c
+    mine = (c.id == result_id) & (c.session_hash == principal.session_hash)
+    with store.engine.begin() as conn:
+        row = conn.execute(select(c.flash_sealed, c.created_at).where(mine)).first()
+        if row is None or row.flash_sealed is None:
+            return None
+        # Taking it is one conditional write: of two concurrent reads, only one gets a row.
+        taken = conn.execute(
+            update(t.console_results)
+            .where(mine & c.flash_sealed.is_not(None))
+            .values(flash_sealed=None)
+        ).rowcount
+    if taken != 1 or row.created_at + FLASH_SECONDS < time.time():
+        return None
+    try:
+        return master_key.unseal(row.flash_sealed, context=result_id).decode()
+    except InvalidTag:  # sealed under a master key that has since been replaced
+        return None
