@@ -94,12 +94,16 @@ def validate_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise InvalidInput({"name": "must be 1 to 200 characters"})
+    if "\x00" in name:  # PostgreSQL text holds no NUL
+        raise InvalidInput({"name": "must not contain NUL characters"})
     return name
 
 
 def validate_description(description: str) -> str:
     if len(description) > 2000:
         raise InvalidInput({"description": "must be at most 2000 characters"})
+    if "\x00" in description:  # PostgreSQL text holds no NUL
+        raise InvalidInput({"description": "must not contain NUL characters"})
     return description
 
 

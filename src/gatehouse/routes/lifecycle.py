@@ -220,6 +220,8 @@ def _audit_query(request: Request) -> tuple[int, int | None, str | None]:
     action = params.get("action") or None
     if action is not None and len(action) > 60:
         raise bad_request("action", "must be at most 60 characters")
+    if action is not None and "\x00" in action:  # PostgreSQL text holds no NUL
+        raise bad_request("action", "must not contain NUL characters")
     return int(raw_limit), before, action
 
 
