@@ -25,7 +25,7 @@ from gatehouse.console.render import (
     redirect,
     wants_json,
 )
-from gatehouse.console.sessions import COOKIE, ConsolePrincipal, load_session
+from gatehouse.console.sessions import ConsolePrincipal, load_session, session_cookie
 from gatehouse.runtime import Runtime
 from gatehouse.store.store import NotFound
 
@@ -88,7 +88,7 @@ class Pages:
 
     def signed_in(self, handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
-            session_id = request.cookies.get(COOKIE)
+            session_id = session_cookie(request, self.runtime.settings)
             principal = (
                 await run_in_threadpool(load_session, self.runtime.store, session_id=session_id)
                 if session_id
