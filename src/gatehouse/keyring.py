@@ -129,10 +129,9 @@ def schedule_rotation(
             customer_id=customer_id, states={key.kid: {"activated_at": due}}, audit=event
         )
         return ScheduledRotation(key.kid, due, active_now=False)
-    due = now + ACTIVATION_DELAY
-    fresh = dataclasses.replace(
-        new_key(master_key, customer_id=customer_id, alg=alg, state="next"), activated_at=due
-    )
+    published = new_key(master_key, customer_id=customer_id, alg=alg, state="next")
+    due = max(now, published.created_at) + ACTIVATION_DELAY
+    fresh = dataclasses.replace(published, activated_at=due)
     event = _event(customer_id, "keys.schedule", fresh.kid, now, actor, source, due)
     store.insert_key(record=fresh, audit=event)
     return ScheduledRotation(fresh.kid, due, active_now=False)
