@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -38,13 +40,24 @@ class GatehouseApp:
         await self.inner(scope, receive, send)
 
 
-async def _not_found(_request: Request, _exc: Exception) -> Response:
-    return JSONResponse({"messages": ["Not found"]}, status_code=404)
+_ERROR_HEADERS = {"cache-control": "no-store"}  # an error is never cached
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    """404, 405 and the like outside the API and the console, in the API's message shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    extra = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    message = "Not found" if status == 404 else HTTPStatus(status).phrase
+    return JSONResponse(
+        {"messages": [message]}, status_code=status, headers={**extra, **_ERROR_HEADERS}
+    )
 
 
 async def _server_error(_request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc)
-    return JSONResponse({"messages": ["Internal server error"]}, status_code=500)
+    return JSONResponse(
+        {"messages": ["Internal server error"]}, status_code=500, headers=_ERROR_HEADERS
+    )
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> GatehouseApp:
@@ -74,7 +87,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     inner = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={404: _not_found, 500: _server_error},
+        exception_handlers={HTTPException: _http_error, 500: _server_error},
     )
     return GatehouseApp(runtime, inner)
 

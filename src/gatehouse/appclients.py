@@ -93,28 +93,29 @@ def validate_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise InvalidInput({"name": "must be 1 to 200 characters"})
+    if "\x00" in name:  # PostgreSQL text holds no NUL
+        raise InvalidInput({"name": "must not contain NUL characters"})
     return name
 
 
 def validate_description(description: str) -> str:
     if len(description) > 2000:
         raise InvalidInput({"description": "must be at most 2000 characters"})
+    if "\x00" in description:  # PostgreSQL text holds no NUL
+        raise InvalidInput({"description": "must not contain NUL characters"})
     return description
 
 
-def _audit(store: Store, actor: Actor, record: AppClientRecord, action: str, **detail: Any) -> None:
-    store.append_audit(
-        events=[
-            AuditEvent(
-                customer_id=record.customer_id,
-                at=time.time(),
-                actor=actor.name,
-                action=action,
-                target=record.id,
-                source=actor.source,
-                detail={"client_id": record.client_id, **detail},
-            )
-        ]
+def _event(actor: Actor, record: AppClientRecord, action: str, **detail: Any) -> AuditEvent:
+    """The audit row of an action on ``record``; the store writes it with the change."""
+    return AuditEvent(
+        customer_id=record.customer_id,
+        at=time.time(),
+        actor=actor.name,
+        action=action,
+        target=record.id,
+        source=actor.source,
+        detail={"client_id": record.client_id, **detail},
     )
 
 
@@ -169,8 +170,10 @@ def create_client(
         last_used_at=None,
     )
     record = replace(record, **auth)
-    store.insert_client(record=record)
-    _audit(store, actor, record, "app_client.create", api_roles=list(record.api_roles))
+    store.insert_client(
+        record=record,
+        audit=_event(actor, record, "app_client.create", api_roles=list(record.api_roles)),
+    )
     return record, secret
 
 
@@ -211,9 +214,12 @@ def update_client(
             values[name] = validate_quota(value)
         else:
             raise InvalidInput({name: "cannot be changed"})
-    record = store.update_client(customer_id=customer_id, app_id=app_id, values=values)
-    _audit(store, actor, record, "app_client.update", fields=sorted(values))
-    return record
+    return store.update_client(
+        customer_id=customer_id,
+        app_id=app_id,
+        values=values,
+        audit=lambda record: _event(actor, record, "app_client.update", fields=sorted(values)),
+    )
 
 
 def auth_values(
@@ -247,8 +253,9 @@ def auth_values(
 
 def delete_client(store: Store, *, customer_id: str, app_id: str, actor: Actor) -> None:
     record = store.get_client(app_id=app_id, customer_id=customer_id)
-    store.delete_client(customer_id=customer_id, app_id=app_id)
-    _audit(store, actor, record, "app_client.delete")
+    store.delete_client(
+        customer_id=customer_id, app_id=app_id, audit=_event(actor, record, "app_client.delete")
+    )
 
 
 def rotate_secret(
@@ -282,20 +289,25 @@ def rotate_secret(
         ),
         "previous_secret_expires_at": now + grace_period_seconds if grace_period_seconds else None,
     }
-    record = store.update_client(customer_id=customer_id, app_id=app_id, values=values)
-    _audit(
-        store, actor, record, "app_client.rotate_secret", grace_period_seconds=grace_period_seconds
+    record = store.update_client(
+        customer_id=customer_id,
+        app_id=app_id,
+        values=values,
+        audit=lambda changed: _event(
+            actor, changed, "app_client.rotate_secret", grace_period_seconds=grace_period_seconds
+        ),
     )
     return record, secret
 
 
 def revoke_tokens(store: Store, *, customer_id: str, app_id: str, actor: Actor) -> AppClientRecord:
     """Every token issued to the client before now is rejected from now on."""
-    record = store.update_client(
-        customer_id=customer_id, app_id=app_id, values={"tokens_revoked_before": time.time()}
+    return store.update_client(
+        customer_id=customer_id,
+        app_id=app_id,
+        values={"tokens_revoked_before": time.time()},
+        audit=lambda record: _event(actor, record, "app_client.revoke_tokens"),
     )
-    _audit(store, actor, record, "app_client.revoke_tokens")
-    return record
 
 
 def reveal_secret(master_key: MasterKey, record: AppClientRecord) -> str | None:

@@ -5,9 +5,22 @@ An ``OAuthError`` knows its own status and headers, so every web adapter renders
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import orjson
+
+# RFC 6749 §5.2: error_description must not include characters outside %x20-21 / %x23-5B /
+# %x5D-7E (no quote, no backslash, no control or non-ASCII character).
+_NOT_DESCRIPTION = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+# What a description may quote from a request: a short text of plain characters; anything else
+# is described, never echoed.
+_QUOTABLE = re.compile(r"[A-Za-z0-9._:/ -]{1,80}")
+
+
+def quoted(value: str, instead: str) -> str:
+    """``value`` if it may appear in an error description as it is, else ``instead``."""
+    return value if _QUOTABLE.fullmatch(value) else instead
 
 
 class OAuthError(Exception):
@@ -18,7 +31,7 @@ class OAuthError(Exception):
 
     def __init__(self, description: str, *, log_detail: str = "") -> None:
         super().__init__(description)
-        self.description = description
+        self.description = _NOT_DESCRIPTION.sub("?", description)
         # Detail for the server log only, never sent to the client.
         self.log_detail = log_detail
 
@@ -85,9 +98,12 @@ class MethodNotAllowed(OAuthError):
 
 
 class TooManyRequests(OAuthError):
-    """Brute-force protection tripped (RFC 6749 §2.3.1 asks servers to guard against it)."""
+    """Brute-force protection or a quota tripped (RFC 6749 §2.3.1 asks servers to guard against
+    brute force). RFC 6749 §5.2 has no rate-limit code and ``slow_down`` belongs to the device
+    flow (RFC 8628 §3.5), so the body is ``invalid_request``; the status (429, RFC 6585 §4) and
+    ``Retry-After`` say what happened."""
 
-    error = "slow_down"
+    error = "invalid_request"
     status_code = 429
 
     def __init__(self, description: str, *, retry_after: int) -> None:

@@ -48,7 +48,7 @@ _TOO_LARGE_BODY = (
 )
 _TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-    b"cache-control: no-store\r\npragma: no-cache\r\n"
+    b"cache-control: no-store\r\npragma: no-cache\r\nx-content-type-options: nosniff\r\n"
     b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
 )
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, text
 
 from gatehouse.auditlog import AuditWriter
-from gatehouse.keyring import new_key, rotate_keys
+from gatehouse.keyring import activate_due, new_key, schedule_rotation
 from gatehouse.masterkey import MasterKey
 from gatehouse.revocations import DENY_GRACE, prune_revoked
 from gatehouse.settings import Settings
@@ -48,6 +48,10 @@ class MaintenanceReport:
     pruned_revocations: int = 0
     pruned_audit: int = 0
     pruned_changes: int = 0
+
+
+def _event(customer_id: str, action: str, target: str, now: float) -> AuditEvent:
+    return AuditEvent(customer_id=customer_id, at=now, actor=ACTOR, action=action, target=target)
 
 
 class Maintenance:
@@ -127,29 +131,40 @@ class Maintenance:
             if expired:
                 # Every token these keys signed has expired: take them out of the JWKS.
                 self.store.set_key_states(
-                    customer_id=customer_id, states={kid: {"state": "removed"} for kid in expired}
+                    customer_id=customer_id,
+                    states={kid: {"state": "removed"} for kid in expired},
+                    audit=_event(customer_id, "keys.remove", ",".join(expired), now),
                 )
                 report.removed_keys += expired
-                self._record(customer_id, "keys.remove", ",".join(expired), now)
+            # A rotation scheduled by `keys rotate` or the console: activate it once due.
+            if activate_due(self.store, self.master_key, keys=keys, now=now, actor=ACTOR):
+                report.rotated.append(customer_id)
+                continue
             active = [k for k in keys if k.state == "active"]
             if period <= 0 or not active:
                 continue
             since = active[-1].activated_at or active[-1].created_at
-            pending = any(k.state == "next" and k.alg == alg for k in keys)
+            next_keys = [k for k in keys if k.state == "next" and k.alg == alg]
+            if any(k.activated_at is not None for k in next_keys):
+                continue  # scheduled already: activate_due takes it when due
             if now - since >= period:
-                kid = rotate_keys(self.store, self.master_key, customer_id=customer_id, alg=alg)
-                report.rotated.append(customer_id)
-                self._record(customer_id, "keys.rotate", kid, now)
-            elif now - since >= period - ahead and not pending:
+                # The key published ahead is activated now; without one, a new key is
+                # published and activated once verifiers' JWKS copies have expired.
+                rotation = schedule_rotation(
+                    self.store,
+                    self.master_key,
+                    customer_id=customer_id,
+                    alg=alg,
+                    actor=ACTOR,
+                    now=now,
+                )
+                (report.rotated if rotation.active_now else report.published).append(customer_id)
+            elif now - since >= period - ahead and not next_keys:
                 key = new_key(self.master_key, customer_id=customer_id, alg=alg, state="next")
-                self.store.insert_key(record=key)
+                self.store.insert_key(
+                    record=key, audit=_event(customer_id, "keys.publish_next", key.kid, now)
+                )
                 report.published.append(customer_id)
-                self._record(customer_id, "keys.publish_next", key.kid, now)
-
-    def _record(self, customer_id: str, action: str, target: str, now: float) -> None:
-        self.audit.record_event(
-            AuditEvent(customer_id=customer_id, at=now, actor=ACTOR, action=action, target=target)
-        )
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[bool]:

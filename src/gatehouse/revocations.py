@@ -24,8 +24,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.store import tables as t
-from gatehouse.store.models import Change
-from gatehouse.store.store import Store
+from gatehouse.store.models import AuditEvent, Change
+from gatehouse.store.store import Store, audit_values
 
 SETTLE = 10.0  # seconds after which a change id is taken as final (see the module docstring)
 FEED_PAGE = 1000
@@ -38,9 +38,16 @@ DENY_GRACE = 60.0
 
 
 def revoke_jti(
-    store: Store, *, customer_id: str, client_id: str, jti: str, expires_at: float
+    store: Store,
+    *,
+    customer_id: str,
+    client_id: str,
+    jti: str,
+    expires_at: float,
+    audit: AuditEvent | None = None,
 ) -> bool:
-    """Put ``jti`` on the deny list until ``expires_at``; False if it already was."""
+    """Put ``jti`` on the deny list until ``expires_at``; False if it already was. ``audit`` is
+    written in the same transaction when the entry is new."""
     with store.engine.begin() as conn:
         exists = conn.execute(
             select(t.revoked_tokens.c.jti).where(t.revoked_tokens.c.jti == jti)
@@ -61,6 +68,8 @@ def revoke_jti(
         except IntegrityError:  # revoked at the same moment by another request
             return False
         Store.record_change(conn, kind="revocation", customer_id=customer_id, entity_id=jti)
+        if audit is not None:
+            conn.execute(insert(t.audit_events).values(**audit_values(audit)))
     return True
 
 

@@ -7,6 +7,7 @@ import logging
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from gatehouse.headers import response_headers
 from gatehouse.logs import configure_logging
 from gatehouse.settings import Settings
 
@@ -29,6 +30,7 @@ def uvicorn_config(settings: Settings, *, workers: int = 1) -> uvicorn.Config:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        headers=response_headers(settings),
         timeout_graceful_shutdown=10,
         timeout_keep_alive=settings.timeout_keep_alive,  # type: ignore[arg-type]
         limit_concurrency=settings.limit_concurrency,

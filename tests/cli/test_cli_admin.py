@@ -255,7 +255,7 @@ def test_keys_list_and_rotate_keep_the_retired_key_listed(shared: Cli) -> None:
     assert (unknown.code, unknown.stdout) == (1, "")
     assert unknown.stderr.startswith("error: no customer nobody")
 
-    rotated = shared.json("keys", "rotate", "--customer", "keyco")
+    rotated = shared.json("keys", "rotate", "--customer", "keyco", "--now")
     assert rotated["customer_id"] == "keyco"
     assert rotated["active_kid"] != first["kid"]
     assert rotated["keys"] == [

@@ -14,7 +14,7 @@ from tests.console.forms import submit
 from tests.factories import add_client, add_customer, get_token
 
 
-def test_the_keys_page_lists_the_published_keys_and_rotation_retires_the_active_one(
+def test_the_keys_page_lists_the_published_keys_and_rotation_publishes_the_next_one(
     client: TestClient, owner: str, runtime: Runtime
 ) -> None:
     [first] = runtime.store.list_keys(customer_id="acme")
@@ -28,18 +28,18 @@ def test_the_keys_page_lists_the_published_keys_and_rotation_retires_the_active_
     assert [k.state for k in runtime.store.list_keys(customer_id="acme")] == ["active"]
     done = submit(client, question, "/console/apiAccess/keys/rotate")
     assert done.status_code == 303
+    # The new key is published first; the current one signs until verifiers have fetched it.
     states = {k.kid: k.state for k in runtime.store.list_keys(customer_id="acme")}
-    assert states[first.kid] == "retired"
-    assert sorted(states.values()) == ["active", "retired"]
+    assert states[first.kid] == "active"
+    assert sorted(states.values()) == ["active", "next"]
     jwks = client.get("/customers/acme/.well-known/jwks.json").json()
     assert {k["kid"] for k in jwks["keys"]} == set(states)
     after = client.get(done.headers["location"])
-    [active] = [k for k in runtime.store.list_keys(customer_id="acme") if k.state == "active"]
-    assert f"Rotated the signing key: {active.kid} is active." in after.text
-    assert '<span class="badge state-retired">retired</span>' in after.text
-    assert runtime.store.list_audit(customer_id="acme", action="keys.rotate")[0].actor == (
-        "console:owner@acme.test"
-    )
+    assert "A new signing key is published. It becomes active at the time shown" in after.text
+    assert '<span class="badge state-next">next</span>' in after.text
+    assert "starts signing in about 6 minutes" in question.text
+    [event] = runtime.store.list_audit(customer_id="acme", action="keys.schedule")
+    assert event.actor == "console:owner@acme.test"
 
 
 def test_corpora_are_listed_created_and_deleted(

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
-from gatehouse.console.sessions import COOKIE, load_session
+from gatehouse.console.sessions import COOKIE, HOST_COOKIE, load_session
 from gatehouse.runtime import Runtime
 from gatehouse.store import tables as t
 from tests.conftest import make_settings
@@ -102,11 +102,17 @@ def test_the_session_cookie_is_secure_when_the_public_url_is_https(tmp_path: Pat
             },
             follow_redirects=False,
         )
+        # The __Host- prefix: Secure, Path=/, no Domain; the console reads it under that name.
+        listing = client.get("/console/apiAccess/appClients", follow_redirects=False)
+        assert listing.status_code == 200
     assert response.status_code == 303
     session_cookie = next(
-        c for c in response.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}=")
+        c for c in response.headers.get_list("set-cookie") if c.startswith(f"{HOST_COOKIE}=")
     )
-    assert "Secure" in [p.strip() for p in session_cookie.split(";")]
+    parts = [p.strip() for p in session_cookie.split(";")]
+    assert "Secure" in parts
+    assert "Path=/" in parts
+    assert not any(p.lower().startswith("domain=") for p in parts)
 
 
 def test_an_unknown_email_and_a_wrong_password_get_the_same_answer(

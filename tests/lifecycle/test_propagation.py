@@ -223,7 +223,7 @@ def test_a_key_rotation_reaches_every_process_and_old_tokens_keep_working(
     old_token = token_from(b, demo)
     old_kid = _kid(old_token)
     # The CLI is a third process; it writes the rotation and exits, then B is measured.
-    rotated = a.cli("keys", "rotate", "--customer", "demo")
+    rotated = a.cli("keys", "rotate", "--customer", "demo", "--now")
     new_kid: str = rotated["active_kid"]
     assert new_kid != old_kid
 

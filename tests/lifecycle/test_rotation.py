@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from gatehouse.keyring import rotate_keys
+from gatehouse.keyring import ACTIVATION_DELAY, rotate_keys
 from gatehouse.maintenance import DAY, PG_LOCK, Maintenance
 from gatehouse.runtime import Runtime
 from gatehouse.store import tables as t
@@ -190,7 +190,12 @@ def test_on_postgresql_the_maintenance_lock_is_an_advisory_lock(
             assert work.run_once().ran is False
             other.execute("SELECT pg_advisory_unlock(%s)", (PG_LOCK,))
         (key,) = runtime.store.list_keys(customer_id="acme")
-        report = work.run_once(now=(key.activated_at or key.created_at) + 91 * DAY)
+        due = (key.activated_at or key.created_at) + 91 * DAY
+        # No key was published ahead: one is published now and activated once verifiers
+        # have had time to fetch it.
+        report = work.run_once(now=due)
+        assert (report.ran, report.rotated, report.published) == (True, [], ["acme"])
+        report = work.run_once(now=due + ACTIVATION_DELAY + 1)
         assert (report.ran, report.rotated) == (True, ["acme"])
     finally:
         runtime.store.engine.dispose()

@@ -34,7 +34,7 @@ from gatehouse.runtime import Runtime
 from gatehouse.settings import Settings
 from gatehouse.store.models import AppClientRecord
 
-# RFC 6749 §5.2 error codes, plus RFC 8707's invalid_target and the 429 of brute-force protection.
+# RFC 6749 §5.2 error codes, plus RFC 8707's invalid_target.
 OAUTH_ERRORS = {
     "invalid_request",
     "invalid_client",
@@ -43,7 +43,6 @@ OAUTH_ERRORS = {
     "unsupported_grant_type",
     "invalid_scope",
     "invalid_target",
-    "slow_down",
 }
 ALL_ROLES = ("owner", "administrator", "viewer")
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}

@@ -43,7 +43,7 @@ def _request(http: HttpClient, client_id: str, secret: str) -> HttpResponse:
 
 
 def _assert_blocked(response: HttpResponse, description: str) -> None:
-    assert_error(response, 429, "slow_down", description)
+    assert_error(response, 429, "invalid_request", description)
     assert 1 <= int(response.headers["retry-after"]) <= 61
 
 

@@ -113,7 +113,7 @@ def test_scope_with_characters_outside_rfc_6749_is_invalid_scope(
         headers={"authorization": basic_auth(creds.client_id, creds.secret)},
     )
     assert_error(
-        response, 400, "invalid_scope", "scope holds characters RFC 6749 §3.3 does not allow"
+        response, 400, "invalid_scope", "scope holds characters RFC 6749 section 3.3 does not allow"
     )
 
 

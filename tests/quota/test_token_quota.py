@@ -51,7 +51,7 @@ def test_quota_spent_gets_429_with_retry_after_and_oauth_body(
     assert 1 <= int(headers["retry-after"]) <= 3601
     assert headers["cache-control"] == "no-store"
     assert body == (
-        b'{"error":"slow_down","error_description":'
+        b'{"error":"invalid_request","error_description":'
         b'"this client\'s quota of 3 tokens per hour is spent"}'
     )
     # Another client is not affected.

@@ -25,6 +25,9 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MAX_FILTER = 200
 MAX_PAGE_KEY = 500
+# What a page key's integers must fit: the row ids they name are INTEGER columns (32 bits on
+# PostgreSQL); a larger one names no row and would be refused by the database.
+_ROW_ID = range(-(2**31), 2**31)
 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
@@ -77,9 +80,21 @@ def decode_page_key(page_key: str | None, *, field: str = "page_key") -> list[An
         position = orjson.loads(raw)
     except (binascii.Error, ValueError):
         raise bad_request(field, "is not a page key returned by this API") from None
-    if not isinstance(position, list) or not position:
+    if not isinstance(position, list) or not position or not all(map(_storable, position)):
         raise bad_request(field, "is not a page key returned by this API")
     return position
+
+
+def _storable(value: object) -> bool:
+    """Whether a page key member can go into a query: a 32-bit integer, a finite float or a
+    string without NUL (PostgreSQL holds none); anything else is not a key of ours."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value in _ROW_ID
+    if isinstance(value, float):
+        return True  # orjson parses no NaN or infinity
+    return isinstance(value, str) and "\x00" not in value
 
 
 def check_limit(limit: int, *, field: str = "limit") -> int:

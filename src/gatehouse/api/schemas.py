@@ -13,6 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 CORPUS_KEY_PATTERN = r"^[a-zA-Z0-9_=-]{1,50}$"
+# Names and descriptions hold no NUL: PostgreSQL text cannot store one (a 400, never a 500).
+NO_NUL = r"^[^\x00]*$"
 MAX_FILTER = 200
 
 
@@ -47,13 +49,13 @@ class NotFoundBody(ErrorBody):
 
 class CorpusCreate(_Input):
     key: str = Field(pattern=CORPUS_KEY_PATTERN, description="Unique per customer.")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
 
 
 class CorpusUpdate(_Input):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
     enabled: bool | None = None
 
 
@@ -110,16 +112,16 @@ class ClientAuthFields(_Input):
 
 class AppClientCreate(ClientAuthFields):
     type: Literal["client_credentials"] = "client_credentials"
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
     api_roles: list[str] | None = None
     corpus_roles: list[CorpusRoleBody] | None = None
     token_lifetime_seconds: int | None = Field(default=None, ge=300, le=86400)
 
 
 class AppClientUpdate(ClientAuthFields):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
     api_roles: list[str] | None = None
     corpus_roles: list[CorpusRoleBody] | None = None
     enabled: bool | None = None

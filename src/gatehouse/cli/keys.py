@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
+from gatehouse.appclients import iso_time
 from gatehouse.cli.common import (
     CLI_ACTOR,
     Context,
@@ -16,7 +17,7 @@ from gatehouse.cli.common import (
     open_context,
     require_customer,
 )
-from gatehouse.keyring import rotate_keys
+from gatehouse.keyring import rotate_keys, schedule_rotation
 from gatehouse.store.models import AuditEvent
 
 app = typer.Typer(no_args_is_help=True, help="Signing keys.")
@@ -46,22 +47,56 @@ def keys_list(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
 
 
 @app.command("rotate")
-def keys_rotate(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
-    """Promote a new signing key; the old one stays published until its tokens expire."""
+def keys_rotate(
+    customer: CustomerOpt,
+    now: Annotated[
+        bool,
+        typer.Option(
+            "--now",
+            help="Emergency: activate a new key at once. Verifiers holding a cached JWKS "
+            "reject its tokens until their copy expires (up to 5 minutes).",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Publish a new signing key and activate it once verifiers have fetched it (6 minutes);
+    the old one stays published until its tokens expire."""
     ctx = open_context()
     require_customer(ctx, customer)
-    kid = rotate_keys(ctx.store, ctx.master_key, customer_id=customer, alg=ctx.settings.signing_alg)
-    ctx.store.append_audit(
-        events=[
-            AuditEvent(
-                customer_id=customer,
-                at=time.time(),
-                actor=CLI_ACTOR.name,
-                action="keys.rotate",
-                target=kid,
-                source=CLI_ACTOR.source,
-            )
-        ]
+    alg = ctx.settings.signing_alg
+    if now:
+        event = AuditEvent(
+            customer_id=customer,
+            at=time.time(),
+            actor=CLI_ACTOR.name,
+            action="keys.rotate",
+            target=None,
+            source=CLI_ACTOR.source,
+            detail={"now": True},
+        )
+        kid = rotate_keys(ctx.store, ctx.master_key, customer_id=customer, alg=alg, audit=event)
+        document = _keys_document(ctx, customer)
+        emit(as_json, document, f"active_kid: {kid}")
+        return
+    rotation = schedule_rotation(
+        ctx.store,
+        ctx.master_key,
+        customer_id=customer,
+        alg=alg,
+        actor=CLI_ACTOR.name,
+        source=CLI_ACTOR.source,
     )
-    document = _keys_document(ctx, customer)
-    emit(as_json, document, f"active_kid: {document['active_kid']}")
+    document = {
+        **_keys_document(ctx, customer),
+        "next_kid": rotation.kid,
+        "activates_at": iso_time(rotation.activates_at),
+    }
+    if rotation.active_now:
+        text = f"active_kid: {rotation.kid} (published ahead, active now)"
+    else:
+        text = (
+            f"next_kid: {rotation.kid} is published and becomes active at "
+            f"{document['activates_at']}, once verifiers' cached key sets have expired; "
+            f"active_kid: {document['active_kid']} signs until then (--now activates at once)"
+        )
+    emit(as_json, document, text)

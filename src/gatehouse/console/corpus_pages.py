@@ -37,6 +37,9 @@ def validate_corpus(key: str, name: str, description: str) -> dict[str, str]:
         errors["name"] = "The name can be at most 200 characters."
     if len(description) > 2000:
         errors["description"] = "The description can be at most 2000 characters."
+    for name_of, text in (("name", name), ("description", description)):
+        if "\x00" in text:  # PostgreSQL text holds no NUL
+            errors[name_of] = f"The {name_of} must not contain NUL characters."
     return errors
 
 

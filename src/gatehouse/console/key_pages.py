@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import time
-
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse.console.pages import ConsoleRequest, Done, Pages
-from gatehouse.keyring import rotate_keys
-from gatehouse.store.models import AuditEvent
+from gatehouse.keyring import ACTIVATION_DELAY, schedule_rotation
 
 BASE = "/console/apiAccess/keys"
 STATE_HELP = {
     "active": "Signs new tokens.",
-    "next": "Published ahead of use; becomes active at the next rotation.",
+    "next": "Published ahead of use; becomes active when due (see Activated).",
     "retired": "No longer signs; published until every token it signed has expired.",
 }
+ROTATE_MESSAGE = (
+    "A new key is published now and starts signing in about "
+    f"{ACTIVATION_DELAY // 60} minutes, once every verifier's cached copy of the key set has "
+    "expired. The current key is then retired: it stays published so that tokens it signed "
+    "keep working until they expire."
+)
 
 
 def key_routes(pages: Pages) -> list[BaseRoute]:
@@ -47,8 +50,7 @@ def key_routes(pages: Pages) -> list[BaseRoute]:
             principal=page.principal,
             active="apiAccess",
             title="Rotate the signing key?",
-            message="A new key starts signing tokens at once. The current key is retired: it "
-            "stays published so that tokens it signed keep working until they expire.",
+            message=ROTATE_MESSAGE,
             action_url=f"{BASE}/rotate",
             button="Rotate signing key",
             danger=False,
@@ -58,30 +60,20 @@ def key_routes(pages: Pages) -> list[BaseRoute]:
         )
 
     def rotate(page: ConsoleRequest) -> Done:
-        kid = rotate_keys(
+        actor = page.actor
+        schedule_rotation(
             store,
             runtime.master_key,
             customer_id=page.customer_id,
             alg=runtime.settings.signing_alg,
-        )
-        actor = page.actor
-        store.append_audit(
-            events=[
-                AuditEvent(
-                    customer_id=page.customer_id,
-                    at=time.time(),
-                    actor=actor.name,
-                    action="keys.rotate",
-                    target=kid,
-                    source=actor.source,
-                )
-            ]
+            actor=actor.name,
+            source=actor.source,
         )
         runtime.changed()
         return Done(
             location=BASE,
-            notice=f"Rotated the signing key: {kid} is active. The old key stays published "
-            "until its tokens expire.",
+            notice="A new signing key is published. It becomes active at the time shown, once "
+            "verifiers have fetched it; the current key signs until then.",
         )
 
     return [

@@ -31,7 +31,7 @@ from gatehouse.console.render import (
     redirect,
     wants_json,
 )
-from gatehouse.console.sessions import COOKIE, ConsolePrincipal, load_session
+from gatehouse.console.sessions import ConsolePrincipal, load_session, session_cookie
 from gatehouse.runtime import Runtime
 from gatehouse.store.store import NotFound
 
@@ -109,7 +109,7 @@ class Pages:
 
     async def principal_of(self, request: Request) -> ConsolePrincipal | None:
         """The signed-in user of a request, if any (for pages that anyone may see)."""
-        session_id = request.cookies.get(COOKIE)
+        session_id = session_cookie(request, self.runtime.settings)
         if not session_id:
             return None
         return await run_in_threadpool(load_session, self.runtime.store, session_id=session_id)

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse.console.pages import Pages
-from gatehouse.console.sessions import COOKIE, load_session
+from gatehouse.console.sessions import load_session, session_cookie
 
 # Where the API serves its OpenAPI document; the script uses the first that answers.
 OPENAPI_URLS = ("/v2/openapi.json", "/openapi.json")
@@ -20,7 +20,7 @@ def playground_routes(pages: Pages) -> list[BaseRoute]:
     settings = runtime.settings
 
     async def playground(request: Request) -> Response:
-        session_id = request.cookies.get(COOKIE)
+        session_id = session_cookie(request, settings)
         principal = (
             await run_in_threadpool(load_session, runtime.store, session_id=session_id)
             if session_id

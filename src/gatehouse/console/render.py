@@ -47,6 +47,8 @@ NOTICES = {
     "corpus_deleted": "Corpus deleted.",
     "keys_rotated": "A new signing key is active. The old one stays published until its "
     "tokens expire.",
+    "keys_scheduled": "A new signing key is published. It becomes active at the time shown, "
+    "once verifiers have fetched it; the current key signs until then.",
     "signed_out": "You are signed out.",
 }
 

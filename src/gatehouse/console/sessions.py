@@ -28,6 +28,9 @@ from gatehouse.store.store import Store
 from gatehouse.users import ConsoleUser
 
 COOKIE = "gatehouse_session"
+# Under an https public URL the cookie is host-only, Secure and Path=/ (the __Host- prefix,
+# RFC 6265bis §4.1.3.2): no sibling subdomain can set or shadow it.
+HOST_COOKIE = "__Host-gatehouse_session"
 LIFETIME_SECONDS = 8 * 3600
 
 
@@ -118,9 +121,21 @@ def cookie_is_secure(settings: Settings, request: Request) -> bool:
     return request.url.scheme == "https" or settings.base_url.startswith("https://")
 
 
-def set_session_cookie(response: Response, session_id: str, *, secure: bool) -> None:
+def cookie_name(settings: Settings) -> str:
+    """The session cookie's name: ``__Host-`` prefixed when the public URL is https."""
+    return HOST_COOKIE if settings.base_url.startswith("https://") else COOKIE
+
+
+def session_cookie(request: Request, settings: Settings) -> str | None:
+    """The session id the request carries, under the one name this server sets."""
+    return request.cookies.get(cookie_name(settings))
+
+
+def set_session_cookie(
+    response: Response, session_id: str, *, secure: bool, name: str = COOKIE
+) -> None:
     response.set_cookie(
-        COOKIE,
+        name,
         session_id,
         max_age=LIFETIME_SECONDS,
         path="/",
@@ -130,8 +145,8 @@ def set_session_cookie(response: Response, session_id: str, *, secure: bool) -> 
     )
 
 
-def clear_session_cookie(response: Response, *, secure: bool) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
+def clear_session_cookie(response: Response, *, secure: bool, name: str = COOKIE) -> None:
+    response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=secure)
 
 
 def session_principal(
@@ -153,7 +168,7 @@ async def principal_from_session(runtime: Runtime, request: Request) -> ConsoleP
     CSRF token in the ``X-CSRF-Token`` header. A request with neither, or with a wrong or
     expired one, gets None (the caller answers 401 as for a missing bearer token).
     """
-    session_id = request.cookies.get(COOKIE)
+    session_id = session_cookie(request, runtime.settings)
     token = request.headers.get(csrf.HEADER)
     if not session_id or not token:
         return None

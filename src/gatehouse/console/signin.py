@@ -27,11 +27,12 @@ from gatehouse.console import csrf
 from gatehouse.console.pages import Pages, safe_next
 from gatehouse.console.render import field, redirect
 from gatehouse.console.sessions import (
-    COOKIE,
     clear_session_cookie,
     cookie_is_secure,
+    cookie_name,
     end_session,
     load_session,
+    session_cookie,
     session_principal,
     set_session_cookie,
     start_session,
@@ -170,7 +171,7 @@ def signin_routes(
         return found is not None
 
     async def show(request: Request) -> Response:
-        if await live_session(request.cookies.get(COOKIE)):
+        if await live_session(session_cookie(request, runtime.settings)):
             return redirect(safe_next(request.query_params.get("next")))
         return login_form(request)
 
@@ -222,12 +223,12 @@ def signin_routes(
         await run_in_threadpool(runtime.store.append_audit, events=[event])
         response = redirect(safe_next(field(form, "next")))
         secure = cookie_is_secure(runtime.settings, request)
-        set_session_cookie(response, session_id, secure=secure)
+        set_session_cookie(response, session_id, secure=secure, name=cookie_name(runtime.settings))
         response.delete_cookie(csrf.LOGIN_COOKIE, path=LOGIN_PATH, secure=secure, httponly=True)
         return response
 
     async def logout(request: Request) -> Response:
-        session_id = request.cookies.get(COOKIE)
+        session_id = session_cookie(request, runtime.settings)
         try:
             form = await request.form(max_files=0, max_fields=10)
         except MultiPartException:
@@ -244,7 +245,11 @@ def signin_routes(
         if session_id:
             await run_in_threadpool(end_session, runtime.store, session_id=session_id)
         response = redirect(f"{LOGIN_PATH}?notice=signed_out")
-        clear_session_cookie(response, secure=cookie_is_secure(runtime.settings, request))
+        clear_session_cookie(
+            response,
+            secure=cookie_is_secure(runtime.settings, request),
+            name=cookie_name(runtime.settings),
+        )
         return response
 
     return [

@@ -6,7 +6,13 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from gatehouse.errors import InvalidRequest, InvalidScope, InvalidTarget, UnsupportedGrantType
+from gatehouse.errors import (
+    InvalidRequest,
+    InvalidScope,
+    InvalidTarget,
+    UnsupportedGrantType,
+    quoted,
+)
 
 GRANT_TYPE = "client_credentials"
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -33,10 +39,11 @@ def narrow_scope(requested: str | None, granted: tuple[str, ...]) -> str:
         if not item:
             continue
         if _SCOPE_TOKEN.fullmatch(item) is None:
-            raise InvalidScope("scope holds characters RFC 6749 §3.3 does not allow")
+            raise InvalidScope("scope holds characters RFC 6749 section 3.3 does not allow")
         # RFC 6749 §5.2: a scope exceeding what the client was granted is invalid_scope.
         if item not in granted:
-            raise InvalidScope(f"scope {item} is not granted to this client")
+            scope = quoted(f"scope {item}", "a requested scope")
+            raise InvalidScope(f"{scope} is not granted to this client")
         if item not in wanted:
             wanted.append(item)
     return " ".join(wanted)
@@ -49,7 +56,10 @@ def choose_audience(params: dict[str, str], default: str) -> str:
     if resource is not None and audience is not None:
         raise InvalidRequest("send resource or audience, not both")
     if resource is not None:
-        parts = urlsplit(resource)
+        try:
+            parts = urlsplit(resource)
+        except ValueError:  # e.g. an unclosed IPv6 literal, http://[::1
+            raise InvalidTarget("resource must be an absolute URI without a fragment") from None
         # RFC 8707 §2: the resource must be an absolute URI and must not include a fragment.
         if not parts.scheme or not parts.netloc or parts.fragment or "#" in resource:
             raise InvalidTarget("resource must be an absolute URI without a fragment")

@@ -11,9 +11,14 @@ from urllib.parse import unquote_plus
 
 import orjson
 
-from gatehouse.errors import InvalidRequest, InvalidTarget
+from gatehouse.errors import InvalidRequest, InvalidTarget, quoted
 
 MAX_BODY = 16 * 1024
+
+
+def _named(name: str) -> str:
+    """How an error description names a parameter without echoing odd input."""
+    return quoted(f"parameter {name}", "a parameter")
 
 
 def media_type(content_type: str | None) -> str:
@@ -42,7 +47,7 @@ def parse_form(body: bytes) -> dict[str, str]:
                 # invalid_target.
                 if name == "resource":
                     raise InvalidTarget("send one resource: a token is for one API")
-                raise InvalidRequest(f"parameter {name} is repeated")
+                raise InvalidRequest(f"{_named(name)} is repeated")
             seen.add(name)
             # RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
             if value:
@@ -65,7 +70,7 @@ def parse_json(body: bytes) -> dict[str, str]:
         if value is None or value == "":
             continue
         if not isinstance(value, str):
-            raise InvalidRequest(f"parameter {name} must be a string")
+            raise InvalidRequest(f"{_named(name)} must be a string")
         params[name] = value
     # RFC 6749 §3.2: a member sent twice is a repeated parameter (orjson keeps only the last).
     try:
@@ -79,7 +84,7 @@ def _reject_repeated(pairs: list[tuple[str, object]]) -> None:
     seen: set[str] = set()
     for name, _ in pairs:
         if name in seen:
-            raise InvalidRequest(f"parameter {name} is repeated")
+            raise InvalidRequest(f"{_named(name)} is repeated")
         seen.add(name)
 
 

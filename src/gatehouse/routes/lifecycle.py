@@ -93,25 +93,23 @@ def lifecycle_routes(runtime: Runtime) -> list[BaseRoute]:
 
     def revoke(client: ClientEntry, claims: dict[str, Any], address: str) -> None:
         jti: str = claims["jti"]
-        added = revoke_jti(
+        # The deny entry, its change and its audit row: one transaction.
+        revoke_jti(
             store,
             customer_id=client.customer_id,
             client_id=client.client_id,
             jti=jti,
             expires_at=float(claims["exp"]),
+            audit=AuditEvent(
+                customer_id=client.customer_id,
+                at=time.time(),
+                actor=client.client_id,
+                action="token.revoke",
+                target=client.id,
+                source=address,
+                detail={"jti": jti},
+            ),
         )
-        if added:
-            runtime.audit.record_event(
-                AuditEvent(
-                    customer_id=client.customer_id,
-                    at=time.time(),
-                    actor=client.client_id,
-                    action="token.revoke",
-                    target=client.id,
-                    source=address,
-                    detail={"jti": jti},
-                )
-            )
         # This process rejects the token from the next request on; the others within a second.
         runtime.changed()
 

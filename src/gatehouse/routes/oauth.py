@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from gatehouse.errors import quoted
 from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.endpoint import TokenEndpoint, TokenRequest
 from gatehouse.oauth.metadata import server_metadata
@@ -110,7 +111,10 @@ def _json(document: object, *, status: int = 200, cache: str = "public, max-age=
 
 def _unknown_customer(customer_id: str) -> Response:
     return _json(
-        {"error": "not_found", "error_description": f"no customer {customer_id}"},
+        {
+            "error": "not_found",
+            "error_description": quoted(f"no customer {customer_id}", "no such customer"),
+        },
         status=404,
         cache="no-store",
     )

@@ -79,6 +79,7 @@ def ops_routes(runtime: Runtime) -> list[BaseRoute]:
         return JSONResponse(
             {"status": status, "database": ok, "change_feed": feed},
             status_code=200 if ok else 503,
+            headers={"cache-control": "no-store"},
         )
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -86,7 +87,11 @@ def ops_routes(runtime: Runtime) -> list[BaseRoute]:
             expected = f"Bearer {metrics_token.get_secret_value()}"
             if not hmac.compare_digest(request.headers.get("authorization", ""), expected):
                 return Response(
-                    status_code=401, headers={"www-authenticate": 'Bearer realm="gatehouse"'}
+                    status_code=401,
+                    headers={
+                        "www-authenticate": 'Bearer realm="gatehouse"',
+                        "cache-control": "no-store",
+                    },
                 )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -4,7 +4,7 @@ the audit log. Every write that others must learn of records a change in the sam
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -133,6 +133,18 @@ def encode_jwks(jwks: dict[str, Any] | None) -> str | None:
     return orjson.dumps(jwks).decode() if jwks is not None else None
 
 
+def audit_values(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "customer_id": e.customer_id,
+        "at": e.at,
+        "actor": e.actor,
+        "action": e.action,
+        "target": e.target,
+        "source": e.source,
+        "detail": orjson.dumps(e.detail).decode(),
+    }
+
+
 def encode_corpus_roles(roles: Iterable[CorpusRole]) -> str:
     return orjson.dumps([{"corpus_key": r.corpus_key, "role": r.role} for r in roles]).decode()
 
@@ -218,12 +230,13 @@ class Store:
 
     # -- app clients ---------------------------------------------------------------------------
 
-    def insert_client(self, *, record: AppClientRecord) -> None:
+    def insert_client(self, *, record: AppClientRecord, audit: AuditEvent | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(insert(t.app_clients).values(**_client_values(record)))
             self._record_change(
                 conn, kind="client", customer_id=record.customer_id, entity_id=record.id
             )
+            self._audit_in(conn, audit)
 
     def import_clients(
         self, *, customer_id: str, batches: Iterable[Sequence[AppClientRecord]], kind: str
@@ -246,9 +259,15 @@ class Store:
         return count
 
     def update_client(
-        self, *, customer_id: str, app_id: str, values: dict[str, Any]
+        self,
+        *,
+        customer_id: str,
+        app_id: str,
+        values: dict[str, Any],
+        audit: Callable[[AppClientRecord], AuditEvent] | None = None,
     ) -> AppClientRecord:
-        """Set ``values`` (column name to value; roles as their dataclasses) on one client."""
+        """Set ``values`` (column name to value; roles as their dataclasses) on one client;
+        ``audit`` makes the audit row of the changed client, in the same transaction."""
         if "\x00" in app_id:  # PostgreSQL cannot hold NUL; no such id can exist
             raise NotFound(app_id)
         columns = dict(values)
@@ -277,9 +296,13 @@ class Store:
                     conn, kind="roles_reduced", customer_id=customer_id, entity_id=before.client_id
                 )
             row = conn.execute(select(t.app_clients).where(where)).one()
-        return _client_from_row(row)
+            record = _client_from_row(row)
+            self._audit_in(conn, audit(record) if audit is not None else None)
+        return record
 
-    def delete_client(self, *, customer_id: str, app_id: str) -> None:
+    def delete_client(
+        self, *, customer_id: str, app_id: str, audit: AuditEvent | None = None
+    ) -> None:
         if "\x00" in app_id:
             raise NotFound(app_id)
         where = (t.app_clients.c.id == app_id) & (t.app_clients.c.customer_id == customer_id)
@@ -292,6 +315,7 @@ class Store:
             self._record_change(
                 conn, kind="client_deleted", customer_id=customer_id, entity_id=str(client_id)
             )
+            self._audit_in(conn, audit)
 
     def get_client(self, *, app_id: str, customer_id: str | None = None) -> AppClientRecord:
         if "\x00" in app_id:
@@ -352,12 +376,13 @@ class Store:
 
     # -- signing keys --------------------------------------------------------------------------
 
-    def insert_key(self, *, record: SigningKeyRecord) -> None:
+    def insert_key(self, *, record: SigningKeyRecord, audit: AuditEvent | None = None) -> None:
         with self.engine.begin() as conn:
             self._insert_key(conn, record)
             self._record_change(
                 conn, kind="keys", customer_id=record.customer_id, entity_id=record.kid
             )
+            self._audit_in(conn, audit)
 
     @staticmethod
     def _insert_key(conn: Connection, record: SigningKeyRecord) -> None:
@@ -382,6 +407,7 @@ class Store:
         customer_id: str,
         states: dict[str, dict[str, Any]],
         insert_first: SigningKeyRecord | None = None,
+        audit: AuditEvent | None = None,
     ) -> None:
         """Apply column updates to several keys of one customer in one transaction, after
         inserting ``insert_first`` in the same transaction (a rotation is seen whole or not)."""
@@ -398,6 +424,7 @@ class Store:
                     .values(**values)
                 )
             self._record_change(conn, kind="keys", customer_id=customer_id, entity_id="*")
+            self._audit_in(conn, audit)
 
     def list_keys(self, *, customer_id: str | None = None) -> list[SigningKeyRecord]:
         query = select(t.signing_keys).order_by(t.signing_keys.c.created_at)
@@ -407,6 +434,12 @@ class Store:
             return [_key_from_row(row) for row in conn.execute(query)]
 
     # -- audit log -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _audit_in(conn: Connection, event: AuditEvent | None) -> None:
+        """The audit row of an admin action, in the transaction of the change it records."""
+        if event is not None:
+            conn.execute(insert(t.audit_events).values(**audit_values(event)))
 
     def append_audit(self, *, events: Sequence[AuditEvent]) -> None:
         if not events:

@@ -50,6 +50,14 @@ class PinnedKey:
 
 
 _URLSAFE_TO_STD = bytes.maketrans(b"-_", b"+/")
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# The bits of a segment's last character that encode no data, by the segment's length mod 4.
+_SPARE_BITS = {2: 0b1111, 3: 0b11}
+# Last characters whose spare bits are set: only one encoding of each byte string is accepted.
+_NON_CANONICAL_TAIL = {
+    rest: frozenset(c for i, c in enumerate(_ALPHABET) if i & mask)
+    for rest, mask in _SPARE_BITS.items()
+}
 
 
 def b64url_decode(segment: str) -> bytes:
@@ -57,6 +65,10 @@ def b64url_decode(segment: str) -> bytes:
     # RFC 7515 §2: base64url without padding; "+", "/" and "=" are not part of the alphabet.
     if "+" in segment or "/" in segment or "=" in segment:
         raise ValueError("bad base64url")
+    # RFC 4648 §3.5: spare bits set make a second spelling of the same bytes; refuse it.
+    tail = _NON_CANONICAL_TAIL.get(len(segment) % 4)
+    if tail is not None and segment[-1] in tail:
+        raise ValueError("non-canonical base64url")
     try:
         data = segment.encode("ascii").translate(_URLSAFE_TO_STD)
         return binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True)
