@@ -17,7 +17,7 @@ from gatehouse.api.bearer import Principal
 from gatehouse.api.context import ApiContext, api_context, json_response, request_principal
 from gatehouse.api.corpora import AUTH_RESPONSES, corpus_position
 from gatehouse.api.listing import MAX_PAGE_KEY, encode_page_key
-from gatehouse.api.schemas import ListMetadata
+from gatehouse.api.schemas import NO_NUL, ListMetadata
 from gatehouse.appclients import iso_time
 from gatehouse.store.models import AuditEvent
 
@@ -63,7 +63,9 @@ router = APIRouter(prefix="/v2/audit", tags=["Audit"], responses=AUTH_RESPONSES)
 def list_audit_events(
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     page_key: str | None = Query(None, max_length=MAX_PAGE_KEY),
-    action: str | None = Query(None, max_length=MAX_ACTION, description="e.g. token.issue"),
+    action: str | None = Query(
+        None, max_length=MAX_ACTION, pattern=NO_NUL, description="e.g. token.issue"
+    ),
     principal: Principal = Depends(request_principal),
     ctx: ApiContext = Depends(api_context),
 ) -> Response:
