@@ -25,6 +25,7 @@ from gatehouse.oauth.grant import check_grant_type, choose_audience, narrow_scop
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
+from gatehouse.refusals import RefusalLog
 
 log = logging.getLogger("gatehouse.token")
 
@@ -55,6 +56,7 @@ class TokenEndpoint:
     on_issued: IssuedHook
     quota: TokenQuota = field(default_factory=TokenQuota)
     errors: Counter[str] = field(default_factory=Counter)
+    refusals: RefusalLog = field(default_factory=RefusalLog)  # sampled refusal log lines
     auth: ClientAuthenticator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,7 +85,9 @@ class TokenEndpoint:
 
     def _refuse(self, error: OAuthError, client_addr: str) -> Response:
         self.errors[error.error] += 1
-        log.info(
+        self.refusals.refused(
+            "token",
+            log,
             "token request refused: %s (%s) from %s",
             error.error,
             error.log_detail or error.description,
