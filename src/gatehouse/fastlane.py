@@ -193,7 +193,8 @@ class FastLaneProtocol(HttpToolsProtocol):
         self._held = b""
         if self.queue and self._batch is not None:
             self._batch.flush_connection(self)
-            self._linger()
+        if self._phase != IDLE and (self.cycle is None or self.cycle.response_complete):
+            self._linger()  # requests may still be unread: a plain close would reset
             return
         super().shutdown()
 
