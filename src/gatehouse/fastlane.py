@@ -22,6 +22,7 @@ against the uvicorn versions pinned in ``pyproject.toml``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import weakref
 from collections import deque
@@ -35,7 +36,10 @@ from gatehouse.connlimits import BODY, HEAD, IDLE, LINGER, NONE, Limits
 from gatehouse.fastbatch import Batch
 from gatehouse.oauth.endpoint import Response, TokenEndpoint, TokenRequest
 from gatehouse.oauth.params import MAX_BODY
+from gatehouse.refusals import RefusalLog
 from gatehouse.routes.oauth import token_request_from
+
+log = logging.getLogger("gatehouse.connections")
 
 _CUSTOMER_TOKEN_PATH = re.compile(rb"/customers/([a-z0-9][a-z0-9-]{1,62})/oauth2/token")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -98,6 +102,7 @@ class FastLaneProtocol(HttpToolsProtocol):
             _batch_for(self.server_state, self._endpoint, self.loop) if self._endpoint else None
         )
         self.limits = Limits.from_settings(runtime.settings) if runtime else Limits()
+        self._refusals: RefusalLog = runtime.token_endpoint.refusals if runtime else RefusalLog()
         self.queue: deque[tuple[TokenRequest, bool]] = deque()  # token requests not answered
         self.in_batch = False
         self._lane_paused = False  # reading paused by the fast lane's flow control
@@ -122,6 +127,7 @@ class FastLaneProtocol(HttpToolsProtocol):
             # One connection too many: its descriptor is given back at once.
             self.transport.write(connlimits.TOO_MANY)
             self.transport.close()
+            self._refused_connection("too many connections")
             return
         connlimits.sweeper_for(self.server_state, self.loop, self.limits).start()
 
@@ -136,6 +142,11 @@ class FastLaneProtocol(HttpToolsProtocol):
             # RFC 9110 §15.5.9: 408, the server would not wait any longer for the request.
             self.transport.write(connlimits.TIMED_OUT)
         self.transport.close()
+        self._refused_connection(("idle", "headers", "body", "", "linger")[phase] + " timeout")
+
+    def _refused_connection(self, reason: str) -> None:
+        client = self.client[0] if self.client else ""
+        self._refusals.refused("connection", log, "connection closed: %s, from %s", reason, client)
 
     def data_received(self, data: bytes) -> None:
         if self._phase == LINGER:
@@ -182,7 +193,8 @@ class FastLaneProtocol(HttpToolsProtocol):
         self._held = b""
         if self.queue and self._batch is not None:
             self._batch.flush_connection(self)
-            self._linger()
+        if self._phase != IDLE and (self.cycle is None or self.cycle.response_complete):
+            self._linger()  # requests may still be unread: a plain close would reset
             return
         super().shutdown()
 

@@ -117,3 +117,37 @@ def test_store_reads_never_run_on_the_event_loop(api: Api) -> None:
 
     loop_thread, single, several = asyncio.run(threads())
     assert loop_thread not in (single, several)
+
+
+def test_filtered_scans_run_one_at_a_time_and_other_reads_do_not_wait(api: Api) -> None:
+    context = api_context(api)
+    running = {"scans": 0, "most": 0}
+    lock = threading.Lock()
+    started, plain_done = threading.Event(), threading.Event()
+    seen_by_plain: list[int] = []
+
+    def scanning(_reader: object) -> None:
+        with lock:
+            running["scans"] += 1
+            running["most"] = max(running["most"], running["scans"])
+        started.set()
+        # Each scan holds on until the ordinary read is done: were the scans not kept apart,
+        # all four would be running together now.
+        assert plain_done.wait(10)
+        with lock:
+            running["scans"] -= 1
+
+    def plain(_reader: object) -> None:
+        with lock:
+            seen_by_plain.append(running["scans"])
+        plain_done.set()
+
+    async def all_at_once() -> None:
+        scans = [asyncio.ensure_future(context.read(scanning, scan=True)) for _ in range(4)]
+        assert await asyncio.to_thread(started.wait, 10)
+        await context.read(plain)  # goes ahead of the three queued scans
+        await asyncio.gather(*scans)
+
+    asyncio.run(all_at_once())
+    assert running["most"] == 1
+    assert seen_by_plain == [1]

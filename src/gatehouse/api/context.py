@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from gatehouse.api.bearer import Bearer, Principal
 from gatehouse.appclients import Actor
+from gatehouse.loopgate import LoopGate
 from gatehouse.runtime import Runtime
 from gatehouse.store.corpora import CorpusReader, CorpusStore, read_on
 
@@ -35,6 +36,8 @@ class ApiContext:
     bearer: Bearer
     session: SessionResolver | None = None
     own_connections: bool = False  # see read
+    # Filtered scans run one at a time per process (see read).
+    scans: LoopGate = field(default_factory=lambda: LoopGate(1), repr=False)
     _own: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
@@ -47,15 +50,25 @@ class ApiContext:
             own_connections=_is_sqlite_file(runtime.store.engine.url),
         )
 
-    async def read(self, work: Callable[[CorpusReader], T], *, single: bool = False) -> T:
+    async def read(
+        self, work: Callable[[CorpusReader], T], *, single: bool = False, scan: bool = False
+    ) -> T:
         """``work`` with a corpus reader, all its reads in one short transaction (``single``:
-        ``work`` runs one statement, which needs no transaction of its own).
+        ``work`` runs one statement, which needs no transaction of its own; ``scan``: it
+        examines many rows, as a filtered list does, and waits its turn: one scan at a time per
+        process, so scanning threads never crowd the event loop out of the GIL).
 
         Always in the threadpool, never on the event loop: however long one tenant's read
         takes, every other request goes on being served. On a SQLite file each worker thread
         reads on its own connection (a WAL read never waits for a writer, and the own
         connection never waits for the pool).
         """
+        if scan:
+            async with self.scans.semaphore():
+                return await self._read(work, single)
+        return await self._read(work, single)
+
+    async def _read(self, work: Callable[[CorpusReader], T], single: bool) -> T:
         if self.own_connections:
             return await run_in_threadpool(self._read_own, work, single)
         return await run_in_threadpool(self._read_pooled, work, single)

@@ -130,6 +130,7 @@ async def serve_list_corpora(
             reader, principal, limit=limit, after_id=after_id, matcher=matcher
         ),
         single=matcher is None,  # without a filter, one batch is the whole page
+        scan=matcher is not None,
     )
     return json_response(
         {"corpora": [corpus_view(c) for c in page], "metadata": {"page_key": next_key}}

@@ -62,6 +62,7 @@ def v1_router() -> APIRouter:
                 reader, principal, limit=limit, after_id=after_id, matcher=matcher
             ),
             single=matcher is None,
+            scan=matcher is not None,
         )
         return json_response(
             {

@@ -10,9 +10,7 @@ once per process; the others wait their turn without holding memory or a worker 
 
 from __future__ import annotations
 
-import asyncio
 import time
-import weakref
 
 from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage, Storage, storage_from_string
@@ -37,6 +35,7 @@ from gatehouse.console.sessions import (
     set_session_cookie,
     start_session,
 )
+from gatehouse.loopgate import LoopGate
 from gatehouse.store.models import AuditEvent
 from gatehouse.store.store import Store
 from gatehouse.users import ConsoleUser, authenticate
@@ -101,22 +100,12 @@ class Argon2Gate:
     """At most ``limit`` argon2 checks at once per process (one semaphore per event loop)."""
 
     def __init__(self, limit: int = ARGON2_AT_ONCE) -> None:
-        self.limit = limit
+        self.gate = LoopGate(limit)
         self.checking = 0  # checks running now
         self.most = 0  # the most that ever ran at once
-        self._semaphores: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, asyncio.Semaphore
-        ] = weakref.WeakKeyDictionary()
-
-    def semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        semaphore = self._semaphores.get(loop)
-        if semaphore is None:
-            semaphore = self._semaphores[loop] = asyncio.Semaphore(self.limit)
-        return semaphore
 
     async def authenticate(self, store: Store, *, email: str, password: str) -> ConsoleUser | None:
-        async with self.semaphore():
+        async with self.gate.semaphore():
             self.checking += 1
             self.most = max(self.most, self.checking)
             try:

@@ -32,6 +32,7 @@ from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
 from gatehouse.oauth.target import match_key, requested_target, resolve_target
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
+from gatehouse.refusals import RefusalLog
 
 log = logging.getLogger("gatehouse.token")
 
@@ -63,6 +64,7 @@ class TokenEndpoint:
     quota: TokenQuota = field(default_factory=TokenQuota)
     exchange: TokenExchange | None = None  # RFC 8693, when the server offers it
     errors: Counter[str] = field(default_factory=Counter)
+    refusals: RefusalLog = field(default_factory=RefusalLog)  # sampled refusal log lines
     auth: ClientAuthenticator = field(init=False)
     _builtin_key: str = field(init=False, repr=False)
 
@@ -93,7 +95,9 @@ class TokenEndpoint:
 
     def _refuse(self, error: OAuthError, client_addr: str) -> Response:
         self.errors[error.error] += 1
-        log.info(
+        self.refusals.refused(
+            "token",
+            log,
             "token request refused: %s (%s) from %s",
             error.error,
             error.log_detail or error.description,

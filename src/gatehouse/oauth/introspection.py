@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -19,6 +19,7 @@ from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.endpoint import Response, TokenRequest, render_error
 from gatehouse.oauth.inspect import TokenChecker
 from gatehouse.oauth.revocation import required_token
+from gatehouse.refusals import RefusalLog
 from gatehouse.verify.errors import InvalidToken
 
 log = logging.getLogger("gatehouse.introspection")
@@ -38,12 +39,15 @@ class IntrospectionEndpoint:
     auth: ClientAuthenticator
     checker: TokenChecker  # any audience: the resource server checks aud (RFC 7662 §4)
     clock: Callable[[], float] = time.time
+    refusals: RefusalLog = field(default_factory=RefusalLog)
 
     def handle(self, request: TokenRequest) -> Response:
         try:
             return self._introspect(request)
         except OAuthError as error:
-            log.info(
+            self.refusals.refused(
+                "introspection",
+                log,
                 "introspection refused: %s (%s) from %s",
                 error.error,
                 error.log_detail or error.description,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gatehouse.errors import (
@@ -22,6 +22,7 @@ from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.endpoint import Response, TokenRequest, render_error
 from gatehouse.oauth.inspect import TokenChecker
+from gatehouse.refusals import RefusalLog
 from gatehouse.verify.errors import InvalidToken
 
 log = logging.getLogger("gatehouse.revocation")
@@ -46,12 +47,15 @@ class RevocationEndpoint:
     checker: TokenChecker  # any audience: a token is revocable whatever its aud
     revoke: RevokeHook
     clock: Callable[[], float] = time.time
+    refusals: RefusalLog = field(default_factory=RefusalLog)
 
     def handle(self, request: TokenRequest) -> Response:
         try:
             return self._revoke(request)
         except OAuthError as error:
-            log.info(
+            self.refusals.refused(
+                "revocation",
+                log,
                 "revocation refused: %s (%s) from %s",
                 error.error,
                 error.log_detail or error.description,

@@ -113,8 +113,9 @@ def lifecycle_routes(runtime: Runtime) -> list[BaseRoute]:
         # This process rejects the token from the next request on; the others within a second.
         runtime.changed()
 
-    revocation = RevocationEndpoint(auth=auth, checker=checker, revoke=revoke)
-    introspection = IntrospectionEndpoint(auth=auth, checker=checker)
+    refusals = runtime.token_endpoint.refusals  # one sampled log for the process
+    revocation = RevocationEndpoint(auth=auth, checker=checker, revoke=revoke, refusals=refusals)
+    introspection = IntrospectionEndpoint(auth=auth, checker=checker, refusals=refusals)
     revoke_app = CoreASGI(revocation.handle, threaded=True)
     introspect_app = CoreASGI(introspection.handle, threaded=False)
 

@@ -35,6 +35,18 @@ class RuntimeCollector(Collector):
         for code, count in sorted(self.runtime.token_endpoint.errors.items()):
             refused.add_metric([code], count)
         yield refused
+        refusals = self.runtime.token_endpoint.refusals
+        by_kind = CounterMetricFamily(
+            "gatehouse_refusals", "Refused requests, by what refused them", labels=["kind"]
+        )
+        for kind, count in sorted(refusals.counts.items()):
+            by_kind.add_metric([kind], count)
+        yield by_kind
+        suppressed = CounterMetricFamily(
+            "gatehouse_refusal_logs_suppressed", "Refused requests left out of the sampled log"
+        )
+        suppressed.add_metric([], refusals.suppressed_total)
+        yield suppressed
         yield GaugeMetricFamily(
             "gatehouse_app_clients",
             "App clients in memory",

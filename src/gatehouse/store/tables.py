@@ -132,6 +132,7 @@ corpora = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("customer_id", "key", name="uq_corpora_customer_key"),
+    Index("ix_corpora_customer_id", "customer_id", "id"),  # ListCorpora's pages, by id
 )
 
 console_users = Table(

@@ -1,0 +1,64 @@
+"""Refused requests: counted all, logged by sample.
+
+An attacker's flood of bad requests must not become a flood of log lines (disk, log shipping,
+and the event loop's time writing them). Every refusal is counted by kind (``/metrics``:
+``gatehouse_refusals_total{kind=...}``); at most ``per_window`` lines are logged per window,
+and when a window that dropped lines ends, one line says how many were left out
+(``gatehouse_refusal_logs_suppressed_total`` counts them too).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+__all__ = ["RefusalLog"]
+
+
+class RefusalLog:
+    """One per process, shared by every endpoint that refuses requests."""
+
+    def __init__(
+        self,
+        *,
+        per_window: int = 20,
+        window_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_window = per_window
+        self.window_seconds = window_seconds
+        self.counts: Counter[str] = Counter()  # refusals by kind, since start
+        self.suppressed_total = 0
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window_end = 0.0
+        self._logged = 0
+        self._suppressed = 0
+
+    def refused(self, kind: str, logger: logging.Logger, message: str, *args: object) -> None:
+        """Count one refusal of ``kind``; log ``message % args`` unless the window is full."""
+        with self._lock:
+            self.counts[kind] += 1
+            now = self._clock()
+            if now >= self._window_end:
+                self._close_window(logger)
+                self._window_end = now + self.window_seconds
+            if self._logged >= self.per_window:
+                self._suppressed += 1
+                self.suppressed_total += 1
+                return
+            self._logged += 1
+        logger.info(message, *args)
+
+    def _close_window(self, logger: logging.Logger) -> None:
+        if self._suppressed:
+            logger.warning(
+                "%d more refused requests were not logged in the last %.0f s (see /metrics)",
+                self._suppressed,
+                self.window_seconds,
+            )
+        self._logged = 0
+        self._suppressed = 0
