@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,14 +19,14 @@ SLOW_POLL = "5"
 
 
 def start_slow(data_dir: Path, database_url: str, **extra: str) -> LiveServer:
-    return start_server(
-        data_dir,
-        GATEHOUSE_DATABASE_URL=database_url,
-        GATEHOUSE_CHANGE_POLL_INTERVAL=SLOW_POLL,
-        GATEHOUSE_BRUTEFORCE_CLIENT_FAILURES="1000000",
-        GATEHOUSE_BRUTEFORCE_ADDRESS_FAILURES="1000000",
+    env: dict[str, Any] = {
+        "GATEHOUSE_DATABASE_URL": database_url,
+        "GATEHOUSE_CHANGE_POLL_INTERVAL": SLOW_POLL,
+        "GATEHOUSE_BRUTEFORCE_CLIENT_FAILURES": "1000000",
+        "GATEHOUSE_BRUTEFORCE_ADDRESS_FAILURES": "1000000",
         **extra,
-    )
+    }
+    return start_server(data_dir, **env)
 
 
 @pytest.fixture
