@@ -12,6 +12,7 @@ AES-GCM only where secret retrieval is on), so a million clients import in well 
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ from gatehouse.appclients import (
 from gatehouse.errors import InvalidInput
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.secrets import (
+    BASE62,
     SecretHasher,
-    generate_app_id,
     generate_client_id,
     generate_secret,
 )
@@ -56,6 +57,18 @@ FIELDS = frozenset(
 )
 BATCH = 5000  # lines checked and inserted together
 EXPORT_PAGE = 1000
+
+
+def fast_app_id() -> str:
+    """``app_`` + 16 base62 characters from 96 random bits (the shape of
+    :func:`gatehouse.oauth.secrets.generate_app_id`, at a tenth of its cost: one urandom read
+    instead of sixteen ``secrets.choice`` calls). An id is public; only uniqueness matters."""
+    number = int.from_bytes(secrets.token_bytes(12))
+    digits = []
+    for _ in range(16):
+        number, rest = divmod(number, 62)
+        digits.append(BASE62[rest])
+    return "app_" + "".join(digits)
 
 
 class BadLine(ValueError):
@@ -160,7 +173,7 @@ class _Batches:
         yield batch
 
     def _record(self, fields: dict[str, Any], now: float) -> AppClientRecord:
-        app_id = generate_app_id()
+        app_id = fast_app_id()
         secret: str = fields["client_secret"] or generate_secret()
         lifetime = fields["token_lifetime_seconds"]
         if lifetime is None:

@@ -145,6 +145,15 @@ def audit_values(e: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _client_insert(conn: Connection, columns: list[str]) -> str:
+    """The driver's INSERT of one app client row (bulk import: no per-row SQLAlchemy work)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return (
+        f"INSERT INTO app_clients ({', '.join(columns)}) "  # noqa: S608 - our column names
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+
+
 def encode_corpus_roles(roles: Iterable[CorpusRole]) -> str:
     return orjson.dumps([{"corpus_key": r.corpus_key, "role": r.role} for r in roles]).decode()
 
@@ -253,7 +262,9 @@ class Store:
                 taken = conn.execute(select(c.client_id).where(c.client_id.in_(ids))).first()
                 if taken is not None:
                     raise Conflict(taken.client_id)
-                conn.execute(insert(t.app_clients), [_client_values(r) for r in batch])
+                values = [_client_values(r) for r in batch]
+                rows = [tuple(v.values()) for v in values]
+                conn.exec_driver_sql(_client_insert(conn, list(values[0])), rows)
                 count += len(batch)
             self._record_change(conn, kind=kind, customer_id=customer_id, entity_id=customer_id)
         return count
