@@ -25,7 +25,14 @@ import httpx
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["AccessToken", "ClientCredentials", "RequestsClientCredentials", "TokenRequestError"]
+__all__ = [
+    "AccessToken",
+    "ClientCredentials",
+    "FederatedToken",
+    "PrivateKeyJWT",
+    "RequestsClientCredentials",
+    "TokenRequestError",
+]
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post"]
 _DEFAULT_LIFETIME = 300.0
@@ -272,6 +279,9 @@ class ClientCredentials(httpx.Auth):
 
         return retry
 
+
+# Secretless variants (docs/secretless.md): the same cache, renewal and retry.
+from gatehouse.client_secretless import FederatedToken, PrivateKeyJWT  # noqa: E402
 
 if TYPE_CHECKING:
     from requests.auth import AuthBase

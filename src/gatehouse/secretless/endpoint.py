@@ -176,18 +176,20 @@ class AssertionEndpoint:
         raise AssertionRejected("signature", "the client has no keys of its own")
 
     async def _federated(self, client: ClientEntry, token: str) -> dict[str, Any]:
-        credentials = await self._credentials_of(client)
-        if not credentials:
+        credentials, cached = await self._credentials_of(client)
+        outcomes = await self._evaluate_all(client, credentials, token)
+        if outcomes and outcomes[-1].matched:
+            return await self._accept(client, outcomes[-1])
+        if cached:
+            # Read your writes: a credential added by another process a moment ago may not be
+            # in the cache yet; a failed attempt looks in the store once more.
+            fresh = await self._load_credentials(client)
+            if fresh != credentials:
+                outcomes = await self._evaluate_all(client, fresh, token)
+                if outcomes and outcomes[-1].matched:
+                    return await self._accept(client, outcomes[-1])
+        if not outcomes:
             raise AssertionRejected("issuer", "the client has no federated credentials")
-        outcomes: list[Outcome] = []
-        default_audience = self.issuer_for(client.customer_id)
-        for credential in credentials:
-            outcome = await evaluate(
-                self.fetcher, credential, token, default_audience=default_audience
-            )
-            if outcome.matched:
-                return await self._accept(client, outcome)
-            outcomes.append(outcome)
         reasons = "; ".join(f"{o.credential.id}: {o.failed_check}: {o.reason}" for o in outcomes)
         raise AssertionRejected("subject", f"no federated credential matches ({reasons})")
 
@@ -208,11 +210,32 @@ class AssertionEndpoint:
             "outside_sub": claims.get("sub"),
         }
 
-    async def _credentials_of(self, client: ClientEntry) -> list[FederatedCredentialRecord]:
-        version = self.version()
+    async def _evaluate_all(
+        self, client: ClientEntry, credentials: list[FederatedCredentialRecord], token: str
+    ) -> list[Outcome]:
+        """The outcomes up to the first match (then last), or of every credential."""
+        outcomes: list[Outcome] = []
+        default_audience = self.issuer_for(client.customer_id)
+        for credential in credentials:
+            outcome = await evaluate(
+                self.fetcher, credential, token, default_audience=default_audience
+            )
+            outcomes.append(outcome)
+            if outcome.matched:
+                break
+        return outcomes
+
+    async def _credentials_of(
+        self, client: ClientEntry
+    ) -> tuple[list[FederatedCredentialRecord], bool]:
+        """The client's credentials, and whether they came from the cache."""
         cached = self._credentials.get(client.id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        if cached is not None and cached[0] == self.version():
+            return cached[1], True
+        return await self._load_credentials(client), False
+
+    async def _load_credentials(self, client: ClientEntry) -> list[FederatedCredentialRecord]:
+        version = self.version()
         records = await asyncio.to_thread(federated.list_credentials, self.store, app_id=client.id)
         if len(self._credentials) >= _CACHE_LIMIT:
             self._credentials.clear()
