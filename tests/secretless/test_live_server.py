@@ -1,7 +1,7 @@
-"""Against real ``gatehouse serve`` processes (two, on one database, the fast lane in front): Authlib's
-``PrivateKeyJWT`` unchanged, ``gatehouse.client.PrivateKeyJWT`` and ``FederatedToken`` with
-httpx and requests, one jti accepted once across processes, and the secret path on the same
-keep-alive connection as an assertion."""
+"""Against real ``gatehouse serve`` processes (two, on one database, the fast lane in front):
+Authlib's ``PrivateKeyJWT`` unchanged, ``gatehouse.client.PrivateKeyJWT`` and
+``FederatedToken`` with httpx and requests, one jti accepted once across processes, and the
+secret path on the same keep-alive connection as an assertion."""
 
 from __future__ import annotations
 
