@@ -63,8 +63,10 @@ def pem_and_jwk(
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    kind = "RSA" if isinstance(key, rsa.RSAPrivateKey) else "EC"
-    public = import_key(pem, kind).as_dict(private=False)
+    imported = (
+        import_key(pem, "RSA") if isinstance(key, rsa.RSAPrivateKey) else import_key(pem, "EC")
+    )
+    public = imported.as_dict(private=False)
     return pem, public
 
 
