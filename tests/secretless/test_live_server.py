@@ -6,6 +6,8 @@ secret path on the same keep-alive connection as an assertion."""
 from __future__ import annotations
 
 import concurrent.futures
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,3 +206,63 @@ def test_gatehouse_client_federated_token_from_a_file_re_read_at_renewal(
     )
     response = requests.get(f"{server.base_url}/v2/corpora", auth=grant, timeout=10)
     assert response.status_code == 200
+
+
+NODE_CLIENT = """
+import * as oauth from 'oauth4webapi';
+const [issuer, tokenUrl, clientId, jwkJson] = process.argv.slice(2);
+const jwk = JSON.parse(jwkJson);
+const key = await crypto.subtle.importKey(
+  'jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+const as = { issuer, token_endpoint: tokenUrl };
+const client = { client_id: clientId };
+const response = await oauth.clientCredentialsGrantRequest(
+  as, client, oauth.PrivateKeyJwt({ key, kid: jwk.kid }), new URLSearchParams({ scope: 'viewer' }),
+  { [oauth.allowInsecureRequests]: true });
+const result = await oauth.processClientCredentialsResponse(as, client, response);
+process.stdout.write(JSON.stringify(result));
+"""
+
+
+@pytest.fixture(scope="module")
+def oauth4webapi(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``npm install oauth4webapi`` into a folder of the test's own; skips without npm."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node or npm is not installed")
+    root = tmp_path_factory.mktemp("node-oauth4webapi")
+    try:
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent", "oauth4webapi@3"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"npm could not install oauth4webapi ({exc.__class__.__name__})")
+    return root
+
+
+def test_a_node_client_oauth4webapi_private_key_jwt(
+    server: LiveServer, tmp_path: Path, oauth4webapi: Path
+) -> None:
+    key = ec_key("node-1")
+    created = register(server, tmp_path, key.as_dict(private=False))
+    script = oauth4webapi / "token.mjs"
+    script.write_text(NODE_CLIENT)
+    out = subprocess.run(
+        [
+            "node",
+            str(script),
+            created["issuer"],
+            f"{server.base_url}/customers/demo/oauth2/token",
+            created["client_id"],
+            orjson.dumps(key.as_dict(private=True)).decode(),
+        ],
+        cwd=oauth4webapi,
+        capture_output=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr.decode()
+    result = orjson.loads(out.stdout)
+    assert (result["token_type"].lower(), result["scope"]) == ("bearer", "viewer")

@@ -63,9 +63,13 @@ def test_client_fields_round_trip(store: Store) -> None:
 
 def test_federated_credentials_and_cascade(store: Store) -> None:
     record, _ = appclients.create_client(
-        store, MasterKey.from_bytes(os.urandom(32)), customer_id="acme", name="w", keep_secret=False,
+        store,
+        MasterKey.from_bytes(os.urandom(32)),
+        customer_id="acme",
+        name="w",
+        keep_secret=False,
         actor=TEST_ACTOR,
-    )  # fmt: skip
+    )
     before = store.latest_change_id()
     credential = federation.add_credential(
         store,
