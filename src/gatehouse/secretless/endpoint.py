@@ -109,7 +109,29 @@ class AssertionEndpoint:
 
     # -- client authentication by assertion ------------------------------------------------------
 
+    async def authenticate(self, request: TokenRequest) -> tuple[ClientEntry, dict[str, str]]:
+        """The client a request's assertion proves, and the body parameters: the client
+        authentication of the revocation and introspection endpoints (RFC 7009 §2.1, RFC 7662
+        §2.1 authenticate clients as the token endpoint does)."""
+        params = self._read(request)
+        # RFC 7521 §4.2: client_assertion_type and client_assertion are both required.
+        if "client_assertion" not in params or "client_assertion_type" not in params:
+            raise InvalidRequest("send client_assertion_type and client_assertion together")
+        # RFC 6749 §2.3: a client must not use more than one authentication method.
+        if request.authorization is not None or "client_secret" in params:
+            raise InvalidRequest("use one client authentication method, not several")
+        if params["client_assertion_type"] != CLIENT_ASSERTION_TYPE:
+            raise InvalidClient(FAILED, log_detail="unsupported client_assertion_type")
+        client, _detail = await self._assertion_client(request, params)
+        return client, params
+
     async def _client_assertion(self, request: TokenRequest, params: dict[str, str]) -> Response:
+        client, detail = await self._assertion_client(request, params)
+        return self._issue(client, params, request.client_addr, detail)
+
+    async def _assertion_client(
+        self, request: TokenRequest, params: dict[str, str]
+    ) -> tuple[ClientEntry, dict[str, Any]]:
         assertion = params["client_assertion"]
         try:
             jwt = parse_jwt(assertion)
@@ -135,7 +157,7 @@ class AssertionEndpoint:
         except AssertionRejected as exc:
             self.token.guard.record_failure(request.client_addr, client_id)
             raise InvalidClient(FAILED, log_detail=f"client assertion: {exc}") from None
-        return self._issue(client, params, request.client_addr, detail)
+        return client, detail
 
     def _client(self, client_id: str, request: TokenRequest) -> ClientEntry:
         client = self.token.directory.find_client(client_id)
