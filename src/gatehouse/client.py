@@ -29,6 +29,8 @@ __all__ = [
     "AccessToken",
     "ClientCredentials",
     "ExchangedToken",
+    "FederatedToken",
+    "PrivateKeyJWT",
     "RequestsClientCredentials",
     "TokenRequestError",
 ]
@@ -348,6 +350,9 @@ class ClientCredentials(httpx.Auth):
 if TYPE_CHECKING:
     from requests.auth import AuthBase
 
+    # Secretless variants (docs/secretless.md): the same cache, renewal and retry.
+    from gatehouse.client_secretless import FederatedToken, PrivateKeyJWT
+
     class RequestsClientCredentials(ClientCredentials, AuthBase):
         """:class:`ClientCredentials` as a ``requests.auth.AuthBase`` subclass."""
 
@@ -380,7 +385,11 @@ def _exchanged(response: httpx.Response) -> ExchangedToken:
 
 def __getattr__(name: str) -> Any:
     # PEP 562: build RequestsClientCredentials on first use so importing this module never
-    # imports requests.
+    # imports requests; the secretless variants live in their own module (no import cycle).
+    if name in ("PrivateKeyJWT", "FederatedToken"):
+        from gatehouse import client_secretless
+
+        return getattr(client_secretless, name)
     if name == "RequestsClientCredentials":
         from requests.auth import AuthBase
 

@@ -52,6 +52,7 @@ def test_a_client_created_by_the_cli_gets_a_token_at_the_first_request_50_times(
                     keep_secret=True,
                     actor=TEST_ACTOR,
                 )
+                assert secret is not None
                 client_id = record.client_id
             statuses.append(token(http, server, client_id, secret).status_code)
     assert statuses == [200] * 50
@@ -85,6 +86,7 @@ def test_re_enabled_client_and_added_role_are_in_force_at_the_next_request(
             keep_secret=True,
             actor=TEST_ACTOR,
         )
+        assert secret is not None
         assert token(http, server, record.client_id, secret).status_code == 200
         appclients.update_client(
             writer,

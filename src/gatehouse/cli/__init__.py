@@ -7,7 +7,18 @@ import logging
 
 import typer
 
-from gatehouse.cli import audit, clients, customers, demo, keys, serve, token, transfer, users
+from gatehouse.cli import (
+    audit,
+    clients,
+    customers,
+    demo,
+    federate,
+    keys,
+    serve,
+    token,
+    transfer,
+    users,
+)
 from gatehouse.cli.apis import app as apis_app
 from gatehouse.cli.grants import add_grant_commands
 
@@ -18,6 +29,7 @@ app.command()(serve.serve)
 app.add_typer(customers.app, name="customers")
 app.add_typer(clients.app, name="clients")
 transfer.register(clients.app)
+clients.app.add_typer(federate.app, name="federate")
 app.add_typer(keys.app, name="keys")
 app.add_typer(apis_app, name="apis")
 add_grant_commands(clients.app)

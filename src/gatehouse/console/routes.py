@@ -12,6 +12,7 @@ from gatehouse.console.appclient_detail import appclient_detail_routes
 from gatehouse.console.appclient_pages import appclient_routes
 from gatehouse.console.audit_pages import audit_routes
 from gatehouse.console.corpus_pages import corpus_routes
+from gatehouse.console.federated_pages import federated_routes
 from gatehouse.console.key_pages import key_routes
 from gatehouse.console.pages import Pages
 from gatehouse.console.playground import playground_routes
@@ -40,6 +41,7 @@ def console_routes(runtime: Runtime, *, guard: SignInGuard | None = None) -> lis
         Route("/console/apiAccess", console_home, methods=["GET"]),
         *signin_routes(pages, guard),
         *appclient_routes(pages),  # before the detail routes: ".../new" is not an id
+        *federated_routes(pages),
         *appclient_action_routes(pages),
         *appclient_detail_routes(pages),
         *audit_routes(pages),

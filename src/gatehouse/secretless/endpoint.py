@@ -109,7 +109,29 @@ class AssertionEndpoint:
 
     # -- client authentication by assertion ------------------------------------------------------
 
+    async def authenticate(self, request: TokenRequest) -> tuple[ClientEntry, dict[str, str]]:
+        """The client a request's assertion proves, and the body parameters: the client
+        authentication of the revocation and introspection endpoints (RFC 7009 §2.1, RFC 7662
+        §2.1 authenticate clients as the token endpoint does)."""
+        params = self._read(request)
+        # RFC 7521 §4.2: client_assertion_type and client_assertion are both required.
+        if "client_assertion" not in params or "client_assertion_type" not in params:
+            raise InvalidRequest("send client_assertion_type and client_assertion together")
+        # RFC 6749 §2.3: a client must not use more than one authentication method.
+        if request.authorization is not None or "client_secret" in params:
+            raise InvalidRequest("use one client authentication method, not several")
+        if params["client_assertion_type"] != CLIENT_ASSERTION_TYPE:
+            raise InvalidClient(FAILED, log_detail="unsupported client_assertion_type")
+        client, _detail = await self._assertion_client(request, params)
+        return client, params
+
     async def _client_assertion(self, request: TokenRequest, params: dict[str, str]) -> Response:
+        client, detail = await self._assertion_client(request, params)
+        return self._issue(client, params, request.client_addr, detail)
+
+    async def _assertion_client(
+        self, request: TokenRequest, params: dict[str, str]
+    ) -> tuple[ClientEntry, dict[str, Any]]:
         assertion = params["client_assertion"]
         try:
             jwt = parse_jwt(assertion)
@@ -135,7 +157,7 @@ class AssertionEndpoint:
         except AssertionRejected as exc:
             self.token.guard.record_failure(request.client_addr, client_id)
             raise InvalidClient(FAILED, log_detail=f"client assertion: {exc}") from None
-        return self._issue(client, params, request.client_addr, detail)
+        return client, detail
 
     def _client(self, client_id: str, request: TokenRequest) -> ClientEntry:
         client = self.token.directory.find_client(client_id)
@@ -176,18 +198,20 @@ class AssertionEndpoint:
         raise AssertionRejected("signature", "the client has no keys of its own")
 
     async def _federated(self, client: ClientEntry, token: str) -> dict[str, Any]:
-        credentials = await self._credentials_of(client)
-        if not credentials:
+        credentials, cached = await self._credentials_of(client)
+        outcomes = await self._evaluate_all(client, credentials, token)
+        if outcomes and outcomes[-1].matched:
+            return await self._accept(client, outcomes[-1])
+        if cached:
+            # Read your writes: a credential added by another process a moment ago may not be
+            # in the cache yet; a failed attempt looks in the store once more.
+            fresh = await self._load_credentials(client)
+            if fresh != credentials:
+                outcomes = await self._evaluate_all(client, fresh, token)
+                if outcomes and outcomes[-1].matched:
+                    return await self._accept(client, outcomes[-1])
+        if not outcomes:
             raise AssertionRejected("issuer", "the client has no federated credentials")
-        outcomes: list[Outcome] = []
-        default_audience = self.issuer_for(client.customer_id)
-        for credential in credentials:
-            outcome = await evaluate(
-                self.fetcher, credential, token, default_audience=default_audience
-            )
-            if outcome.matched:
-                return await self._accept(client, outcome)
-            outcomes.append(outcome)
         reasons = "; ".join(f"{o.credential.id}: {o.failed_check}: {o.reason}" for o in outcomes)
         raise AssertionRejected("subject", f"no federated credential matches ({reasons})")
 
@@ -208,11 +232,32 @@ class AssertionEndpoint:
             "outside_sub": claims.get("sub"),
         }
 
-    async def _credentials_of(self, client: ClientEntry) -> list[FederatedCredentialRecord]:
-        version = self.version()
+    async def _evaluate_all(
+        self, client: ClientEntry, credentials: list[FederatedCredentialRecord], token: str
+    ) -> list[Outcome]:
+        """The outcomes up to the first match (then last), or of every credential."""
+        outcomes: list[Outcome] = []
+        default_audience = self.issuer_for(client.customer_id)
+        for credential in credentials:
+            outcome = await evaluate(
+                self.fetcher, credential, token, default_audience=default_audience
+            )
+            outcomes.append(outcome)
+            if outcome.matched:
+                break
+        return outcomes
+
+    async def _credentials_of(
+        self, client: ClientEntry
+    ) -> tuple[list[FederatedCredentialRecord], bool]:
+        """The client's credentials, and whether they came from the cache."""
         cached = self._credentials.get(client.id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        if cached is not None and cached[0] == self.version():
+            return cached[1], True
+        return await self._load_credentials(client), False
+
+    async def _load_credentials(self, client: ClientEntry) -> list[FederatedCredentialRecord]:
+        version = self.version()
         records = await asyncio.to_thread(federated.list_credentials, self.store, app_id=client.id)
         if len(self._credentials) >= _CACHE_LIMIT:
             self._credentials.clear()
