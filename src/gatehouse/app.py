@@ -19,6 +19,7 @@ from gatehouse.logs import configure_logging
 from gatehouse.routes.lifecycle import lifecycle_routes
 from gatehouse.routes.oauth import oauth_routes
 from gatehouse.routes.ops import ops_routes
+from gatehouse.routes.registration import registration_routes
 from gatehouse.routes.resource import resource_routes
 from gatehouse.runtime import Runtime
 from gatehouse.settings import Settings
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         *oauth_routes(runtime),
         *ops_routes(runtime),
         *resource_routes(runtime.settings),
+        *registration_routes(runtime),
         *lifecycle_routes(runtime),  # before the API: /v2/audit is served here
         *api_routes(runtime, session=api_session_resolver(runtime)),
         *console_routes(runtime),

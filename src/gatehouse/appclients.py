@@ -244,8 +244,11 @@ def reveal_secret(master_key: MasterKey, record: AppClientRecord) -> str | None:
     return master_key.unseal(record.secret_sealed, context=record.id).decode()
 
 
-def client_view(record: AppClientRecord, *, secret: str | None = None) -> dict[str, Any]:
-    """The public AppClient shape of the v2 API and the CLI; the secret only when given."""
+def client_view(
+    record: AppClientRecord, *, secret: str | None = None, registered: bool = False
+) -> dict[str, Any]:
+    """The public AppClient shape of the v2 API and the CLI; the secret only when given;
+    ``registered``: made through RFC 7591 dynamic registration."""
     view: dict[str, Any] = {
         "id": record.id,
         "type": record.type,
@@ -258,6 +261,7 @@ def client_view(record: AppClientRecord, *, secret: str | None = None) -> dict[s
         "token_lifetime_seconds": record.token_lifetime_seconds,
         "created_at": iso_time(record.created_at),
         "last_used_at": iso_time(record.last_used_at) if record.last_used_at else None,
+        "registered": registered,
     }
     if secret is not None:
         view["client_secret"] = secret

@@ -22,6 +22,7 @@ CLIENT_FIELDS = {
     "token_lifetime_seconds",
     "created_at",
     "last_used_at",
+    "registered",
 }
 
 

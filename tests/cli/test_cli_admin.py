@@ -28,6 +28,7 @@ VIEW_FIELDS = [
     "token_lifetime_seconds",
     "created_at",
     "last_used_at",
+    "registered",
 ]
 
 

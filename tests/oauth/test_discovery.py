@@ -21,23 +21,27 @@ ROLES = [
 ]
 
 
-def _expected_metadata(issuer: str) -> dict[str, Any]:
+def _expected_metadata(issuer: str, algs: tuple[str, ...] = ("ES256",)) -> dict[str, Any]:
     auth_methods = ["client_secret_basic", "client_secret_post"]
-    algs = ["ES256", "RS256", "PS256", "EdDSA"]
     return {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/oauth2/token",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "revocation_endpoint": f"{issuer}/oauth2/revoke",
         "introspection_endpoint": f"{issuer}/oauth2/introspect",
-        "grant_types_supported": ["client_credentials"],
+        "registration_endpoint": f"{issuer}/oauth2/register",
+        "grant_types_supported": [
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ],
         "response_types_supported": [],
         "scopes_supported": ROLES,
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
-        "id_token_signing_alg_values_supported": algs,
-        "access_token_signing_alg_values_supported": algs,
+        # Only the algorithms of the issuer's own keys.
+        "id_token_signing_alg_values_supported": list(algs),
+        "access_token_signing_alg_values_supported": list(algs),
         "subject_types_supported": ["public"],
     }
 

@@ -125,6 +125,9 @@ class AppClient(_Output):
     token_lifetime_seconds: int
     created_at: str
     last_used_at: str | None
+    registered: bool = Field(
+        default=False, description="Registered through RFC 7591 dynamic client registration."
+    )
 
 
 class AppClientWithSecret(AppClient):

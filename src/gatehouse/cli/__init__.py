@@ -10,6 +10,7 @@ import typer
 from gatehouse.cli import audit, clients, customers, demo, keys, serve, token, users
 from gatehouse.cli.apis import app as apis_app
 from gatehouse.cli.grants import add_grant_commands
+from gatehouse.cli.registration import app as registration_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Gatehouse: OAuth 2.0 for machine clients."
@@ -20,6 +21,7 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.add_typer(apis_app, name="apis")
 add_grant_commands(clients.app)
+customers.app.add_typer(registration_app, name="registration-token")
 app.add_typer(users.app, name="users")
 app.command()(audit.audit)
 app.command()(token.token)
