@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gatehouse.console.api_pages import api_routes
 from gatehouse.console.appclient_pages import appclient_routes
 from gatehouse.console.corpus_pages import corpus_routes
 from gatehouse.console.key_pages import key_routes
@@ -35,6 +36,7 @@ def console_routes(runtime: Runtime, *, guard: SignInGuard | None = None) -> lis
         *signin_routes(pages, guard),
         *appclient_routes(pages),
         *key_routes(pages),
+        *api_routes(pages),
         *corpus_routes(pages),
         *playground_routes(pages),
         Mount(STATIC_PREFIX, app=StaticFiles(directory=STATIC_DIR), name="console-static"),
