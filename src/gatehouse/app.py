@@ -22,6 +22,7 @@ from gatehouse.logs import configure_logging
 from gatehouse.routes.lifecycle import lifecycle_routes
 from gatehouse.routes.oauth import oauth_routes
 from gatehouse.routes.ops import ops_routes
+from gatehouse.routes.registration import registration_routes
 from gatehouse.routes.resource import resource_routes
 from gatehouse.runtime import Runtime
 from gatehouse.settings import Settings
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         *oauth_routes(runtime),
         *ops_routes(runtime),
         *resource_routes(runtime.settings),
+        *registration_routes(runtime),
         *lifecycle_routes(runtime),
         *api_routes(runtime, session=api_session_resolver(runtime)),
         *console_routes(runtime),

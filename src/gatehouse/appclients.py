@@ -317,8 +317,11 @@ def reveal_secret(master_key: MasterKey, record: AppClientRecord) -> str | None:
     return master_key.unseal(record.secret_sealed, context=record.id).decode()
 
 
-def client_view(record: AppClientRecord, *, secret: str | None = None) -> dict[str, Any]:
-    """The public AppClient shape of the v2 API and the CLI; the secret only when given."""
+def client_view(
+    record: AppClientRecord, *, secret: str | None = None, registered: bool = False
+) -> dict[str, Any]:
+    """The public AppClient shape of the v2 API and the CLI; the secret only when given;
+    ``registered``: made through RFC 7591 dynamic registration."""
     view: dict[str, Any] = {
         "id": record.id,
         "type": record.type,
@@ -336,6 +339,7 @@ def client_view(record: AppClientRecord, *, secret: str | None = None) -> dict[s
         "jwks_uri": record.jwks_uri,
         **{name: getattr(record, name) for name in authmethods.TLS_SUBJECT_FIELDS},
         **{name: getattr(record, name) for name in authmethods.FLAG_FIELDS},
+        "registered": registered,
     }
     if secret is not None:
         view["client_secret"] = secret

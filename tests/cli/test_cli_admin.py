@@ -38,6 +38,7 @@ VIEW_FIELDS = [
     "tls_client_auth_san_email",
     "dpop_bound_access_tokens",
     "tls_client_certificate_bound_access_tokens",
+    "registered",
 ]
 
 

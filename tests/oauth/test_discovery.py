@@ -21,9 +21,8 @@ ROLES = [
 ]
 
 
-def _expected_metadata(issuer: str) -> dict[str, Any]:
+def _expected_metadata(issuer: str, algs: tuple[str, ...] = ("ES256",)) -> dict[str, Any]:
     auth_methods = ["client_secret_basic", "client_secret_post"]
-    algs = ["ES256", "RS256", "PS256", "EdDSA"]
     assertion_algs = ["ES256", "ES384", "PS256", "RS256", "EdDSA"]
     return {
         "issuer": issuer,
@@ -31,8 +30,10 @@ def _expected_metadata(issuer: str) -> dict[str, Any]:
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "revocation_endpoint": f"{issuer}/oauth2/revoke",
         "introspection_endpoint": f"{issuer}/oauth2/introspect",
+        "registration_endpoint": f"{issuer}/oauth2/register",
         "grant_types_supported": [
             "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
             "urn:ietf:params:oauth:grant-type:jwt-bearer",
         ],
         "response_types_supported": [],
@@ -43,8 +44,9 @@ def _expected_metadata(issuer: str) -> dict[str, Any]:
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_methods_supported": [*auth_methods, "private_key_jwt"],
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
-        "id_token_signing_alg_values_supported": algs,
-        "access_token_signing_alg_values_supported": algs,
+        # Only the algorithms of the issuer's own keys.
+        "id_token_signing_alg_values_supported": list(algs),
+        "access_token_signing_alg_values_supported": list(algs),
         "subject_types_supported": ["public"],
     }
 

@@ -33,6 +33,7 @@ from gatehouse.api.errors import install_error_handlers, unexpected_error
 from gatehouse.api.fastlane import FastLane
 from gatehouse.api.federated_credentials import federated_credentials_router
 from gatehouse.api.grants import grants_router
+from gatehouse.api.openapi_extra import add_extras
 from gatehouse.api.v1 import v1_router
 from gatehouse.routes.resource import builtin_metadata_url
 from gatehouse.runtime import Runtime
@@ -50,7 +51,7 @@ _DESCRIPTION = (
 )
 
 
-def _openapi_document(app: FastAPI) -> dict[str, Any]:
+def _openapi_document(app: FastAPI, token_url: str) -> dict[str, Any]:
     document = get_openapi(
         title="Gatehouse API",
         version="2.0.0",
@@ -68,6 +69,7 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     }
     document["security"] = [{"bearerAuth": []}]
+    add_extras(document, token_url)
     return document
 
 
@@ -117,7 +119,7 @@ def create_api(runtime: Runtime, *, session: SessionResolver | None = None) -> F
 
     def openapi() -> dict[str, Any]:
         if not cached:
-            cached.append(_openapi_document(app))
+            cached.append(_openapi_document(app, f"{runtime.settings.base_url}/oauth2/token"))
         return cached[0]
 
     app.openapi = openapi  # type: ignore[method-assign]

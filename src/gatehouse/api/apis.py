@@ -24,7 +24,7 @@ from gatehouse.api.context import (
 )
 from gatehouse.api.corpora import AUTH_RESPONSES
 from gatehouse.api.errors import not_found
-from gatehouse.api.schemas import NotFoundBody
+from gatehouse.api.schemas import ErrorBody, NotFoundBody
 from gatehouse.errors import ApiError
 from gatehouse.store.apis import ApiRecord, ApiScope
 from gatehouse.store.store import Conflict, NotFound
@@ -61,7 +61,13 @@ def apis_router() -> APIRouter:
             {"apis": [apis.api_view(store, r) for r in records], "metadata": {"page_key": None}}
         )
 
-    @router.post("", status_code=201, response_model=Api, operation_id="createApi")
+    @router.post(
+        "",
+        status_code=201,
+        response_model=Api,
+        operation_id="createApi",
+        responses={409: {"model": ErrorBody, "description": "The identifier is taken"}},
+    )
     def create_api(
         body: ApiCreate, principal: Principal = auth, ctx: ApiContext = context
     ) -> Response:

@@ -48,6 +48,7 @@ from gatehouse.api.schemas import (
     RotateSecretRequest,
 )
 from gatehouse.store.models import AppClientRecord, CorpusRole
+from gatehouse.store.registrations import RegistrationStore
 from gatehouse.store.store import NotFound
 
 _SCAN_BATCH = 200
@@ -138,9 +139,14 @@ def app_clients_router() -> APIRouter:
 
         page, more = take_page(batches(), lambda c: any_match(matcher, (c.name,)), limit)
         next_key = encode_page_key([page[-1].created_at, page[-1].id]) if more and page else None
+        registered = RegistrationStore(store.engine).registered_app_ids(
+            customer_id=principal.customer_id
+        )
         return json_response(
             {
-                "app_clients": [appclients.client_view(c) for c in page],
+                "app_clients": [
+                    appclients.client_view(c, registered=c.id in registered) for c in page
+                ],
                 "metadata": {"page_key": next_key},
             }
         )
@@ -189,7 +195,9 @@ def app_clients_router() -> APIRouter:
         secret = None
         if permissions.may_copy_secret(principal, record.api_roles):
             secret = appclients.reveal_secret(ctx.runtime.master_key, record)
-        view: dict[str, Any] = appclients.client_view(record)
+        registrations = RegistrationStore(ctx.runtime.store.engine)
+        registered = record.id in registrations.registered_app_ids(customer_id=record.customer_id)
+        view: dict[str, Any] = appclients.client_view(record, registered=registered)
         if authmethods.has_secret(record.token_endpoint_auth_method):
             view["client_secret"] = secret
         return json_response(view)

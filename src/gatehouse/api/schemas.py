@@ -159,6 +159,9 @@ class AppClient(_Output):
     tls_client_auth_san_email: str | None
     dpop_bound_access_tokens: bool
     tls_client_certificate_bound_access_tokens: bool
+    registered: bool = Field(
+        default=False, description="Registered through RFC 7591 dynamic client registration."
+    )
 
 
 class AppClientWithSecret(AppClient):

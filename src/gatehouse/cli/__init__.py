@@ -21,6 +21,7 @@ from gatehouse.cli import (
 )
 from gatehouse.cli.apis import app as apis_app
 from gatehouse.cli.grants import add_grant_commands
+from gatehouse.cli.registration import app as registration_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Gatehouse: OAuth 2.0 for machine clients."
@@ -33,6 +34,7 @@ clients.app.add_typer(federate.app, name="federate")
 app.add_typer(keys.app, name="keys")
 app.add_typer(apis_app, name="apis")
 add_grant_commands(clients.app)
+customers.app.add_typer(registration_app, name="registration-token")
 app.add_typer(users.app, name="users")
 app.command()(audit.audit)
 app.command()(token.token)

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gatehouse.console.api_pages import api_routes
 from gatehouse.console.appclient_actions import appclient_action_routes
 from gatehouse.console.appclient_detail import appclient_detail_routes
 from gatehouse.console.appclient_pages import appclient_routes
@@ -42,6 +43,7 @@ def console_routes(runtime: Runtime, *, guard: SignInGuard | None = None) -> lis
         *signin_routes(pages, guard),
         *appclient_routes(pages),  # before the detail routes: ".../new" is not an id
         *federated_routes(pages),
+        *api_routes(pages),
         *appclient_action_routes(pages),
         *appclient_detail_routes(pages),
         *audit_routes(pages),

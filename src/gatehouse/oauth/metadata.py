@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gatehouse.oauth.keys import ALGORITHMS
@@ -16,24 +17,36 @@ API_ROLES = (
 )
 CORPUS_ROLES = ("owner", "administrator", "editor", "viewer")
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
 
 
-def server_metadata(issuer: str, *, service_documentation: str | None = None) -> dict[str, Any]:
-    """The metadata document; every endpoint is under the issuer (RFC 8414 §2)."""
+def server_metadata(
+    issuer: str,
+    *,
+    service_documentation: str | None = None,
+    algorithms: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The metadata document; every endpoint is under the issuer (RFC 8414 §2).
+
+    ``algorithms``: the signing algorithms of the issuer's published keys (default: every one
+    Gatehouse can sign with)."""
+    algs = list(algorithms) if algorithms is not None else list(ALGORITHMS)
     document: dict[str, Any] = {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/oauth2/token",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "revocation_endpoint": f"{issuer}/oauth2/revoke",
         "introspection_endpoint": f"{issuer}/oauth2/introspect",
-        "grant_types_supported": ["client_credentials"],
+        # RFC 7591 §3: dynamic client registration with an initial access token.
+        "registration_endpoint": f"{issuer}/oauth2/register",
+        "grant_types_supported": ["client_credentials", TOKEN_EXCHANGE],
         "response_types_supported": [],
         "scopes_supported": list(API_ROLES),
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
-        "id_token_signing_alg_values_supported": list(ALGORITHMS),
-        "access_token_signing_alg_values_supported": list(ALGORITHMS),
+        "id_token_signing_alg_values_supported": algs,
+        "access_token_signing_alg_values_supported": algs,
         "subject_types_supported": ["public"],
     }
     if service_documentation:

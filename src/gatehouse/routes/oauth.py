@@ -145,7 +145,10 @@ def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
         customer_id = request.path_params["customer_id"]
         if not known(customer_id):
             return _unknown_customer(customer_id)
-        return _json(server_metadata(settings.issuer(customer_id)))
+        keys = replica.key_set(customer_id)
+        # Only the algorithms of the keys this issuer publishes (RFC 8414 §2).
+        algorithms = sorted({k.alg for k in keys.public_keys}) if keys is not None else []
+        return _json(server_metadata(settings.issuer(customer_id), algorithms=algorithms))
 
     # Every method reaches TokenASGI: anything but POST gets a JSON 405 (RFC 6749 §5.2).
     return [

@@ -260,3 +260,38 @@ console_results = Table(
     UniqueConstraint("form_token_hash", name="uq_console_results_form_token"),
     Index("ix_console_results_session", "session_hash"),
 )
+
+# RFC 7591 initial access tokens: only an HMAC of the token is kept.
+initial_access_tokens = Table(
+    "initial_access_tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "customer_id", String(63), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("token_hash", LargeBinary, nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("max_uses", Integer, nullable=True),
+    Column("uses", Integer, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("token_hash", name="uq_initial_access_tokens_hash"),
+)
+
+# A client registered through RFC 7591, with the HMAC of its registration access token.
+client_registrations = Table(
+    "client_registrations",
+    metadata,
+    Column(
+        "app_id", String(40), ForeignKey("app_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("customer_id", String(63), nullable=False),
+    Column("access_token_hash", LargeBinary, nullable=False),
+    Column("allowed_roles", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("initial_token_id", String(40), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_client_registrations_customer", "customer_id"),
+)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0004_harden_b"
-down_revision = "0001"
+down_revision = "0002_key_check"
 branch_labels = None
 depends_on = None
 

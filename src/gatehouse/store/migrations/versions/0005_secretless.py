@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_secretless"
-down_revision = "0002_key_check"
+down_revision = "0004_harden_b"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""APIs (resource servers) and per-client grants on them
+"""APIs (resource servers), per-client grants on them, and dynamic client registration
 
 Every existing customer gets its built-in API: a row whose ``identifier`` is NULL, meaning "the
 configured ``GATEHOUSE_AUDIENCE``" (a migration cannot know the setting, and the setting may
@@ -57,6 +57,37 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_grants", schema=None) as batch_op:
         batch_op.create_index("ix_api_grants_api", ["api_id"], unique=False)
+    # RFC 7591 initial access tokens (stored hashed) and the registrations they made.
+    op.create_table(
+        "initial_access_tokens",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("customer_id", sa.String(length=63), nullable=False),
+        sa.Column("token_hash", sa.LargeBinary(), nullable=False),
+        sa.Column("roles", sa.Text(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.Column("max_uses", sa.Integer(), nullable=True),
+        sa.Column("uses", sa.Integer(), nullable=False),
+        sa.Column("revoked_at", sa.Float(), nullable=True),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash", name="uq_initial_access_tokens_hash"),
+    )
+    op.create_table(
+        "client_registrations",
+        sa.Column("app_id", sa.String(length=40), nullable=False),
+        sa.Column("customer_id", sa.String(length=63), nullable=False),
+        sa.Column("access_token_hash", sa.LargeBinary(), nullable=False),
+        sa.Column("allowed_roles", sa.Text(), nullable=False),
+        sa.Column("metadata", sa.Text(), nullable=False),
+        sa.Column("initial_token_id", sa.String(length=40), nullable=True),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("updated_at", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(["app_id"], ["app_clients.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("app_id"),
+    )
+    with op.batch_alter_table("client_registrations", schema=None) as batch_op:
+        batch_op.create_index("ix_client_registrations_customer", ["customer_id"], unique=False)
     customers = sa.table("customers", sa.column("id", sa.String))
     now = time.time()
     rows = [
@@ -79,5 +110,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("client_registrations")
+    op.drop_table("initial_access_tokens")
     op.drop_table("api_grants")
     op.drop_table("apis")
