@@ -217,7 +217,7 @@ def start_server(
     )
     log.close()
     server = LiveServer(process, f"http://127.0.0.1:{port}", env, demo, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine starts processes slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log_path.read_text()}")
