@@ -93,6 +93,39 @@ def test_reloading_result_pages_creates_and_rotates_nothing(
     assert token_status(server, client_id, rotated) == 200  # still the one shown: not rotated again
 
 
+def test_a_double_click_on_create_makes_one_client(
+    desktop: BrowserContext, demo_server: LiveServer
+) -> None:
+    server = demo_server
+    page = desktop.new_page()
+    sign_in(page, server)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(f"{server.base_url}{BASE}/new")
+    page.get_by_label("Name", exact=True).fill("Double click")
+    page.get_by_role("button", name="Create app client").dblclick()
+    expect(
+        page.get_by_role("heading", name="Created the app client “Double click”.")
+    ).to_be_visible()
+    page.goto(f"{server.base_url}{BASE}?q=Double+click")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    assert posts, "the form was not posted"
+    # The same form sent twice at once from the page (what a resent POST is on the wire).
+    page.goto(f"{server.base_url}{BASE}/new")
+    page.get_by_label("Name", exact=True).fill("Sent twice")
+    urls = page.evaluate(
+        """async () => {
+            const form = document.querySelector("form[action='/console/apiAccess/appClients']");
+            const send = () => fetch(form.action, {method: "POST", body: new FormData(form)});
+            const answers = await Promise.all([send(), send()]);
+            return answers.map(a => a.url);
+        }"""
+    )
+    assert len(set(urls)) == 1, urls  # both led to the one result
+    page.goto(f"{server.base_url}{BASE}?q=Sent+twice")
+    expect(page.locator("tbody tr")).to_have_count(1)
+
+
 def test_an_app_client_is_edited_rotated_with_grace_disabled_and_enabled(
     desktop: BrowserContext, demo_server: LiveServer, screenshots: Path
 ) -> None:

@@ -175,3 +175,18 @@ def test_an_administrator_may_edit_but_not_grant_owner(
     allowed = submit(client, page, page, api_roles=["administrator"])
     assert allowed.status_code == 303
     assert runtime.store.get_client(app_id=record.id).api_roles == ("administrator",)
+
+
+def test_without_script_the_grace_period_chosen_is_kept_on_the_confirmation_page(
+    client: TestClient, owner: str, runtime: Runtime
+) -> None:
+    record, old_secret = add_client(runtime, roles=("viewer",), name="ingest")
+    page = f"{BASE}/{record.id}"
+    asked = submit(client, page, f"{page}/rotate", grace_period_seconds="604800")
+    assert asked.status_code == 303
+    assert asked.headers["location"] == f"{page}/rotate?grace=604800"
+    question = client.get(asked.headers["location"])
+    assert '<option value="604800" selected>7 days</option>' in question.text
+    done = submit(client, question, f"{page}/rotate", follow=True)
+    assert "The previous secret keeps working for 7 days." in done.text
+    assert token(client, record.client_id, old_secret)[0] == 200

@@ -9,6 +9,7 @@ shows its confirmation page (a GET of the same URL).
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -19,7 +20,7 @@ from gatehouse.console.appclient_common import ClientPages, OwnerOnly
 from gatehouse.console.appclient_forms import ACTIONS, BASE, friendly
 from gatehouse.console.appclient_forms import whole_number as number_field
 from gatehouse.console.pages import Action, ConsoleRequest, Done, Handler, Pages
-from gatehouse.console.render import json_response, wants_json
+from gatehouse.console.render import field, json_response, wants_json
 from gatehouse.errors import InvalidInput
 
 SHOW_ONCE = (
@@ -100,8 +101,13 @@ def appclient_action_routes(pages: Pages) -> list[BaseRoute]:
 
     def confirm_url(action: str) -> Callable[[ConsoleRequest], str]:
         def url(page: ConsoleRequest) -> str:
-            back = common.back_url(page, page.path_param("app_id"))
-            suffix = "?from=list" if back == BASE else ""
+            query: dict[str, str] = {}
+            if common.back_url(page, page.path_param("app_id")) == BASE:
+                query["from"] = "list"
+            grace = field(page.form, "grace_period_seconds")
+            if action == "rotate" and grace.isdigit() and len(grace) < 8:
+                query["grace"] = grace  # keep the choice made on the client's page
+            suffix = f"?{urlencode(query)}" if query else ""
             return f"{BASE}/{page.path_param('app_id')}/{action}{suffix}"
 
         return url

@@ -82,6 +82,7 @@ class ClientPages:
             back_url=back,
             hidden={"from": "list"} if back == BASE else {},
             grace_choices=GRACE_CHOICES if action == "rotate" else (),
+            grace_selected=page.request.query_params.get("grace", "0"),
         )
 
     def guarded(

@@ -19,6 +19,7 @@ from gatehouse.console.appclient_forms import (
     GRACE_CHOICES,
     changes_from,
     edit_values,
+    friendly,
     role_choices,
     submitted_values,
 )
@@ -95,7 +96,7 @@ def appclient_detail_routes(pages: Pages) -> list[BaseRoute]:
                 actor=page.actor,
             )
         except InvalidInput as exc:
-            return detail_page(page, record, values=values, errors=exc.field_errors)
+            return detail_page(page, record, values=values, errors=friendly(exc.field_errors))
         runtime.changed()
         return Done(location=f"{BASE}/{record.id}", notice=f"Saved the changes to “{record.name}”.")
 

@@ -161,7 +161,8 @@ ACTIONS = {
     "rotate": {
         "title": "Rotate the secret of “{name}”?",
         "message": "A new secret is made and shown to you once. Programs that use the current "
-        "secret must be given the new one before the grace period ends.",
+        "secret must be given the new one: the current one stops working at once, or when the "
+        "grace period chosen ends.",
         "button": "Rotate secret",
         "done": "Rotated the secret of “{name}”.",
     },

@@ -153,7 +153,8 @@ class Pages:
                 )
             if not claim.first:
                 # The same form again: show what the first submission did; do not act twice.
-                if claim.location is None:
+                location = claim.location or results.wait_for_result(store, claim=claim)
+                if location is None:
                     return self.error_page(
                         page.request,
                         page.principal,
@@ -161,7 +162,7 @@ class Pages:
                         "This form was sent twice; the first one is still being handled. "
                         "Reload the page it came from in a moment.",
                     )
-                return redirect(claim.location)
+                return redirect(location)
             try:
                 outcome = action(page)
             except BaseException:

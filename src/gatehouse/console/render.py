@@ -38,17 +38,9 @@ PAGE_HEADERS = {
     "cache-control": "no-store",
 }
 
-# Messages shown after a redirect, chosen by a fixed code so a link cannot inject text.
+# Messages chosen by a fixed code in the URL, so a link cannot inject text. (An action's own
+# notice names what it acted on and is stored with its result: see console/results.py.)
 NOTICES = {
-    "created": "App client created.",
-    "revoked": "Every token issued to the app client so far is now rejected.",
-    "deleted": "App client deleted. Its tokens stop working at once.",
-    "corpus_created": "Corpus created.",
-    "corpus_deleted": "Corpus deleted.",
-    "keys_rotated": "A new signing key is active. The old one stays published until its "
-    "tokens expire.",
-    "keys_scheduled": "A new signing key is published. It becomes active at the time shown, "
-    "once verifiers have fetched it; the current key signs until then.",
     "signed_out": "You are signed out.",
 }
 

@@ -31,6 +31,8 @@ from gatehouse.store.store import Store
 # A secret waits this long for its result page; after that it is gone even if never shown.
 FLASH_SECONDS = 600
 MAX_FORM_TOKEN = 100
+# How long a second, concurrent submission of a form waits for the first one's result.
+WAIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,19 @@ def claim_form(store: Store, principal: ConsolePrincipal, *, form_token: str) ->
     if row is None or row.session_hash != principal.session_hash:
         return None  # released meanwhile, or another session's token: never theirs to see
     return Claim(id=row.id, first=False, location=row.location)
+
+
+def wait_for_result(store: Store, *, claim: Claim, timeout: float = WAIT_SECONDS) -> str | None:
+    """Where the first submission of a form shows its result, once it has acted (the second
+    of two concurrent submissions waits for it); None if it did not finish in time."""
+    c = t.console_results.c
+    deadline = time.monotonic() + timeout
+    while True:
+        with store.engine.connect() as conn:
+            row = conn.execute(select(c.location).where(c.id == claim.id)).first()
+        if row is None or row.location is not None or time.monotonic() >= deadline:
+            return row.location if row is not None else None
+        time.sleep(0.05)
 
 
 def release_form(store: Store, *, claim: Claim) -> None:
