@@ -80,7 +80,7 @@ def _read_key_file(path: Path) -> bytes:
 
 def _create_key_file(path: Path) -> bytes:
     """Write a new key file (mode 0600) atomically; if another process won, use its key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     raw = os.urandom(32)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -6,15 +6,16 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from gatehouse.errors import InvalidInput
 from gatehouse.store import tables as t
 from gatehouse.store.models import AuditEvent
-from gatehouse.store.store import Conflict, Store
+from gatehouse.store.store import Conflict, NotFound, Store
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 USER_ROLES = ("owner", "administrator")
@@ -124,3 +125,126 @@ def get_user(store: Store, *, user_id: str) -> ConsoleUser | None:
         return None
     m = row._mapping
     return ConsoleUser(id=m["id"], customer_id=m["customer_id"], email=m["email"], role=m["role"])
+
+
+# -- administration (``gatehouse users``): list, delete, change role, reset password -------------
+
+
+class LastOwner(Conflict):
+    """The change would leave a customer with no console user of role ``owner``."""
+
+
+def _user_from_row(m: Any) -> ConsoleUser:
+    return ConsoleUser(id=m["id"], customer_id=m["customer_id"], email=m["email"], role=m["role"])
+
+
+def list_users(store: Store, *, customer_id: str) -> list[ConsoleUser]:
+    """A customer's console users, by email."""
+    query = (
+        select(t.console_users)
+        .where(t.console_users.c.customer_id == customer_id)
+        .order_by(t.console_users.c.email)
+    )
+    with store.engine.connect() as conn:
+        return [_user_from_row(row._mapping) for row in conn.execute(query)]
+
+
+def _locked_user(conn: Connection, customer_id: str, email: str) -> ConsoleUser:
+    """The user row, read inside the caller's write transaction (PostgreSQL: locked)."""
+    email = email.strip().lower()
+    query = select(t.console_users).where(
+        (t.console_users.c.customer_id == customer_id) & (t.console_users.c.email == email)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = None if "\x00" in email else conn.execute(query).first()
+    if row is None:
+        raise NotFound(email)
+    return _user_from_row(row._mapping)
+
+
+def _begin_write(store: Store) -> Connection:
+    """A write transaction; SQLite takes its write lock first, so the owner count cannot race."""
+    conn = store.engine.connect()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.begin()
+    return conn
+
+
+def _refuse_last_owner(conn: Connection, user: ConsoleUser) -> None:
+    if user.role != "owner":
+        return
+    owners = select(t.console_users.c.id).where(
+        (t.console_users.c.customer_id == user.customer_id) & (t.console_users.c.role == "owner")
+    )
+    if conn.dialect.name == "postgresql":
+        owners = owners.with_for_update()
+    if len(conn.execute(owners).all()) <= 1:
+        raise LastOwner(f"{user.email} is the last owner of customer {user.customer_id}")
+
+
+def _audit_user(store: Store, user: ConsoleUser, action: str, actor: str, **detail: Any) -> None:
+    store.append_audit(
+        events=[
+            AuditEvent(
+                customer_id=user.customer_id,
+                at=time.time(),
+                actor=actor,
+                action=action,
+                target=user.email,
+                detail=detail,
+            )
+        ]
+    )
+
+
+def delete_user(store: Store, *, customer_id: str, email: str, actor: str) -> ConsoleUser:
+    """Remove a console user and its sessions; never the customer's last owner."""
+    with _begin_write(store) as conn:
+        user = _locked_user(conn, customer_id, email)
+        _refuse_last_owner(conn, user)
+        conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user.id))
+        conn.execute(delete(t.console_users).where(t.console_users.c.id == user.id))
+        conn.commit()
+    _audit_user(store, user, "user.delete", actor)
+    return user
+
+
+def set_user_role(
+    store: Store, *, customer_id: str, email: str, role: str, actor: str
+) -> ConsoleUser:
+    """Change a user's role; the last owner cannot be demoted."""
+    if role not in USER_ROLES:
+        raise InvalidInput({"role": f"must be one of {', '.join(USER_ROLES)}"})
+    with _begin_write(store) as conn:
+        user = _locked_user(conn, customer_id, email)
+        if role != "owner":
+            _refuse_last_owner(conn, user)
+        conn.execute(
+            update(t.console_users).where(t.console_users.c.id == user.id).values(role=role)
+        )
+        conn.commit()
+    _audit_user(store, user, "user.set_role", actor, role=role, previous_role=user.role)
+    return ConsoleUser(id=user.id, customer_id=user.customer_id, email=user.email, role=role)
+
+
+def reset_password(
+    store: Store, *, customer_id: str, email: str, password: str, actor: str
+) -> ConsoleUser:
+    """Set a new password; the user's console sessions end."""
+    if len(password) < 12:
+        raise InvalidInput({"password": "must be at least 12 characters"})
+    password_hash = _hasher.hash(password)
+    with _begin_write(store) as conn:
+        user = _locked_user(conn, customer_id, email)
+        conn.execute(
+            update(t.console_users)
+            .where(t.console_users.c.id == user.id)
+            .values(password_hash=password_hash)
+        )
+        conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user.id))
+        conn.commit()
+    _audit_user(store, user, "user.reset_password", actor)
+    return user

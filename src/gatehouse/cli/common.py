@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
@@ -11,6 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from gatehouse.appclients import Actor
+from gatehouse.cli import datadirs
 from gatehouse.masterkey import MasterKey, load_master_key
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
@@ -19,7 +21,7 @@ from gatehouse.store.store import NotFound, Store
 CLI_ACTOR = Actor(name="cli", source="cli")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 CustomerOpt = Annotated[str, typer.Option("--customer", help="Customer id.")]
-AppIdArg = Annotated[str, typer.Argument(help="App client id (app_...).")]
+AppIdArg = Annotated[str, typer.Argument(help="App client id (app_...) or its client_id.")]
 
 
 @dataclass
@@ -52,6 +54,10 @@ def open_context() -> Context:
         master_key = load_master_key(settings)
     except (OSError, ValueError) as exc:
         fail(f"invalid master key: {exc}", 2)
+    database = datadirs.sqlite_path(settings.sqlalchemy_url)
+    warning = datadirs.new_database_warning(database) if database is not None else None
+    if warning is not None:
+        typer.echo(warning, err=True)
     engine = create_store_engine(settings.sqlalchemy_url)
     try:
         migrate(engine)
@@ -59,6 +65,8 @@ def open_context() -> Context:
         fail(
             f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: {exc}"
         )
+    if database is not None:
+        datadirs.remember(database)
     return Context(settings, Store(engine), master_key)
 
 
@@ -78,3 +86,32 @@ def require_customer(ctx: Context, customer_id: str) -> None:
         ctx.store.get_customer(customer_id=customer_id)
     except NotFound:
         fail(f"no customer {customer_id}; create it with: gatehouse customers create {customer_id}")
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, empty: str) -> None:
+    """Human output of the list commands: a header and aligned columns; lists joined by spaces."""
+    if not rows:
+        typer.echo(empty)
+        return
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    header = [c.upper() for c in columns]
+    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(columns))]
+    for line in [header, *cells]:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return " ".join(_cell(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return ":".join(_cell(v) for v in value.values())
+    return str(value)
+
+
+def key_values(document: dict[str, Any]) -> str:
+    """Human output of one object: ``key: value`` lines, lists joined by spaces."""
+    return "\n".join(f"{k}: {_cell(v)}" for k, v in document.items())

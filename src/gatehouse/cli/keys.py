@@ -14,6 +14,7 @@ from gatehouse.cli.common import (
     JsonOpt,
     emit,
     open_context,
+    print_table,
     require_customer,
 )
 from gatehouse.keyring import rotate_keys
@@ -38,11 +39,10 @@ def keys_list(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
     ctx = open_context()
     require_customer(ctx, customer)
     document = _keys_document(ctx, customer)
-    emit(
-        as_json,
-        document,
-        "\n".join(f"{k['kid']}  {k['alg']}  {k['state']}" for k in document["keys"]),
-    )
+    if as_json:
+        emit(True, document, "")
+    else:
+        print_table(document["keys"], ["kid", "alg", "state"], empty="no signing keys")
 
 
 @app.command("rotate")
