@@ -16,6 +16,7 @@ from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.secrets import SecretHasher
 from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
+from gatehouse.rewrap import adopt_stored_keys
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
 from gatehouse.store.store import Store
@@ -41,7 +42,11 @@ class Runtime:
         if migrate_schema:
             migrate(engine)
         store = Store(engine)
-        master_key = load_master_key(settings)
+        try:
+            master_key = adopt_stored_keys(store, load_master_key(settings))
+        except ValueError:  # a wrong master key: close the pool before saying so
+            engine.dispose()
+            raise
         replica = Replica(store, master_key)
         replica.load()
         audit = AuditWriter(store, interval=settings.audit_flush_interval)

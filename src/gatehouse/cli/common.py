@@ -47,7 +47,7 @@ def load_settings() -> Settings:
         fail(f"invalid settings: {problems}", 2)
 
 
-def open_context() -> Context:
+def open_context(*, adopt_keys: bool = True) -> Context:
     settings = load_settings()
     # The master key is checked before the database is touched: a bad key changes nothing.
     try:
@@ -67,7 +67,15 @@ def open_context() -> Context:
         )
     if database is not None:
         datadirs.remember(database)
-    return Context(settings, Store(engine), master_key)
+    store = Store(engine)
+    if adopt_keys:
+        from gatehouse.rewrap import WrongMasterKey, adopt_stored_keys
+
+        try:
+            master_key = adopt_stored_keys(store, master_key)
+        except WrongMasterKey as exc:
+            fail(str(exc), 2)
+    return Context(settings, store, master_key)
 
 
 def emit(as_json: bool, document: dict[str, Any], text: str) -> None:

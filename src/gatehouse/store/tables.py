@@ -147,3 +147,13 @@ revoked_tokens = Table(
     Column("revoked_at", Float, nullable=False),
     Index("ix_revoked_tokens_expires", "expires_at"),
 )
+
+# Values sealed under the current master key that must survive its rotation (gatehouse/rewrap.py):
+# the client-secret HMAC key, once ``gatehouse keys rewrap`` has run.
+master_key_state = Table(
+    "master_key_state",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
