@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gatehouse.cli import audit, clients, customers, demo, keys, serve, token, users
+from gatehouse.cli import audit, backup, clients, customers, demo, keys, serve, token, users
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -24,6 +24,8 @@ app.add_typer(users.app, name="users")
 app.command()(audit.audit)
 app.command()(token.token)
 app.command()(demo.demo)
+app.command()(backup.backup)
+app.command()(backup.restore)
 
 
 def _version(value: bool) -> None:
