@@ -7,11 +7,13 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from gatehouse.accesslog import AccessLog
 from gatehouse.api import api_routes
 from gatehouse.console.routes import console_routes
 from gatehouse.console.sessions import api_session_resolver
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         routes=routes,
         lifespan=lifespan,
         exception_handlers={404: _not_found, 500: _server_error},
+        middleware=[Middleware(AccessLog)] if runtime.settings.access_log else [],
     )
     return GatehouseApp(runtime, inner)
 
