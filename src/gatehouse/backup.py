@@ -46,6 +46,7 @@ def backup_sqlite(database: Path, target: Path) -> BackupInfo:
         raise BackupError(f"no database at {database}")
     if target.exists():
         raise BackupError(f"{target} exists; choose a new file name")
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.partial")
     _create_private(temporary)
     try:
