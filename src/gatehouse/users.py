@@ -10,7 +10,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from gatehouse.errors import InvalidInput
 from gatehouse.store import tables as t
@@ -127,124 +127,120 @@ def get_user(store: Store, *, user_id: str) -> ConsoleUser | None:
     return ConsoleUser(id=m["id"], customer_id=m["customer_id"], email=m["email"], role=m["role"])
 
 
-# -- administration (``gatehouse users``): list, delete, change role, reset password -------------
+# -- managing console users (the console's users page) ------------------------------------------
 
 
 class LastOwner(Conflict):
-    """The change would leave a customer with no console user of role ``owner``."""
+    """The change would leave the customer without an owner."""
 
 
-def _user_from_row(m: Any) -> ConsoleUser:
+def generate_password() -> str:
+    """A password to hand to a new user or after a reset: 20 characters, about 119 bits."""
+    return secrets.token_urlsafe(15)
+
+
+def _user_of(row: Any) -> ConsoleUser:
+    m = row._mapping
     return ConsoleUser(id=m["id"], customer_id=m["customer_id"], email=m["email"], role=m["role"])
 
 
 def list_users(store: Store, *, customer_id: str) -> list[ConsoleUser]:
-    """A customer's console users, by email."""
-    query = (
-        select(t.console_users)
-        .where(t.console_users.c.customer_id == customer_id)
-        .order_by(t.console_users.c.email)
-    )
+    """The customer's console users, by email."""
+    u = t.console_users.c
+    query = select(t.console_users).where(u.customer_id == customer_id).order_by(u.email)
     with store.engine.connect() as conn:
-        return [_user_from_row(row._mapping) for row in conn.execute(query)]
+        return [_user_of(row) for row in conn.execute(query)]
 
 
-def _locked_user(conn: Connection, customer_id: str, email: str) -> ConsoleUser:
-    """The user row, read inside the caller's write transaction (PostgreSQL: locked)."""
-    email = email.strip().lower()
-    query = select(t.console_users).where(
-        (t.console_users.c.customer_id == customer_id) & (t.console_users.c.email == email)
+def _audit_user(store: Store, customer_id: str, actor: str, action: str, email: str) -> None:
+    event = AuditEvent(
+        customer_id=customer_id, at=time.time(), actor=actor, action=action, target=email
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = None if "\x00" in email else conn.execute(query).first()
-    if row is None:
-        raise NotFound(email)
-    return _user_from_row(row._mapping)
+    store.append_audit(events=[event])
 
 
-def _begin_write(store: Store) -> Connection:
-    """A write transaction; SQLite takes its write lock first, so the owner count cannot race."""
-    conn = store.engine.connect()
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.begin()
-    return conn
-
-
-def _refuse_last_owner(conn: Connection, user: ConsoleUser) -> None:
-    if user.role != "owner":
-        return
-    owners = select(t.console_users.c.id).where(
-        (t.console_users.c.customer_id == user.customer_id) & (t.console_users.c.role == "owner")
+def _change_keeping_an_owner(
+    store: Store, *, customer_id: str, user_id: str, statement: Any
+) -> ConsoleUser:
+    """Run ``statement`` (an UPDATE or DELETE of one user) unless it would remove the customer's
+    last owner; returns the user as it was."""
+    u = t.console_users.c
+    mine = (u.id == user_id) & (u.customer_id == customer_id)
+    owners = (
+        select(func.count())
+        .select_from(t.console_users)
+        .where((u.customer_id == customer_id) & (u.role == "owner"))
+        .scalar_subquery()
     )
-    if conn.dialect.name == "postgresql":
-        owners = owners.with_for_update()
-    if len(conn.execute(owners).all()) <= 1:
-        raise LastOwner(f"{user.email} is the last owner of customer {user.customer_id}")
-
-
-def _audit_user(store: Store, user: ConsoleUser, action: str, actor: str, **detail: Any) -> None:
-    store.append_audit(
-        events=[
-            AuditEvent(
-                customer_id=user.customer_id,
-                at=time.time(),
-                actor=actor,
-                action=action,
-                target=user.email,
-                detail=detail,
-            )
-        ]
-    )
-
-
-def delete_user(store: Store, *, customer_id: str, email: str, actor: str) -> ConsoleUser:
-    """Remove a console user and its sessions; never the customer's last owner."""
-    with _begin_write(store) as conn:
-        user = _locked_user(conn, customer_id, email)
-        _refuse_last_owner(conn, user)
-        conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user.id))
-        conn.execute(delete(t.console_users).where(t.console_users.c.id == user.id))
-        conn.commit()
-    _audit_user(store, user, "user.delete", actor)
-    return user
+    with store.engine.begin() as conn:
+        # Lock the owners first (PostgreSQL), so that two owners demoting each other at once
+        # cannot both pass the count; SQLite runs one writer at a time anyway.
+        conn.execute(
+            select(u.id)
+            .where((u.customer_id == customer_id) & (u.role == "owner"))
+            .with_for_update()
+        ).all()
+        row = conn.execute(select(t.console_users).where(mine)).first()
+        if row is None:
+            raise NotFound(user_id)
+        done = conn.execute(statement.where(mine & ((u.role != "owner") | (owners > 1))))
+        if done.rowcount != 1:
+            raise LastOwner(row._mapping["email"])
+    return _user_of(row)
 
 
 def set_user_role(
-    store: Store, *, customer_id: str, email: str, role: str, actor: str
+    store: Store, *, customer_id: str, user_id: str, role: str, actor: str
 ) -> ConsoleUser:
-    """Change a user's role; the last owner cannot be demoted."""
+    """Give a user another role; :class:`LastOwner` if it is the last owner's demotion."""
     if role not in USER_ROLES:
         raise InvalidInput({"role": f"must be one of {', '.join(USER_ROLES)}"})
-    with _begin_write(store) as conn:
-        user = _locked_user(conn, customer_id, email)
-        if role != "owner":
-            _refuse_last_owner(conn, user)
-        conn.execute(
-            update(t.console_users).where(t.console_users.c.id == user.id).values(role=role)
+    statement = update(t.console_users).values(role=role)
+    if role == "owner":  # a promotion never leaves the customer without an owner
+        u = t.console_users.c
+        with store.engine.begin() as conn:
+            row = conn.execute(
+                select(t.console_users).where((u.id == user_id) & (u.customer_id == customer_id))
+            ).first()
+            if row is None:
+                raise NotFound(user_id)
+            conn.execute(statement.where(u.id == user_id))
+        before = _user_of(row)
+    else:
+        before = _change_keeping_an_owner(
+            store, customer_id=customer_id, user_id=user_id, statement=statement
         )
-        conn.commit()
-    _audit_user(store, user, "user.set_role", actor, role=role, previous_role=user.role)
-    return ConsoleUser(id=user.id, customer_id=user.customer_id, email=user.email, role=role)
+    _audit_user(store, customer_id, actor, "user.set_role", before.email)
+    return ConsoleUser(id=before.id, customer_id=customer_id, email=before.email, role=role)
+
+
+def delete_user(store: Store, *, customer_id: str, user_id: str, actor: str) -> ConsoleUser:
+    """Remove a user (its sessions end with it); :class:`LastOwner` for the last owner."""
+    before = _change_keeping_an_owner(
+        store, customer_id=customer_id, user_id=user_id, statement=delete(t.console_users)
+    )
+    with store.engine.begin() as conn:
+        conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user_id))
+    _audit_user(store, customer_id, actor, "user.delete", before.email)
+    return before
 
 
 def reset_password(
-    store: Store, *, customer_id: str, email: str, password: str, actor: str
+    store: Store, *, customer_id: str, user_id: str, password: str, actor: str
 ) -> ConsoleUser:
-    """Set a new password; the user's console sessions end."""
+    """Set a new password and end every session of the user."""
     if len(password) < 12:
         raise InvalidInput({"password": "must be at least 12 characters"})
-    password_hash = _hasher.hash(password)
-    with _begin_write(store) as conn:
-        user = _locked_user(conn, customer_id, email)
+    u = t.console_users.c
+    mine = (u.id == user_id) & (u.customer_id == customer_id)
+    with store.engine.begin() as conn:
+        row = conn.execute(select(t.console_users).where(mine)).first()
+        if row is None:
+            raise NotFound(user_id)
         conn.execute(
-            update(t.console_users)
-            .where(t.console_users.c.id == user.id)
-            .values(password_hash=password_hash)
+            update(t.console_users).where(mine).values(password_hash=_hasher.hash(password))
         )
-        conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user.id))
-        conn.commit()
-    _audit_user(store, user, "user.reset_password", actor)
+        conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user_id))
+    user = _user_of(row)
+    _audit_user(store, customer_id, actor, "user.reset_password", user.email)
     return user

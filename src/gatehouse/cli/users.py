@@ -10,6 +10,7 @@ import typer
 
 from gatehouse.cli.common import (
     CLI_ACTOR,
+    Context,
     CustomerOpt,
     JsonOpt,
     emit,
@@ -80,6 +81,16 @@ def users_list(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
         print_table(users, ["email", "role", "id"], empty="no console users")
 
 
+def _find_user(ctx: Context, customer: str, email: str) -> ConsoleUser:
+    from gatehouse.users import list_users
+
+    wanted = email.strip().lower()
+    for user in list_users(ctx.store, customer_id=customer):
+        if user.email == wanted:
+            return user
+    fail(f"no console user {wanted} for customer {customer}")
+
+
 @app.command("delete")
 def users_delete(customer: CustomerOpt, email: EmailArg, as_json: JsonOpt = False) -> None:
     """Remove a console user (never the customer's last owner); its sessions end."""
@@ -87,10 +98,12 @@ def users_delete(customer: CustomerOpt, email: EmailArg, as_json: JsonOpt = Fals
 
     ctx = open_context()
     require_customer(ctx, customer)
+    found = _find_user(ctx, customer, email)
     user = _change_user(
-        lambda: delete_user(ctx.store, customer_id=customer, email=email, actor=CLI_ACTOR.name),
-        customer,
-        email,
+        lambda: delete_user(
+            ctx.store, customer_id=customer, user_id=found.id, actor=CLI_ACTOR.name
+        ),
+        found,
     )
     emit(as_json, {**_user_document(user), "deleted": True}, f"deleted {user.email}")
 
@@ -107,12 +120,12 @@ def users_set_role(
 
     ctx = open_context()
     require_customer(ctx, customer)
+    found = _find_user(ctx, customer, email)
     user = _change_user(
         lambda: set_user_role(
-            ctx.store, customer_id=customer, email=email, role=role, actor=CLI_ACTOR.name
+            ctx.store, customer_id=customer, user_id=found.id, role=role, actor=CLI_ACTOR.name
         ),
-        customer,
-        email,
+        found,
     )
     emit(as_json, _user_document(user), f"{user.email}: {user.role}")
 
@@ -128,20 +141,22 @@ def users_reset_password(
 ) -> None:
     """Set a new console password (a generated one, printed once, without --password-stdin);
     the user's console sessions end."""
-    import secrets
-
-    from gatehouse.users import reset_password
+    from gatehouse.users import generate_password, reset_password
 
     generated = not password_stdin
-    password = secrets.token_urlsafe(16) if generated else sys.stdin.readline().rstrip("\r\n")
+    password = generate_password() if generated else sys.stdin.readline().rstrip("\r\n")
     ctx = open_context()
     require_customer(ctx, customer)
+    found = _find_user(ctx, customer, email)
     user = _change_user(
         lambda: reset_password(
-            ctx.store, customer_id=customer, email=email, password=password, actor=CLI_ACTOR.name
+            ctx.store,
+            customer_id=customer,
+            user_id=found.id,
+            password=password,
+            actor=CLI_ACTOR.name,
         ),
-        customer,
-        email,
+        found,
     )
     document: dict[str, str] = _user_document(user)
     if generated:
@@ -149,7 +164,7 @@ def users_reset_password(
     emit(as_json, document, key_values(document))
 
 
-def _change_user(change: Callable[[], ConsoleUser], customer: str, email: str) -> ConsoleUser:
+def _change_user(change: Callable[[], ConsoleUser], user: ConsoleUser) -> ConsoleUser:
     from gatehouse.users import LastOwner
 
     try:
@@ -157,6 +172,9 @@ def _change_user(change: Callable[[], ConsoleUser], customer: str, email: str) -
     except InvalidInput as exc:
         fail(str(exc), 2)
     except NotFound:
-        fail(f"no console user {email.strip().lower()} for customer {customer}")
-    except LastOwner as exc:
-        fail(f"{exc}; make another user owner first (gatehouse users set-role)")
+        fail(f"no console user {user.email} for customer {user.customer_id}")
+    except LastOwner:
+        fail(
+            f"{user.email} is the last owner of customer {user.customer_id}; make another user "
+            "owner first (gatehouse users set-role)"
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import re
 import sqlite3
@@ -12,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_262_837_001  # pg_advisory_lock key: one migrator at a time
 
@@ -52,6 +54,15 @@ _REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w]+)['\"]?", r
 
 
 @functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision id of this version's migration scripts."""
+    found: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        found.update(v for k, v in _REVISION.findall(script.read_text()) if k == "revision")
+    return frozenset(found)
+
+
+@functools.cache
 def head_revision() -> str:
     """The newest revision of the migration scripts, read from the files (no Alembic import)."""
     revisions: set[str] = set()
@@ -78,8 +89,14 @@ def current_revision(engine: Engine) -> str | None:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe to call from several processes at once."""
-    if current_revision(engine) == head_revision():
+    current = current_revision(engine)
+    if current == head_revision():
         return  # the usual case: no need to load Alembic at all
+    if current is not None and current not in known_revisions():
+        # A newer version migrated first (a rolling upgrade, docs/operations.md): its migrations
+        # only add, so this version runs on the newer schema as it is.
+        log.warning("the database schema %s is newer than this version's; not migrating", current)
+        return
     from alembic import command
     from alembic.config import Config
 
