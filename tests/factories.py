@@ -166,6 +166,7 @@ def server_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env.update(
         {
             "GATEHOUSE_DATA_DIR": str(data_dir),
+            "XDG_STATE_HOME": str(data_dir / "state"),
             "GATEHOUSE_HOST": "127.0.0.1",
             "GATEHOUSE_PORT": str(port),
             "GATEHOUSE_CHANGE_POLL_INTERVAL": "0.1",

@@ -9,11 +9,13 @@ from http import HTTPStatus
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from gatehouse.accesslog import AccessLog
 from gatehouse.api import api_routes
 from gatehouse.console.routes import console_routes
 from gatehouse.console.sessions import api_session_resolver
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, 500: _server_error},
+        middleware=[Middleware(AccessLog)] if runtime.settings.access_log else [],
     )
     return GatehouseApp(runtime, inner)
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from typing import Any
-
-import orjson
 
 from gatehouse import appclients
 from gatehouse.appclients import Actor
@@ -76,20 +73,20 @@ def ensure_demo(settings: Settings, store: Store, master_key: MasterKey) -> dict
     }
 
 
-def _console_password(settings: Settings, store: Store) -> str:
-    """The demo console password, kept in ``{DATA_DIR}/demo-console.json`` (mode 0600)."""
-    path = settings.data_dir / "demo-console.json"
-    if path.exists() and user_exists(store, email=DEMO_EMAIL):
-        stored: str = orjson.loads(path.read_bytes())["password"]
-        return stored
-    password = secrets.token_urlsafe(12)
+RESET_HINT = f"gatehouse users reset-password --customer {DEMO_CUSTOMER} {DEMO_EMAIL}"
+
+
+def _console_password(settings: Settings, store: Store) -> str | None:
+    """The password of a newly created demo console user, or None when it exists already.
+
+    The password is printed once and kept nowhere (only its argon2id hash is stored); a
+    forgotten one is replaced with ``RESET_HINT``. The plaintext file older versions kept is
+    removed.
+    """
+    (settings.data_dir / "demo-console.json").unlink(missing_ok=True)
     if user_exists(store, email=DEMO_EMAIL):
-        from sqlalchemy import delete
-
-        from gatehouse.store import tables as t
-
-        with store.engine.begin() as conn:
-            conn.execute(delete(t.console_users).where(t.console_users.c.email == DEMO_EMAIL))
+        return None
+    password = secrets.token_urlsafe(12)
     create_user(
         store,
         customer_id=DEMO_CUSTOMER,
@@ -98,8 +95,4 @@ def _console_password(settings: Settings, store: Store) -> str:
         password=password,
         actor="demo",
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(orjson.dumps({"email": DEMO_EMAIL, "password": password}))
     return password

@@ -13,7 +13,7 @@ import hmac
 import time
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import Engine, exists, insert, select
+from sqlalchemy import Connection, Engine, delete, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.masterkey import MasterKey, load_master_key
@@ -50,8 +50,14 @@ def configured_key(settings: Settings) -> MasterKey | None:
         raise MasterKeyError(f"invalid master key: {exc}") from None
 
 
-def open_master_key(settings: Settings, engine: Engine) -> MasterKey:
+def open_master_key(
+    settings: Settings, engine: Engine, *, rewrapping_to: MasterKey | None = None
+) -> MasterKey:
     """The master key of ``settings``, proven to be the one this (migrated) store knows.
+
+    ``rewrapping_to``: ``gatehouse keys rewrap`` run again after the switch to this new key
+    (docs/operations.md): a store already checked under the new key is accepted too, the old key
+    only opening what an old process sealed meanwhile.
 
     Raises :class:`MasterKeyError`; nothing is written unless the key is right.
     """
@@ -78,6 +84,8 @@ def open_master_key(settings: Settings, engine: Engine) -> MasterKey:
     if stored is None:
         _prove_legacy(engine, master_key, settings)
         stored = _write_check(engine, master_key)
+    if rewrapping_to is not None and hmac.compare_digest(bytes(stored), rewrapping_to.check_value):
+        return master_key
     if not hmac.compare_digest(bytes(stored), master_key.check_value):
         raise MasterKeyError(
             f"{key_setting(settings)} is not the master key this database was sealed with; "
@@ -124,3 +132,11 @@ def _write_check(engine: Engine, master_key: MasterKey) -> bytes:
         return bytes(
             conn.execute(select(t.key_check.c.value).where(t.key_check.c.id == _ROW)).scalar_one()
         )
+
+
+def replace_check(conn: Connection, master_key: MasterKey) -> None:
+    """In the transaction of a rewrap: the store is sealed under ``master_key`` from now on."""
+    conn.execute(delete(t.key_check).where(t.key_check.c.id == _ROW))
+    conn.execute(
+        insert(t.key_check).values(id=_ROW, value=master_key.check_value, created_at=time.time())
+    )

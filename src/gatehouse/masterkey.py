@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hmac
 import logging
 import os
@@ -48,6 +49,10 @@ class MasterKey:
             ),
         )
 
+    def with_secret_hmac_key(self, key: bytes) -> MasterKey:
+        """The same sealing key with the client-secret HMAC key a rewrapped database keeps."""
+        return dataclasses.replace(self, secret_hmac_key=key)
+
     def seal(self, plaintext: bytes, *, context: str) -> bytes:
         """AES-256-GCM encrypt, binding the ciphertext to ``context`` (e.g. a row id)."""
         nonce = os.urandom(_NONCE_BYTES)
@@ -65,7 +70,7 @@ def load_master_key(settings: Settings, *, create: bool = True) -> MasterKey:
         return MasterKey.from_bytes(base64.b64decode(settings.master_key.get_secret_value()))
     path = settings.master_key_file or settings.data_dir / "master.key"
     if path.exists():
-        return MasterKey.from_bytes(_read_key_file(path))
+        return MasterKey.from_bytes(read_key_file(path))
     if settings.master_key_file is not None:
         raise FileNotFoundError(f"GATEHOUSE_MASTER_KEY_FILE {path} does not exist")
     if not create:
@@ -73,7 +78,7 @@ def load_master_key(settings: Settings, *, create: bool = True) -> MasterKey:
     return MasterKey.from_bytes(_create_key_file(path))
 
 
-def _read_key_file(path: Path) -> bytes:
+def read_key_file(path: Path) -> bytes:
     """The 32 bytes a key file holds in base64, or a ValueError that names the file."""
     try:
         raw = base64.b64decode(path.read_text().strip(), validate=True)
@@ -89,7 +94,7 @@ def _read_key_file(path: Path) -> bytes:
 
 def _create_key_file(path: Path) -> bytes:
     """Write a new key file (mode 0600) atomically; if another process won, use its key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     raw = os.urandom(32)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -99,7 +104,7 @@ def _create_key_file(path: Path) -> bytes:
         # link() never replaces: a key file appears complete, or the other process's stays.
         os.link(temporary, path)
     except FileExistsError:  # another process created it first
-        return _read_key_file(path)
+        return read_key_file(path)
     finally:
         temporary.unlink(missing_ok=True)
     log.warning(

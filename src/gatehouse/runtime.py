@@ -19,6 +19,7 @@ from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.secrets import SecretHasher
 from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
+from gatehouse.rewrap import adopt_stored_keys
 from gatehouse.secretless.endpoint import AssertionEndpoint
 from gatehouse.secretless.keyfetch import KeyFetcher
 from gatehouse.secretless.replay import AssertionIds
@@ -50,8 +51,8 @@ class Runtime:
         store = Store(engine)
         # Before anything is read or written: a wrong master key stops the process here.
         try:
-            master_key = open_master_key(settings, engine)
-        except MasterKeyError:
+            master_key = adopt_stored_keys(store, open_master_key(settings, engine))
+        except (MasterKeyError, ValueError):  # close the pool before saying so
             engine.dispose()
             raise
         replica = Replica(

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    # One line per request served by the ASGI app (accesslog.py); fast-lane token requests are
+    # in the audit log instead.
+    access_log: bool = True
 
     @field_validator("public_url", "audience")
     @classmethod

@@ -47,6 +47,8 @@ class Cli:
     def __init__(self, data_dir: Path, **settings: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
         env["GATEHOUSE_DATA_DIR"] = str(data_dir)
+        # The databases the CLI remembers (cli/datadirs.py): this data directory's own list.
+        env["XDG_STATE_HOME"] = str(data_dir.parent / "state")
         # A set master key: no development key file (and its warning) unless a test asks.
         env["GATEHOUSE_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
         self.env = env

@@ -28,6 +28,7 @@ TABLES = {
     "federated_credentials",
     "initial_access_tokens",
     "key_check",
+    "master_key_state",
     "revoked_tokens",
     "signing_keys",
     "used_assertions",

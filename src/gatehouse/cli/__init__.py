@@ -4,11 +4,13 @@ with ``--json`` it prints one JSON object on stdout. One module per command grou
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import typer
 
 from gatehouse.cli import (
     audit,
+    backup,
     clients,
     customers,
     demo,
@@ -24,7 +26,10 @@ from gatehouse.cli.grants import add_grant_commands
 from gatehouse.cli.registration import app as registration_app
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Gatehouse: OAuth 2.0 for machine clients."
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Gatehouse: OAuth 2.0 for machine clients.",
 )
 app.command()(serve.serve)
 app.add_typer(customers.app, name="customers")
@@ -39,6 +44,28 @@ app.add_typer(users.app, name="users")
 app.command()(audit.audit)
 app.command()(token.token)
 app.command()(demo.demo)
+app.command()(backup.backup)
+app.command()(backup.restore)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from gatehouse import __version__
+
+        typer.echo(f"gatehouse {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _version_flag: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Gatehouse: OAuth 2.0 for machine clients."""
 
 
 def main() -> None:

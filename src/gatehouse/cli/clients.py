@@ -29,7 +29,9 @@ from gatehouse.cli.common import (
     JsonOpt,
     emit,
     fail,
+    key_values,
     open_context,
+    print_table,
     require_customer,
     token_url,
 )
@@ -105,14 +107,19 @@ def clients_create(
     if secret is None:  # a secretless client has no client_secret member at all
         del document["client_secret"]
         document["token_endpoint_auth_method"] = record.token_endpoint_auth_method
-    emit(as_json, document, "\n".join(f"{k}: {v}" for k, v in document.items()))
+    emit(as_json, document, key_values(document))
 
 
 def _get_client(ctx: Context, customer: str, app_id: str) -> Any:
     try:
         return ctx.store.get_client(app_id=app_id, customer_id=customer)
     except NotFound:
+        pass
+    # The OAuth client_id names a client as well as its app_... id does.
+    record = ctx.store.find_client(client_id=app_id)
+    if record is None or record.customer_id != customer:
         fail(f"no app client {app_id} for customer {customer}")
+    return record
 
 
 @app.command("list")
@@ -122,8 +129,11 @@ def clients_list(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
     require_customer(ctx, customer)
     records = ctx.store.list_clients(customer_id=customer)
     views = [client_view(r) for r in records]
-    lines = [f"{v['id']}  {v['client_id']}  {v['name']}  {' '.join(v['api_roles'])}" for v in views]
-    emit(as_json, {"app_clients": views}, "\n".join(lines) or "no app clients")
+    if as_json:
+        emit(True, {"app_clients": views}, "")
+    else:
+        columns = ["id", "client_id", "name", "api_roles", "enabled", "created_at"]
+        print_table(views, columns, empty="no app clients")
 
 
 @app.command("show")
@@ -140,7 +150,7 @@ def clients_show(
     if show_secret and secret is None:
         fail("this server keeps no copy of secrets (GATEHOUSE_SECRET_RETRIEVAL=false)")
     view = client_view(record, secret=secret)
-    emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+    emit(as_json, view, key_values(view))
 
 
 @app.command("update")
@@ -204,7 +214,7 @@ def clients_update(
     except InvalidInput as exc:
         fail(str(exc), 2)
     view = client_view(record)
-    emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+    emit(as_json, view, key_values(view))
 
 
 @app.command("set-quota")
@@ -216,7 +226,7 @@ def clients_set_quota(
 ) -> None:
     """Set or clear a client's hourly token quota."""
     ctx = open_context()
-    _get_client(ctx, customer, app_id)
+    app_id = _get_client(ctx, customer, app_id).id
     try:
         record = appclients.update_client(
             ctx.store,
@@ -242,7 +252,7 @@ def clients_rotate(
 ) -> None:
     """Give a client a new secret."""
     ctx = open_context()
-    _get_client(ctx, customer, app_id)
+    app_id = _get_client(ctx, customer, app_id).id
     try:
         record, secret = appclients.rotate_secret(
             ctx.store,
@@ -267,7 +277,7 @@ def clients_revoke(
 ) -> None:
     """Reject every token issued to a client so far."""
     ctx = open_context()
-    _get_client(ctx, customer, app_id)
+    app_id = _get_client(ctx, customer, app_id).id
     record = appclients.revoke_tokens(
         ctx.store, customer_id=customer, app_id=app_id, actor=CLI_ACTOR
     )
@@ -286,6 +296,6 @@ def clients_delete(
 ) -> None:
     """Delete a client; its tokens stop working."""
     ctx = open_context()
-    _get_client(ctx, customer, app_id)
+    app_id = _get_client(ctx, customer, app_id).id
     appclients.delete_client(ctx.store, customer_id=customer, app_id=app_id, actor=CLI_ACTOR)
     emit(as_json, {"id": app_id, "deleted": True}, f"deleted {app_id}")

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from gatehouse.cli.common import JsonOpt, emit, fail, open_context, token_url
+from gatehouse.cli.common import (
+    Context,
+    JsonOpt,
+    emit,
+    fail,
+    key_values,
+    open_context,
+    print_table,
+    token_url,
+)
 from gatehouse.customers import create_customer
 from gatehouse.errors import InvalidInput
-from gatehouse.store.store import Conflict
+from gatehouse.store.models import Customer
+from gatehouse.store.store import Conflict, NotFound
 
 app = typer.Typer(no_args_is_help=True, help="Customers (tenants).")
 
@@ -46,3 +56,53 @@ def customers_create(
         document,
         f"customer_id: {customer_id}\nissuer: {issuer}\ntoken_url: {document['token_url']}",
     )
+
+
+def _customer_document(ctx: Context, customer: Customer) -> dict[str, Any]:
+    from gatehouse.appclients import iso_time
+
+    return {
+        "customer_id": customer.id,
+        "name": customer.name,
+        "created_at": iso_time(customer.created_at),
+        "issuer": ctx.settings.issuer(customer.id),
+        "token_url": token_url(ctx.settings, customer.id),
+    }
+
+
+@app.command("list")
+def customers_list(as_json: JsonOpt = False) -> None:
+    """List the customers."""
+    ctx = open_context()
+    documents = [_customer_document(ctx, c) for c in ctx.store.list_customers()]
+    if as_json:
+        emit(True, {"customers": documents}, "")
+    else:
+        print_table(
+            documents, ["customer_id", "name", "created_at", "issuer"], empty="no customers"
+        )
+
+
+@app.command("show")
+def customers_show(
+    customer_id: Annotated[str, typer.Argument(help="Customer id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one customer: its URLs and how many app clients, signing keys and users it has."""
+    from gatehouse.users import list_users
+
+    ctx = open_context()
+    try:
+        customer = ctx.store.get_customer(customer_id=customer_id)
+    except NotFound:
+        fail(f"no customer {customer_id}")
+    keys = [k for k in ctx.store.list_keys(customer_id=customer_id) if k.state != "removed"]
+    document = {
+        **_customer_document(ctx, customer),
+        "jwks_uri": f"{ctx.settings.issuer(customer_id)}/.well-known/jwks.json",
+        "app_clients": len(ctx.store.list_clients(customer_id=customer_id)),
+        "active_kid": next((k.kid for k in keys if k.state == "active"), None),
+        "signing_keys": len(keys),
+        "console_users": len(list_users(ctx.store, customer_id=customer_id)),
+    }
+    emit(as_json, document, key_values(document))

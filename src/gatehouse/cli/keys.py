@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +15,10 @@ from gatehouse.cli.common import (
     CustomerOpt,
     JsonOpt,
     emit,
+    fail,
+    key_values,
     open_context,
+    print_table,
     require_customer,
 )
 from gatehouse.keyring import rotate_keys, schedule_rotation
@@ -39,11 +43,10 @@ def keys_list(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
     ctx = open_context()
     require_customer(ctx, customer)
     document = _keys_document(ctx, customer)
-    emit(
-        as_json,
-        document,
-        "\n".join(f"{k['kid']}  {k['alg']}  {k['state']}" for k in document["keys"]),
-    )
+    if as_json:
+        emit(True, document, "")
+    else:
+        print_table(document["keys"], ["kid", "alg", "state"], empty="no signing keys")
 
 
 @app.command("rotate")
@@ -100,3 +103,42 @@ def keys_rotate(
             f"active_kid: {document['active_kid']} signs until then (--now activates at once)"
         )
     emit(as_json, document, text)
+
+
+@app.command("rewrap")
+def keys_rewrap(
+    new_master_key_file: Annotated[
+        Path,
+        typer.Option(
+            "--new-master-key-file",
+            help="File with the new master key, 32 bytes base64 (openssl rand -base64 32).",
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-seal every private key and kept secret under a new master key, in one transaction."""
+    from gatehouse.masterkey import MasterKey, read_key_file
+    from gatehouse.rewrap import WrongMasterKey, key_for_rewrap, rewrap
+
+    try:
+        new = MasterKey.from_bytes(read_key_file(new_master_key_file))
+    except (OSError, ValueError) as exc:
+        fail(f"invalid new master key: {exc}", 2)
+    ctx = open_context(adopt_keys=False, rewrapping_to=new)
+    try:
+        result = rewrap(ctx.store, key_for_rewrap(ctx.store, ctx.master_key, new), new)
+    except WrongMasterKey as exc:
+        fail(str(exc))
+    document = {
+        "signing_keys": result.signing_keys,
+        "client_secrets": result.client_secrets,
+        "unchanged": result.unchanged,
+        "new_master_key_file": str(new_master_key_file.absolute()),
+    }
+    emit(
+        as_json,
+        document,
+        key_values(document)
+        + "\nnext: restart every server with GATEHOUSE_MASTER_KEY_FILE set to the new file "
+        "(docs/operations.md), then run this command again to catch anything sealed meanwhile",
+    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -10,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 CONNECT_TIMEOUT = 2  # seconds (libpq connect_timeout)
 _PG_MIGRATION_LOCK = 7_262_837_001  # pg_advisory_lock key: one migrator at a time
@@ -20,7 +24,7 @@ def create_store_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            make_private(Path(path))
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
         return engine
@@ -34,6 +38,17 @@ def create_store_engine(url: str) -> Engine:
     )
 
 
+def make_private(database: Path) -> None:
+    """The SQLite file and its WAL and SHM files readable by their owner only (0600); SQLite
+    gives the WAL and SHM files the database file's mode when it creates them."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+
+
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -44,6 +59,15 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> Non
 
 
 _REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w]+)['\"]?", re.MULTILINE)
+
+
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision id of this version's migration scripts."""
+    found: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        found.update(v for k, v in _REVISION.findall(script.read_text()) if k == "revision")
+    return frozenset(found)
 
 
 @functools.cache
@@ -73,8 +97,14 @@ def current_revision(engine: Engine) -> str | None:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe to call from several processes at once."""
-    if current_revision(engine) == head_revision():
+    current = current_revision(engine)
+    if current == head_revision():
         return  # the usual case: no need to load Alembic at all
+    if current is not None and current not in known_revisions():
+        # A newer version migrated first (a rolling upgrade, docs/operations.md): its migrations
+        # only add, so this version runs on the newer schema as it is.
+        log.warning("the database schema %s is newer than this version's; not migrating", current)
+        return
     from alembic import command
     from alembic.config import Config
 

@@ -295,3 +295,13 @@ client_registrations = Table(
     Column("updated_at", Float, nullable=False),
     Index("ix_client_registrations_customer", "customer_id"),
 )
+
+# Values sealed under the current master key that must survive its rotation (gatehouse/rewrap.py):
+# the client-secret HMAC key, once ``gatehouse keys rewrap`` has run.
+master_key_state = Table(
+    "master_key_state",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
