@@ -200,7 +200,13 @@ class FastLaneProtocol(HttpToolsProtocol):
         assert self._batch is not None
         client = self.client[0] if self.client else ""
         request = token_request_from(
-            "POST", self.headers, self._fast_body, client, self._fast_customer, self._fast_json
+            "POST",
+            self.headers,
+            self._fast_body,
+            client,
+            self._fast_customer,
+            self._fast_json,
+            self.url.decode("latin-1"),
         )
         self._fast_body = b""
         keep_alive = self.parser.should_keep_alive()

@@ -11,6 +11,7 @@ from gatehouse.auditlog import AuditWriter
 from gatehouse.maintenance import Maintenance
 from gatehouse.masterkey import MasterKey, load_master_key
 from gatehouse.oauth.bruteforce import BruteForceGuard
+from gatehouse.oauth.dpop import DPoPNonces, TokenDPoP
 from gatehouse.oauth.endpoint import TokenEndpoint
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.secrets import SecretHasher
@@ -18,6 +19,7 @@ from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
+from gatehouse.store.proofs import RedisReplayCache, StoreReplayCache
 from gatehouse.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,15 @@ class Runtime:
             guard=guard,
             on_issued=audit.record_issued,
             quota=TokenQuota(storage_url=settings.redis_url),
+            dpop=TokenDPoP(
+                public_url=settings.base_url,
+                shared=(
+                    RedisReplayCache(settings.redis_url)
+                    if settings.redis_url
+                    else StoreReplayCache(engine)
+                ),
+                nonces=DPoPNonces(master_key.secret_hmac_key) if settings.dpop_nonce else None,
+            ),
         )
         return cls(settings, store, master_key, replica, audit, endpoint)
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    # Sender-constrained tokens and proxies (docs/sender-constrained.md, docs/proxy.md).
+    dpop_nonce: bool = False
+    trusted_proxies: str = ""
+    client_cert_header: str | None = None
+    client_ca_file: Path | None = None
 
     @field_validator("public_url", "audience")
     @classmethod

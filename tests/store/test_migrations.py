@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 
-from gatehouse.store.engine import create_store_engine, migrate
+from gatehouse.store.engine import create_store_engine, head_revision, migrate
 from gatehouse.store.store import Store
 
 TABLES = {
@@ -21,6 +21,7 @@ TABLES = {
     "console_users",
     "corpora",
     "customers",
+    "dpop_proofs",
     "revoked_tokens",
     "signing_keys",
 }
@@ -66,7 +67,7 @@ def test_migrate_creates_the_schema_once_and_again_is_a_no_op(database_url: str)
         engine.dispose()
     tables, versions = schema_of(database_url)
     assert tables == TABLES
-    assert versions == ["0001"]
+    assert versions == [head_revision()]
 
 
 def test_three_processes_migrating_one_fresh_database_at_once_all_succeed(
@@ -90,7 +91,7 @@ def test_three_processes_migrating_one_fresh_database_at_once_all_succeed(
     assert [out for out, _ in results] == [b"migrated\n"] * 3
     tables, versions = schema_of(database_url)
     assert tables == TABLES
-    assert versions == ["0001"]
+    assert versions == [head_revision()]
 
 
 def test_sqlite_store_runs_in_wal_mode(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from gatehouse.errors import (
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry, Directory
+from gatehouse.oauth.dpop import TokenDPoP
 from gatehouse.oauth.grant import check_grant_type, choose_audience, narrow_scope
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
@@ -55,6 +56,7 @@ class TokenEndpoint:
     on_issued: IssuedHook
     quota: TokenQuota = field(default_factory=TokenQuota)
     errors: Counter[str] = field(default_factory=Counter)
+    dpop: TokenDPoP | None = None  # RFC 9449; None: DPoP headers are ignored
     auth: ClientAuthenticator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -107,12 +109,12 @@ class TokenEndpoint:
         body = orjson.dumps(
             {
                 "access_token": token.access_token,
-                "token_type": "Bearer",
+                "token_type": item.token_type,
                 "expires_in": token.expires_in,
                 "scope": token.scope,
             }
         )
-        return Response(200, TOKEN_HEADERS, body)
+        return Response(200, item.headers, body)
 
     def _check(self, request: TokenRequest) -> _Staged:
         """Every step before signing; raises an :class:`OAuthError` for a refused request."""
@@ -126,6 +128,9 @@ class TokenEndpoint:
             )
         audience = choose_audience(params, self.default_audience)
         scope = narrow_scope(params.get("scope"), client.api_roles)
+        cnf: dict[str, str] | None = None
+        if self.dpop is not None and (request.dpop is not None or _dpop_bound(client)):
+            cnf = self._bind_dpop(request, client)
         self.quota.consume(client)
         pending = prepare_access_token(
             signer,
@@ -135,8 +140,35 @@ class TokenEndpoint:
             audience=audience,
             scope=scope,
             lifetime=client.token_lifetime_seconds,
+            cnf=cnf,
         )
-        return _Staged(client, pending, request.client_addr)
+        if cnf is None:
+            return _Staged(client, pending, request.client_addr)
+        return _Staged(client, pending, request.client_addr, *self._bound_response(cnf))
+
+    def _bind_dpop(self, request: TokenRequest, client: ClientEntry) -> dict[str, str]:
+        """RFC 9449 §5: check the proof; the token will carry its key's thumbprint."""
+        assert self.dpop is not None
+        proof = self.dpop.check(
+            request.dpop,
+            method=request.method,
+            path=request.path,
+            required=_dpop_bound(client),
+            duplicate=request.duplicate_dpop,
+        )
+        assert proof is not None
+        # RFC 9449 §6.1: the token is bound by the JWK SHA-256 thumbprint in cnf.jkt.
+        return {"jkt": proof.jkt}
+
+    def _bound_response(self, cnf: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+        nonce = self.dpop.response_nonce() if self.dpop is not None and "jkt" in cnf else None
+        headers = TOKEN_HEADERS if nonce is None else (*TOKEN_HEADERS, ("dpop-nonce", nonce))
+        # RFC 9449 §5: a DPoP-bound access token has token_type DPoP.
+        return ("DPoP" if "jkt" in cnf else "Bearer"), headers
+
+
+def _dpop_bound(client: ClientEntry) -> bool:
+    return bool(getattr(client, "dpop_bound_access_tokens", False))
 
 
 @dataclass(slots=True)
@@ -146,6 +178,8 @@ class _Staged:
     client: ClientEntry
     pending: PendingToken
     client_addr: str
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+    headers: tuple[tuple[str, str], ...] = TOKEN_HEADERS
 
 
 def render_error(error: OAuthError) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatehouse.oauth.keys import ALGORITHMS
+from gatehouse.verify.dpop import DPOP_ALGORITHMS
 
 API_ROLES = (
     "owner",
@@ -35,6 +36,8 @@ def server_metadata(issuer: str, *, service_documentation: str | None = None) ->
         "id_token_signing_alg_values_supported": list(ALGORITHMS),
         "access_token_signing_alg_values_supported": list(ALGORITHMS),
         "subject_types_supported": ["public"],
+        # RFC 9449 §5.1: the JWS algorithms accepted for DPoP proofs.
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
     }
     if service_documentation:
         document["service_documentation"] = service_documentation

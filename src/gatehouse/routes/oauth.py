@@ -22,17 +22,23 @@ def token_request_from(
     client_addr: str,
     path_customer: str | None,
     json_allowed: bool,
+    path: str = "",
 ) -> TokenRequest:
     """Build the core's request from raw ASGI-style headers (shared with the fast lane)."""
     content_type: str | None = None
     authorization: str | None = None
     duplicate = False
+    dpop: str | None = None
+    duplicate_dpop = False
     for name, value in headers:
         if name == b"content-type":
             content_type = value.decode("latin-1")
         elif name == b"authorization":
             duplicate = authorization is not None
             authorization = value.decode("latin-1")
+        elif name == b"dpop":
+            duplicate_dpop = dpop is not None
+            dpop = value.decode("latin-1")
     return TokenRequest(
         method=method,
         body=body,
@@ -42,6 +48,9 @@ def token_request_from(
         path_customer=path_customer,
         json_allowed=json_allowed,
         duplicate_authorization=duplicate,
+        path=path,
+        dpop=dpop,
+        duplicate_dpop=duplicate_dpop,
     )
 
 
@@ -80,6 +89,7 @@ class TokenASGI:
             client[0] if client else "",
             customer,
             self.json_allowed,
+            scope["path"],
         )
         response = self.endpoint.handle(request)
         headers = [(k.encode(), v.encode()) for k, v in response.headers]

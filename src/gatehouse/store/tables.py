@@ -147,3 +147,13 @@ revoked_tokens = Table(
     Column("revoked_at", Float, nullable=False),
     Index("ix_revoked_tokens_expires", "expires_at"),
 )
+
+# DPoP proofs seen by the token endpoint (RFC 9449 §11.1): the SHA-256 of (jkt, jti), kept for
+# the proof window so a proof is single-use across every process sharing the database.
+dpop_proofs = Table(
+    "dpop_proofs",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_dpop_proofs_expires", "expires_at"),
+)
