@@ -14,6 +14,9 @@ from gatehouse import appclients
 from tests.api.conftest import Api, Caller, b64, claims_of, error_body, forge
 from tests.factories import TEST_ACTOR, add_customer
 
+# RFC 9449 §7.1: without credentials the API names both schemes it accepts.
+NO_CREDENTIALS = 'Bearer realm="gatehouse", DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
+
 LIST = "/v2/corpora"
 
 
@@ -54,7 +57,7 @@ def test_token_in_query_string_is_not_accepted(api: Api, owner: Caller) -> None:
     # RFC 6750 §2.3 is optional; this API does not accept it, so the request has no credentials.
     response = api.client.get(LIST, params={"access_token": owner.token})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="gatehouse"'
+    assert response.headers["www-authenticate"] == NO_CREDENTIALS
 
 
 # -- RFC 6750 §3.1: error codes --------------------------------------------------------------------
@@ -63,14 +66,14 @@ def test_token_in_query_string_is_not_accepted(api: Api, owner: Caller) -> None:
 def test_no_credentials_gets_401_challenge_without_error_code(api: Api) -> None:
     response = api.client.get(LIST)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="gatehouse"'
+    assert response.headers["www-authenticate"] == NO_CREDENTIALS
     error_body(response, "a bearer token is required")
 
 
 def test_other_auth_scheme_counts_as_no_credentials(api: Api) -> None:
     response = api.client.get(LIST, headers={"Authorization": "Basic dXNlcjpwYXNz"})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="gatehouse"'
+    assert response.headers["www-authenticate"] == NO_CREDENTIALS
 
 
 def test_two_authorization_headers_are_invalid_request(api: Api, owner: Caller) -> None:

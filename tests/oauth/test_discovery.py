@@ -39,18 +39,7 @@ def _expected_metadata(issuer: str) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": algs,
         "access_token_signing_alg_values_supported": algs,
         "subject_types_supported": ["public"],
-        "dpop_signing_alg_values_supported": [
-            "ES256",
-            "ES384",
-            "ES512",
-            "EdDSA",
-            "PS256",
-            "PS384",
-            "PS512",
-            "RS256",
-            "RS384",
-            "RS512",
-        ],
+        "dpop_signing_alg_values_supported": ["ES256", "ES384", "ES512", "PS256", "RS256", "EdDSA"],
     }
 
 

@@ -29,7 +29,10 @@ from gatehouse.oauth.inspect import peek_customer as _peek_customer
 from gatehouse.replica import Replica
 from gatehouse.settings import Settings
 from gatehouse.store.models import CorpusRole
-from gatehouse.verify.bearer import extract_bearer
+from gatehouse.store.proofs import RedisReplayCache
+from gatehouse.verify.bearer import extract_token
+from gatehouse.verify.dpop import DPoPContext
+from gatehouse.verify.errors import InvalidDPoPProof, VerifyError
 
 _REMEMBERED = 4096  # tokens per memo; a full memo starts over
 
@@ -73,8 +76,15 @@ class Bearer:
             audience=settings.default_audience,
             keys=replica,
             standing=replica,
+            # RFC 9449 §11.1: proofs are single-use across processes when Redis is shared.
+            dpop_replay=(
+                RedisReplayCache(settings.redis_url, prefix="gatehouse:dpop-api:")
+                if settings.redis_url
+                else None
+            ),
         )
-        self._tokens: dict[str, str] = {}  # Authorization header -> its well-formed token
+        # Authorization header -> (scheme, its well-formed token)
+        self._tokens: dict[str, tuple[str, str]] = {}
         # (token, customer-id header, source) -> (replica version, principal)
         self._principals: dict[tuple[str, str | None, str | None], tuple[int, Principal]] = {}
 
@@ -87,28 +97,62 @@ class Bearer:
         *,
         customer_header: str | None = None,
         source: str | None = None,
+        dpop: Sequence[str] = (),
+        method: str = "GET",
+        path: str = "",
+        certificate: bytes | None = None,
     ) -> Principal:
+        """``dpop``: the request's DPoP header values; ``path``: its path, which with
+        GATEHOUSE_PUBLIC_URL makes the expected ``htu``; ``certificate``: the DER client
+        certificate, when the connection (or a trusted proxy) presented one."""
         # RFC 6750 §2.1 (header), §3.1 (no credentials / invalid_request / invalid_token).
-        token = self._token(authorization)
+        scheme, token = self._token(authorization)
         # Read before the checks, so a change applied meanwhile voids what they conclude.
         version = self.replica.version
-        claims = self.checker.verify(token)
+        if scheme == "Bearer":
+            claims = self.checker.verify(token, certificate=certificate)
+        else:
+            claims = self._verify_dpop(token, dpop, method, path, certificate)
         key = (token, customer_header, source)
         remembered = self._principals.get(key)
         if remembered is not None and remembered[0] == version:
             return remembered[1]
-        principal = self._principal(claims, customer_header, source)
+        try:
+            principal = self._principal(claims, customer_header, source)
+        except VerifyError as error:
+            error.scheme = scheme
+            raise
         _remember(self._principals, key, (version, principal))
         return principal
 
-    def _token(self, authorization: Sequence[str]) -> str:
+    def _verify_dpop(
+        self,
+        token: str,
+        dpop: Sequence[str],
+        method: str,
+        path: str,
+        certificate: bytes | None,
+    ) -> dict[str, Any]:
+        """RFC 9449 §7.1: a DPoP-bound token with a fresh proof; errors get a DPoP challenge."""
+        try:
+            # RFC 9449 §4.3 (1): not more than one DPoP header.
+            if len(dpop) > 1:
+                raise InvalidDPoPProof("send one DPoP header")
+            # htu comes from GATEHOUSE_PUBLIC_URL, never from a Host or forwarding header.
+            context = DPoPContext(dpop[0] if dpop else None, method, self.settings.base_url + path)
+            return self.checker.verify(token, dpop=context, certificate=certificate)
+        except VerifyError as error:
+            error.scheme = "DPoP"
+            raise
+
+    def _token(self, authorization: Sequence[str]) -> tuple[str, str]:
         if len(authorization) != 1:
-            return extract_bearer(authorization)  # raises: none, or more than one
-        token = self._tokens.get(authorization[0])
-        if token is None:
-            token = extract_bearer(authorization)
-            _remember(self._tokens, authorization[0], token)
-        return token
+            return extract_token(authorization)  # raises: none, or more than one
+        found = self._tokens.get(authorization[0])
+        if found is None:
+            found = extract_token(authorization)
+            _remember(self._tokens, authorization[0], found)
+        return found
 
     def _principal(
         self, claims: dict[str, Any], customer_header: str | None, source: str | None

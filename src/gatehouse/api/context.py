@@ -84,10 +84,14 @@ class ApiContext:
             if found is not None:
                 return found
         client = request.client
+        headers = request.headers
         return self.bearer.authenticate(
             authorization,
-            customer_header=request.headers.get("customer-id"),
+            customer_header=headers.get("customer-id"),
             source=client.host if client else None,
+            dpop=headers.getlist("dpop") if "dpop" in headers else (),
+            method=request.method,
+            path=request.scope["path"],
         )
 
     def audit(self, principal: Principal, action: str, target: str, **detail: Any) -> None:

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gatehouse.errors import ApiError, InvalidInput
+from gatehouse.verify.dpop import DPOP_ALGS
 from gatehouse.verify.errors import VerifyError
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ async def _verify_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VerifyError)
     # RFC 6750 §3: every failure of a bearer-protected request carries the challenge; with no
     # credentials at all it has no error code (RFC 6750 §3.1).
-    headers = {"www-authenticate": exc.www_authenticate(REALM)}
+    headers = {"www-authenticate": exc.www_authenticate(REALM, dpop_algs=DPOP_ALGS)}
     message = exc.description or "Authentication is required"
     return error_response(exc.status_code, message, headers=headers)
 

@@ -18,6 +18,7 @@ import orjson
 from gatehouse.customers import CUSTOMER_ID
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.tokens import jti_issued_at
+from gatehouse.verify.dpop import DPoPContext, ReplayCache
 from gatehouse.verify.errors import InvalidToken, KeySetUnavailable
 from gatehouse.verify.jws import b64url_decode
 from gatehouse.verify.keyset import KeySet
@@ -99,15 +100,25 @@ class ReplicaTokenVerifier(TokenVerifier):
     keyset: ReplicaKeySet
 
     def __init__(
-        self, issuer: str, audience: str | None, *, source: Callable[[], bytes | None]
+        self,
+        issuer: str,
+        audience: str | None,
+        *,
+        source: Callable[[], bytes | None],
+        dpop_replay: ReplayCache | None = None,
     ) -> None:
-        super().__init__(issuer, audience if audience is not None else "*")
+        super().__init__(issuer, audience if audience is not None else "*", dpop_replay=dpop_replay)
         if audience is None:
             self.audiences = _AnyAudience({"*"})
         self.keyset = ReplicaKeySet(
             issuer, algorithms=self.algorithms, source=source, on_keys_removed=self.clear_cache
         )
         self.keyset.sync()
+
+    def verify_unbound(self, token: str) -> dict[str, Any]:
+        """Signature and claims without the sender check: for revocation and introspection,
+        which answer for bound tokens without their proof (RFC 7009, RFC 7662)."""
+        return self._authorize(self._claims(token))
 
 
 def peek_customer(token: str) -> str:
@@ -175,8 +186,10 @@ class TokenChecker:
         audience: str | None,
         keys: Keys,
         standing: Standing,
+        dpop_replay: ReplayCache | None = None,
     ) -> None:
         self.issuer_for = issuer_for
+        self.dpop_replay = dpop_replay  # None: per verifier, in this process
         self.audience = audience
         self.keys = keys
         self.standing = standing
@@ -195,20 +208,32 @@ class TokenChecker:
                         self.issuer_for(customer_id),
                         self.audience,
                         source=lambda: self.keys.jwks_json(customer_id),
+                        dpop_replay=self.dpop_replay,
                     )
                     self._verifiers[customer_id] = verifier
         verifier.keyset.sync()
         return verifier
 
-    def verify(self, token: str) -> dict[str, Any]:
-        """Signature and claims (not the standing); :class:`InvalidToken` if they fail."""
+    def verify(
+        self, token: str, *, dpop: DPoPContext | None = None, certificate: bytes | None = None
+    ) -> dict[str, Any]:
+        """Signature, claims and key binding (not the standing); :class:`InvalidToken` if they
+        fail."""
         verifier = self.verifier(_peek_seen(token))
         try:
-            return verifier.verify(token)
+            return verifier.verify(token, dpop=dpop, certificate=certificate)
+        except KeySetUnavailable:
+            raise invalid("the token is signed with an unknown key") from None
+
+    def verify_unbound(self, token: str) -> dict[str, Any]:
+        """Signature and claims, not asking a bound token for its proof or certificate."""
+        verifier = self.verifier(_peek_seen(token))
+        try:
+            return verifier.verify_unbound(token)
         except KeySetUnavailable:
             raise invalid("the token is signed with an unknown key") from None
 
     def check(self, token: str) -> CheckedToken:
-        """Signature, claims and standing."""
-        claims = self.verify(token)
+        """Signature, claims and standing; a bound token's proof is not asked for."""
+        claims = self.verify_unbound(token)
         return CheckedToken(claims, check_standing(self.standing, claims))

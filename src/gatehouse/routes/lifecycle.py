@@ -40,6 +40,7 @@ from gatehouse.revocations import read_feed, revoke_jti
 from gatehouse.routes.oauth import read_body, token_request_from
 from gatehouse.runtime import Runtime
 from gatehouse.store.models import AuditEvent
+from gatehouse.verify.dpop import DPOP_ALGS
 from gatehouse.verify.errors import VerifyError
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -176,7 +177,7 @@ def lifecycle_routes(
             limit, before, action = _audit_query(request)
         except VerifyError as exc:
             message = exc.description or "Authentication is required"
-            headers = {"www-authenticate": exc.www_authenticate(REALM)}
+            headers = {"www-authenticate": exc.www_authenticate(REALM, dpop_algs=DPOP_ALGS)}
             return error_response(exc.status_code, message, headers=headers)
         except ApiError as exc:
             return error_response(exc.status_code, *exc.messages, field_errors=exc.field_errors)

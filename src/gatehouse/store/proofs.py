@@ -63,11 +63,12 @@ class StoreReplayCache:
 class RedisReplayCache:
     """``SET key 1 NX EX ttl``: only the first setter of a key succeeds."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, prefix: str = "gatehouse:dpop:") -> None:
         import redis
 
         self._redis: Any = redis.Redis.from_url(url)
+        self._prefix = prefix
 
     def first_use(self, key: str, ttl: float) -> bool:
-        name = "gatehouse:dpop:" + _digest(key)
+        name = self._prefix + _digest(key)
         return bool(self._redis.set(name, b"1", nx=True, ex=max(1, int(ttl + 0.999))))

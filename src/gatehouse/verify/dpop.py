@@ -23,6 +23,7 @@ from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, b64url_decode, pin_key
 
 __all__ = [
     "DPOP_ALGORITHMS",
+    "DPOP_ALGS",
     "DPoPContext",
     "DPoPProof",
     "MemoryReplayCache",
@@ -34,8 +35,12 @@ __all__ = [
     "normalize_htu",
 ]
 
-# Asymmetric algorithms only (RFC 9449 §4.2: MUST NOT be none or a MAC).
-DPOP_ALGORITHMS: tuple[str, ...] = tuple(sorted(SUPPORTED_ALGORITHMS))
+# Asymmetric algorithms only (RFC 9449 §4.2: MUST NOT be none or a MAC), all of them known to
+# the JWS verifier.
+DPOP_ALGORITHMS: tuple[str, ...] = ("ES256", "ES384", "ES512", "PS256", "RS256", "EdDSA")
+assert frozenset(DPOP_ALGORITHMS) <= SUPPORTED_ALGORITHMS
+# RFC 9449 §7.1: the algs parameter of a DPoP challenge.
+DPOP_ALGS = " ".join(DPOP_ALGORITHMS)
 # RFC 9449 §4.3: iat within an acceptable window; the window is also how long a jti is kept.
 PROOF_WINDOW = 60
 MAX_PROOF_LENGTH = 8192
