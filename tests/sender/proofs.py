@@ -6,9 +6,11 @@ import base64
 import hashlib
 import secrets
 import time
+import warnings
 from typing import Any
 
 from joserfc import jwt
+from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 Key = ECKey | RSAKey | OKPKey
@@ -64,4 +66,7 @@ def make_proof(
         "alg": alg,
         "jwk": header_jwk if header_jwk is not None else key.as_dict(private=False),
     }
-    return jwt.encode(header, claims, key, algorithms=[alg])
+    with warnings.catch_warnings():
+        # joserfc flags "EdDSA" as deprecated by RFC 9864; it is still the registered name.
+        warnings.simplefilter("ignore", SecurityWarning)
+        return jwt.encode(header, claims, key, algorithms=[alg])

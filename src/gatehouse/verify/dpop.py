@@ -152,9 +152,9 @@ def _segment_json(segment: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(b64url_decode(segment))
     except ValueError:
-        raise ProofError(f"the proof's {what} is not base64url JSON") from None
+        raise ProofError(f"the DPoP proof's {what} is not base64url JSON") from None
     if not isinstance(value, dict):
-        raise ProofError(f"the proof's {what} is not a JSON object")
+        raise ProofError(f"the DPoP proof's {what} is not a JSON object")
     return value
 
 
@@ -196,7 +196,9 @@ def check_proof(
         raise ProofError("the DPoP proof uses unsupported critical header parameters")
     jkt = jwk_thumbprint(jwk)
     try:
-        key = pin_key({**jwk, "kid": jkt})
+        # An RSA key serves RS* and PS* alike: the header's alg picks the scheme.
+        declared = {"alg": alg} if jwk.get("kty") == "RSA" and "alg" not in jwk else {}
+        key = pin_key({**jwk, **declared, "kid": jkt})
     except (ValueError, KeyError, TypeError):
         raise ProofError("the DPoP proof's jwk is not a usable public key") from None
     # RFC 9449 §4.3 (5): the key must be one for the algorithm the header names.
