@@ -58,6 +58,7 @@ def add_client(
         actor=TEST_ACTOR,
     )
     runtime.changed()
+    assert secret is not None
     return record, secret
 
 

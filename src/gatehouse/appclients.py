@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from gatehouse import authmethods
 from gatehouse.errors import InvalidInput
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.metadata import API_ROLES, CORPUS_ROLES
@@ -132,10 +133,18 @@ def create_client(
     quota: int | None = None,
     keep_secret: bool,
     actor: Actor,
-) -> tuple[AppClientRecord, str]:
-    """A new enabled client and its secret (the only time the caller gets it unasked)."""
+    auth_fields: Mapping[str, Any] | None = None,
+    allow_insecure_urls: bool = False,
+) -> tuple[AppClientRecord, str | None]:
+    """A new enabled client and its secret (the only time the caller gets it unasked); no
+    secret for a client that authenticates otherwise (``auth_fields``, docs/secretless.md)."""
     app_id = generate_app_id()
-    secret = generate_secret()
+    auth = authmethods.validate_fields(auth_fields or {}, allow_insecure=allow_insecure_urls)
+    authmethods.check_consistent(auth)
+    with_secret = authmethods.has_secret(
+        auth.get("token_endpoint_auth_method", "client_secret_basic")
+    )
+    secret = generate_secret() if with_secret else None
     now = time.time()
     record = AppClientRecord(
         id=app_id,
@@ -144,8 +153,11 @@ def create_client(
         name=validate_name(name),
         description=validate_description(description),
         client_id=generate_client_id(),
-        secret_hash=hash_secret(secret, key=master_key.secret_hmac_key),
-        secret_sealed=master_key.seal(secret.encode(), context=app_id) if keep_secret else None,
+        # A secretless client stores an empty hash, which no presented secret's HMAC equals.
+        secret_hash=hash_secret(secret, key=master_key.secret_hmac_key) if secret else b"",
+        secret_sealed=(
+            master_key.seal(secret.encode(), context=app_id) if keep_secret and secret else None
+        ),
         previous_secret_hash=None,
         previous_secret_expires_at=None,
         api_roles=validate_api_roles(api_roles),
@@ -158,17 +170,30 @@ def create_client(
         updated_at=now,
         last_used_at=None,
     )
+    record = replace(record, **auth)
     store.insert_client(record=record)
     _audit(store, actor, record, "app_client.create", api_roles=list(record.api_roles))
     return record, secret
 
 
 def update_client(
-    store: Store, *, customer_id: str, app_id: str, changes: dict[str, Any], actor: Actor
+    store: Store,
+    *,
+    customer_id: str,
+    app_id: str,
+    changes: dict[str, Any],
+    actor: Actor,
+    allow_insecure_urls: bool = False,
 ) -> AppClientRecord:
-    """Apply validated changes to ``description``, roles, ``enabled`` or the token lifetime."""
+    """Apply validated changes to ``description``, roles, ``enabled``, the token lifetime or
+    the authentication fields of :mod:`gatehouse.authmethods`."""
     values: dict[str, Any] = {}
+    auth_changes = {k: v for k, v in changes.items() if k in authmethods.FIELDS}
+    if auth_changes:
+        values.update(auth_values(store, customer_id, app_id, auth_changes, allow_insecure_urls))
     for name, value in changes.items():
+        if name in authmethods.FIELDS:
+            continue
         if name == "description":
             values[name] = validate_description(value)
         elif name == "name":
@@ -193,6 +218,35 @@ def update_client(
     return record
 
 
+def auth_values(
+    store: Store,
+    customer_id: str,
+    app_id: str,
+    changes: Mapping[str, Any],
+    allow_insecure_urls: bool,
+) -> dict[str, Any]:
+    """Validated column values for a change of authentication fields; leaving the secret method
+    drops the secret (a secretless client has none; ``rotate_secret`` gives a new one after
+    switching back)."""
+    values = authmethods.validate_fields(changes, allow_insecure=allow_insecure_urls)
+    # Registering keys one way replaces keys registered the other way.
+    if values.get("jwks") is not None and "jwks_uri" not in changes:
+        values["jwks_uri"] = None
+    if values.get("jwks_uri") is not None and "jwks" not in changes:
+        values["jwks"] = None
+    current = store.get_client(app_id=app_id, customer_id=customer_id)
+    state = {name: getattr(current, name) for name in authmethods.FIELDS} | values
+    authmethods.check_consistent(state)
+    if not authmethods.has_secret(state["token_endpoint_auth_method"]):
+        values |= {
+            "secret_hash": b"",
+            "secret_sealed": None,
+            "previous_secret_hash": None,
+            "previous_secret_expires_at": None,
+        }
+    return values
+
+
 def delete_client(store: Store, *, customer_id: str, app_id: str, actor: Actor) -> None:
     record = store.get_client(app_id=app_id, customer_id=customer_id)
     store.delete_client(customer_id=customer_id, app_id=app_id)
@@ -213,12 +267,21 @@ def rotate_secret(
     if isinstance(grace_period_seconds, bool) or not 0 <= grace_period_seconds <= MAX_GRACE:
         raise InvalidInput({"grace_period_seconds": f"must be between 0 and {MAX_GRACE}"})
     current = store.get_client(app_id=app_id, customer_id=customer_id)
+    if not authmethods.has_secret(current.token_endpoint_auth_method):
+        raise InvalidInput(
+            {
+                "token_endpoint_auth_method": f"a {current.token_endpoint_auth_method} client "
+                "has no secret to rotate"
+            }
+        )
     secret = generate_secret()
     now = time.time()
     values: dict[str, Any] = {
         "secret_hash": hash_secret(secret, key=master_key.secret_hmac_key),
         "secret_sealed": master_key.seal(secret.encode(), context=app_id) if keep_secret else None,
-        "previous_secret_hash": current.secret_hash if grace_period_seconds else None,
+        "previous_secret_hash": (
+            current.secret_hash if grace_period_seconds and current.secret_hash else None
+        ),
         "previous_secret_expires_at": now + grace_period_seconds if grace_period_seconds else None,
     }
     record = store.update_client(customer_id=customer_id, app_id=app_id, values=values)
@@ -258,6 +321,11 @@ def client_view(record: AppClientRecord, *, secret: str | None = None) -> dict[s
         "token_lifetime_seconds": record.token_lifetime_seconds,
         "created_at": iso_time(record.created_at),
         "last_used_at": iso_time(record.last_used_at) if record.last_used_at else None,
+        "token_endpoint_auth_method": record.token_endpoint_auth_method,
+        "jwks": record.jwks,
+        "jwks_uri": record.jwks_uri,
+        **{name: getattr(record, name) for name in authmethods.TLS_SUBJECT_FIELDS},
+        **{name: getattr(record, name) for name in authmethods.FLAG_FIELDS},
     }
     if secret is not None:
         view["client_secret"] = secret

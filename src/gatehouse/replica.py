@@ -50,6 +50,16 @@ def entry_from(record: AppClientRecord) -> ClientEntry:
         token_lifetime_seconds=record.token_lifetime_seconds,
         token_quota_per_hour=record.token_quota_per_hour,
         tokens_revoked_before=record.tokens_revoked_before,
+        auth_method=record.token_endpoint_auth_method,
+        jwks=record.jwks,
+        jwks_uri=record.jwks_uri,
+        tls_client_auth_subject_dn=record.tls_client_auth_subject_dn,
+        tls_client_auth_san_dns=record.tls_client_auth_san_dns,
+        tls_client_auth_san_uri=record.tls_client_auth_san_uri,
+        tls_client_auth_san_ip=record.tls_client_auth_san_ip,
+        tls_client_auth_san_email=record.tls_client_auth_san_email,
+        dpop_bound_access_tokens=record.dpop_bound_access_tokens,
+        tls_client_certificate_bound_access_tokens=record.tls_client_certificate_bound_access_tokens,
     )
 
 

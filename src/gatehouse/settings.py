@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=30, ge=0, le=36500)
     maintenance_interval: float = Field(default=60.0, gt=0, le=86400)
     metrics_token: SecretStr | None = None
+    # http (not only https) for jwks_uri and federated issuers: for loopback tests only.
+    allow_insecure_urls: bool = False
     environment: Literal["development", "production"] = "development"
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"

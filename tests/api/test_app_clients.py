@@ -22,6 +22,16 @@ CLIENT_FIELDS = {
     "token_lifetime_seconds",
     "created_at",
     "last_used_at",
+    "token_endpoint_auth_method",
+    "jwks",
+    "jwks_uri",
+    "tls_client_auth_subject_dn",
+    "tls_client_auth_san_dns",
+    "tls_client_auth_san_uri",
+    "tls_client_auth_san_ip",
+    "tls_client_auth_san_email",
+    "dpop_bound_access_tokens",
+    "tls_client_certificate_bound_access_tokens",
 }
 
 

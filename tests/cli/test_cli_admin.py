@@ -28,6 +28,16 @@ VIEW_FIELDS = [
     "token_lifetime_seconds",
     "created_at",
     "last_used_at",
+    "token_endpoint_auth_method",
+    "jwks",
+    "jwks_uri",
+    "tls_client_auth_subject_dn",
+    "tls_client_auth_san_dns",
+    "tls_client_auth_san_uri",
+    "tls_client_auth_san_ip",
+    "tls_client_auth_san_email",
+    "dpop_bound_access_tokens",
+    "tls_client_certificate_bound_access_tokens",
 ]
 
 
@@ -128,8 +138,10 @@ def test_clients_create_list_show_rotate_revoke_delete_and_audit(
     assert view["created_at"].endswith("Z")
     assert view["last_used_at"] is None
     # Never a secret, a hash or a sealed copy in a listing.
+    # (the auth method's name "client_secret_basic" is not a secret)
+    listing = listed.stdout.replace('"client_secret_basic"', "")
     for word in ("secret", "hash", "sealed", secret[5:]):
-        assert word not in listed.stdout
+        assert word not in listing
     assert shown.json() == view
     assert with_secret.json() == {**view, "client_secret": secret}
 

@@ -121,6 +121,7 @@ class Lane:
             keep_secret=False,
             actor=TEST_ACTOR,
         )
+        assert generated is not None
         if client_id is not None or secret is not None:
             # A client whose id or secret needs form-urlencoding (RFC 6749 §2.3.1).
             appclients.delete_client(

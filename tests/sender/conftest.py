@@ -82,7 +82,8 @@ def sender_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     server = start_server(tmp_path_factory.mktemp("sender"), seed_demo=False)
     try:
         server.cli("customers", "create", "acme", "--name", "Acme")
-        server.demo = server.cli("clients", "create", "--customer", "acme", "--name", "dpop", "--role", "owner"
+        server.demo = server.cli(
+            "clients", "create", "--customer", "acme", "--name", "dpop", "--role", "owner"
         )
         yield server
     finally:
@@ -93,7 +94,9 @@ def sender_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
 def live_lane(sender_server: LiveServer) -> Iterator[Lane]:
     demo = sender_server.demo
     with httpx.Client(timeout=30) as http:
-        yield Lane("fastlane", http, sender_server.base_url, demo["client_id"], demo["client_secret"])
+        yield Lane(
+            "fastlane", http, sender_server.base_url, demo["client_id"], demo["client_secret"]
+        )
 
 
 @pytest.fixture(params=["asgi", "fastlane"])

@@ -37,7 +37,7 @@ def summary(response: Any) -> tuple[int, str, str | None]:
 
 
 @pytest.mark.parametrize(
-    "path,status", [("/v2/corpora", 200), ("/v2/corpora/none-such", 404), ("/v2/audit", 200)]
+    ("path", "status"), [("/v2/corpora", 200), ("/v2/corpora/none-such", 404), ("/v2/audit", 200)]
 )
 def test_a_fresh_proof_for_each_call_is_accepted(lane: Lane, path: str, status: int) -> None:
     key = new_key()

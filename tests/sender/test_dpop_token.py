@@ -22,7 +22,7 @@ def invalid_proof(description: str) -> tuple[int, dict[str, Any], dict[str, str]
     return 400, {"error": "invalid_dpop_proof", "error_description": description}, NO_STORE
 
 
-@pytest.mark.parametrize("kind,alg", [("EC", "ES256"), ("RSA", "PS256"), ("OKP", "EdDSA")])
+@pytest.mark.parametrize(("kind", "alg"), [("EC", "ES256"), ("RSA", "PS256"), ("OKP", "EdDSA")])
 def test_a_proof_gets_a_dpop_token_bound_to_its_key(lane: Lane, kind: str, alg: str) -> None:
     key = new_key(kind)
     response = lane.post_token(make_proof(key, "POST", lane.token_url, alg=alg))

@@ -22,15 +22,17 @@ TABLES = {
     "corpora",
     "customers",
     "dpop_proofs",
+    "federated_credentials",
     "revoked_tokens",
     "signing_keys",
+    "used_assertions",
 }
 
 # A migrator process: imports and connects, says "ready", then migrates when told "go", so the
 # processes really race on the fresh database.
 MIGRATOR = """
 import sys
-from gatehouse.store.engine import create_store_engine, migrate
+from gatehouse.store.engine import create_store_engine, head_revision, migrate
 engine = create_store_engine(sys.argv[1])
 print("ready", flush=True)
 sys.stdin.readline()

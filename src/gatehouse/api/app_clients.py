@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from gatehouse import appclients
+from gatehouse import appclients, authmethods
 from gatehouse.api import permissions
 from gatehouse.api.bearer import Principal
 from gatehouse.api.context import (
@@ -41,6 +41,7 @@ from gatehouse.api.schemas import (
     AppClientCreate,
     AppClientUpdate,
     AppClientWithSecret,
+    ClientAuthFields,
     CorpusRoleBody,
     ListAppClientsResponse,
     NotFoundBody,
@@ -166,6 +167,10 @@ def app_clients_router() -> APIRouter:
             lifetime=body.token_lifetime_seconds or runtime.settings.token_lifetime,
             keep_secret=runtime.settings.secret_retrieval,
             actor=actor_of(principal),
+            auth_fields=body.model_dump(
+                include=set(ClientAuthFields.model_fields), exclude_none=True
+            ),
+            allow_insecure_urls=runtime.settings.allow_insecure_urls,
         )
         runtime.changed()
         return json_response(appclients.client_view(record, secret=secret), status_code=201)
@@ -185,7 +190,8 @@ def app_clients_router() -> APIRouter:
         if permissions.may_copy_secret(principal, record.api_roles):
             secret = appclients.reveal_secret(ctx.runtime.master_key, record)
         view: dict[str, Any] = appclients.client_view(record)
-        view["client_secret"] = secret
+        if authmethods.has_secret(record.token_endpoint_auth_method):
+            view["client_secret"] = secret
         return json_response(view)
 
     @router.patch(
@@ -217,6 +223,7 @@ def app_clients_router() -> APIRouter:
                 app_id=app_client_id,
                 changes=changes,
                 actor=actor_of(principal),
+                allow_insecure_urls=ctx.runtime.settings.allow_insecure_urls,
             )
         except NotFound:
             raise not_found("app client", app_client_id) from None

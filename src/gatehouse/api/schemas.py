@@ -8,7 +8,7 @@ only :class:`AppClientWithSecret` carries ``client_secret``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,7 +87,28 @@ class CorpusRoleBody(BaseModel):
     role: str
 
 
-class AppClientCreate(_Input):
+AuthMethod = Literal[
+    "client_secret_basic", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"
+]
+
+
+class ClientAuthFields(_Input):
+    """How the client authenticates (RFC 7591 §2, RFC 8705 §2.1.2, RFC 9449 §5.2): checked by
+    ``gatehouse.authmethods``; in an update, ``null`` leaves a field unchanged."""
+
+    token_endpoint_auth_method: AuthMethod | None = None
+    jwks: dict[str, Any] | None = Field(default=None, description="RFC 7517 JWK Set, public")
+    jwks_uri: str | None = Field(default=None, max_length=1000)
+    tls_client_auth_subject_dn: str | None = Field(default=None, max_length=1000)
+    tls_client_auth_san_dns: str | None = Field(default=None, max_length=1000)
+    tls_client_auth_san_uri: str | None = Field(default=None, max_length=1000)
+    tls_client_auth_san_ip: str | None = Field(default=None, max_length=1000)
+    tls_client_auth_san_email: str | None = Field(default=None, max_length=1000)
+    dpop_bound_access_tokens: bool | None = None
+    tls_client_certificate_bound_access_tokens: bool | None = None
+
+
+class AppClientCreate(ClientAuthFields):
     type: Literal["client_credentials"] = "client_credentials"
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
@@ -96,7 +117,8 @@ class AppClientCreate(_Input):
     token_lifetime_seconds: int | None = Field(default=None, ge=300, le=86400)
 
 
-class AppClientUpdate(_Input):
+class AppClientUpdate(ClientAuthFields):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     api_roles: list[str] | None = None
     corpus_roles: list[CorpusRoleBody] | None = None
@@ -125,12 +147,24 @@ class AppClient(_Output):
     token_lifetime_seconds: int
     created_at: str
     last_used_at: str | None
+    token_endpoint_auth_method: AuthMethod
+    jwks: dict[str, Any] | None
+    jwks_uri: str | None
+    tls_client_auth_subject_dn: str | None
+    tls_client_auth_san_dns: str | None
+    tls_client_auth_san_uri: str | None
+    tls_client_auth_san_ip: str | None
+    tls_client_auth_san_email: str | None
+    dpop_bound_access_tokens: bool
+    tls_client_certificate_bound_access_tokens: bool
 
 
 class AppClientWithSecret(AppClient):
     client_secret: str | None = Field(
+        default=None,
         description="Present on create and rotate; on get only for callers who may copy it "
-        "and only when secret retrieval is on (null in show-once mode)."
+        "and only when secret retrieval is on (null in show-once mode). Never present for a "
+        "client whose token_endpoint_auth_method is not client_secret_basic.",
     )
 
 

@@ -8,6 +8,19 @@ import typer
 
 from gatehouse import appclients
 from gatehouse.appclients import client_view
+from gatehouse.cli.authflags import (
+    AuthMethodOpt,
+    CertBoundOpt,
+    DpopBoundOpt,
+    JwksOpt,
+    JwksUriOpt,
+    TlsSanDnsOpt,
+    TlsSanEmailOpt,
+    TlsSanIpOpt,
+    TlsSanUriOpt,
+    TlsSubjectDnOpt,
+    auth_changes,
+)
 from gatehouse.cli.common import (
     CLI_ACTOR,
     AppIdArg,
@@ -37,10 +50,33 @@ def clients_create(
         int | None, typer.Option(help="Tokens per hour this client may get (default: no limit).")
     ] = None,
     as_json: JsonOpt = False,
+    auth_method: AuthMethodOpt = None,
+    jwks: JwksOpt = None,
+    jwks_uri: JwksUriOpt = None,
+    tls_subject_dn: TlsSubjectDnOpt = None,
+    tls_san_dns: TlsSanDnsOpt = None,
+    tls_san_uri: TlsSanUriOpt = None,
+    tls_san_ip: TlsSanIpOpt = None,
+    tls_san_email: TlsSanEmailOpt = None,
+    dpop_bound: DpopBoundOpt = None,
+    cert_bound: CertBoundOpt = None,
 ) -> None:
-    """Create an application client and print its id and secret."""
+    """Create an application client and print its id and secret (none for a client that
+    authenticates otherwise, e.g. --auth-method private_key_jwt)."""
     ctx = open_context()
     require_customer(ctx, customer)
+    fields = auth_changes(
+        auth_method=auth_method,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        tls_subject_dn=tls_subject_dn,
+        tls_san_dns=tls_san_dns,
+        tls_san_uri=tls_san_uri,
+        tls_san_ip=tls_san_ip,
+        tls_san_email=tls_san_email,
+        dpop_bound=dpop_bound,
+        cert_bound=cert_bound,
+    )
     try:
         record, secret = appclients.create_client(
             ctx.store,
@@ -53,10 +89,12 @@ def clients_create(
             quota=quota,
             keep_secret=ctx.settings.secret_retrieval,
             actor=CLI_ACTOR,
+            auth_fields=fields,
+            allow_insecure_urls=ctx.settings.allow_insecure_urls,
         )
     except InvalidInput as exc:
         fail(str(exc), 2)
-    document = {
+    document: dict[str, Any] = {
         "id": record.id,
         "client_id": record.client_id,
         "client_secret": secret,
@@ -64,6 +102,9 @@ def clients_create(
         "issuer": ctx.settings.issuer(customer),
         "api_roles": list(record.api_roles),
     }
+    if secret is None:  # a secretless client has no client_secret member at all
+        del document["client_secret"]
+        document["token_endpoint_auth_method"] = record.token_endpoint_auth_method
     emit(as_json, document, "\n".join(f"{k}: {v}" for k, v in document.items()))
 
 
@@ -99,6 +140,70 @@ def clients_show(
     if show_secret and secret is None:
         fail("this server keeps no copy of secrets (GATEHOUSE_SECRET_RETRIEVAL=false)")
     view = client_view(record, secret=secret)
+    emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+
+
+@app.command("update")
+def clients_update(
+    app_id: AppIdArg,
+    customer: CustomerOpt,
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help="API role (repeatable; replaces all).")
+    ] = None,
+    lifetime: Annotated[int | None, typer.Option(help="Token lifetime in seconds.")] = None,
+    quota: Annotated[int | None, typer.Option(help="Tokens per hour (0: no limit).")] = None,
+    as_json: JsonOpt = False,
+    auth_method: AuthMethodOpt = None,
+    jwks: JwksOpt = None,
+    jwks_uri: JwksUriOpt = None,
+    tls_subject_dn: TlsSubjectDnOpt = None,
+    tls_san_dns: TlsSanDnsOpt = None,
+    tls_san_uri: TlsSanUriOpt = None,
+    tls_san_ip: TlsSanIpOpt = None,
+    tls_san_email: TlsSanEmailOpt = None,
+    dpop_bound: DpopBoundOpt = None,
+    cert_bound: CertBoundOpt = None,
+) -> None:
+    """Change an application client; a flag not given leaves its field as it is."""
+    ctx = open_context()
+    _get_client(ctx, customer, app_id)
+    changes = auth_changes(
+        auth_method=auth_method,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        tls_subject_dn=tls_subject_dn,
+        tls_san_dns=tls_san_dns,
+        tls_san_uri=tls_san_uri,
+        tls_san_ip=tls_san_ip,
+        tls_san_email=tls_san_email,
+        dpop_bound=dpop_bound,
+        cert_bound=cert_bound,
+    )
+    plain: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "api_roles": role,
+        "token_lifetime_seconds": lifetime,
+    }
+    changes |= {k: v for k, v in plain.items() if v is not None}
+    if quota is not None:
+        changes["token_quota_per_hour"] = quota or None
+    if not changes:
+        fail("nothing to change; see gatehouse clients update --help", 2)
+    try:
+        record = appclients.update_client(
+            ctx.store,
+            customer_id=customer,
+            app_id=app_id,
+            changes=changes,
+            actor=CLI_ACTOR,
+            allow_insecure_urls=ctx.settings.allow_insecure_urls,
+        )
+    except InvalidInput as exc:
+        fail(str(exc), 2)
+    view = client_view(record)
     emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
 
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse import appclients
+from gatehouse.console.auth_form import auth_fields_of, auth_form_values
 from gatehouse.console.corpus_pages import list_customer_corpora
 from gatehouse.console.pages import ConsoleRequest, Handler, Pages
 from gatehouse.console.render import confirmed, field, fields, json_response, redirect, wants_json
@@ -121,6 +122,8 @@ def appclient_routes(pages: Pages) -> list[BaseRoute]:
             "api_roles": api_roles,
             "corpus": corpus_choice,
         }
+        auth_form = auth_form_values(form)
+        values |= auth_form
         try:
             # SPEC §1: only an owner may grant owner.
             if "owner" in api_roles and page.principal.user.role != "owner":
@@ -136,6 +139,8 @@ def appclient_routes(pages: Pages) -> list[BaseRoute]:
                 lifetime=settings.token_lifetime,
                 keep_secret=settings.secret_retrieval,
                 actor=page.actor,
+                auth_fields=auth_fields_of(auth_form),
+                allow_insecure_urls=settings.allow_insecure_urls,
             )
         except InvalidInput as exc:
             return form_page(page, values=values, errors=friendly(exc.field_errors))
@@ -143,7 +148,7 @@ def appclient_routes(pages: Pages) -> list[BaseRoute]:
         return secret_page(page, record, secret, created=True)
 
     def secret_page(
-        page: ConsoleRequest, record: AppClientRecord, secret: str, *, created: bool
+        page: ConsoleRequest, record: AppClientRecord, secret: str | None, *, created: bool
     ) -> Response:
         return renderer.page(
             page.request,

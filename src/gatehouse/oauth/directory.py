@@ -7,7 +7,7 @@ The server keeps these in memory (``gatehouse.replica``); the core only reads th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from gatehouse.oauth.keys import Signer
 
@@ -27,6 +27,17 @@ class ClientEntry:
     token_lifetime_seconds: int
     token_quota_per_hour: int | None
     tokens_revoked_before: float | None
+    # RFC 7591 §2 token_endpoint_auth_method, and what its assertions are checked with.
+    auth_method: str = "client_secret_basic"
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    tls_client_auth_subject_dn: str | None = None
+    tls_client_auth_san_dns: str | None = None
+    tls_client_auth_san_uri: str | None = None
+    tls_client_auth_san_ip: str | None = None
+    tls_client_auth_san_email: str | None = None
+    dpop_bound_access_tokens: bool = False
+    tls_client_certificate_bound_access_tokens: bool = False
 
 
 class Directory(Protocol):

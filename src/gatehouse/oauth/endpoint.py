@@ -168,7 +168,7 @@ class TokenEndpoint:
 
 
 def _dpop_bound(client: ClientEntry) -> bool:
-    return bool(getattr(client, "dpop_bound_access_tokens", False))
+    return client.dpop_bound_access_tokens
 
 
 @dataclass(slots=True)

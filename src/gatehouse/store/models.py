@@ -42,6 +42,35 @@ class AppClientRecord:
     created_at: float
     updated_at: float
     last_used_at: float | None
+    # How the client authenticates and what its tokens are bound to (RFC 7591, 8705, 9449).
+    token_endpoint_auth_method: str = "client_secret_basic"  # noqa: S105
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    tls_client_auth_subject_dn: str | None = None
+    tls_client_auth_san_dns: str | None = None
+    tls_client_auth_san_uri: str | None = None
+    tls_client_auth_san_ip: str | None = None
+    tls_client_auth_san_email: str | None = None
+    dpop_bound_access_tokens: bool = False
+    tls_client_certificate_bound_access_tokens: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FederatedCredentialRecord:
+    """An outside issuer an app client trusts, and the rules its tokens must meet."""
+
+    id: str
+    app_id: str
+    customer_id: str
+    name: str
+    issuer: str
+    audience: str | None
+    subject: str
+    claims: dict[str, str]
+    single_use: bool
+    allow_any_subject: bool
+    created_at: float
+    updated_at: float
 
 
 @dataclass(frozen=True, slots=True)

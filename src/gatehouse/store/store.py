@@ -61,6 +61,18 @@ def _client_from_row(row: Row[Any]) -> AppClientRecord:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         last_used_at=m["last_used_at"],
+        token_endpoint_auth_method=m["token_endpoint_auth_method"],
+        jwks=orjson.loads(m["jwks"]) if m["jwks"] is not None else None,
+        jwks_uri=m["jwks_uri"],
+        tls_client_auth_subject_dn=m["tls_client_auth_subject_dn"],
+        tls_client_auth_san_dns=m["tls_client_auth_san_dns"],
+        tls_client_auth_san_uri=m["tls_client_auth_san_uri"],
+        tls_client_auth_san_ip=m["tls_client_auth_san_ip"],
+        tls_client_auth_san_email=m["tls_client_auth_san_email"],
+        dpop_bound_access_tokens=bool(m["dpop_bound_access_tokens"]),
+        tls_client_certificate_bound_access_tokens=bool(
+            m["tls_client_certificate_bound_access_tokens"]
+        ),
     )
 
 
@@ -101,7 +113,23 @@ def _client_values(record: AppClientRecord) -> dict[str, Any]:
         "created_at": record.created_at,
         "updated_at": record.updated_at,
         "last_used_at": record.last_used_at,
+        "token_endpoint_auth_method": record.token_endpoint_auth_method,
+        "jwks": encode_jwks(record.jwks),
+        "jwks_uri": record.jwks_uri,
+        "tls_client_auth_subject_dn": record.tls_client_auth_subject_dn,
+        "tls_client_auth_san_dns": record.tls_client_auth_san_dns,
+        "tls_client_auth_san_uri": record.tls_client_auth_san_uri,
+        "tls_client_auth_san_ip": record.tls_client_auth_san_ip,
+        "tls_client_auth_san_email": record.tls_client_auth_san_email,
+        "dpop_bound_access_tokens": record.dpop_bound_access_tokens,
+        "tls_client_certificate_bound_access_tokens": (
+            record.tls_client_certificate_bound_access_tokens
+        ),
     }
+
+
+def encode_jwks(jwks: dict[str, Any] | None) -> str | None:
+    return orjson.dumps(jwks).decode() if jwks is not None else None
 
 
 def encode_corpus_roles(roles: Iterable[CorpusRole]) -> str:
@@ -199,6 +227,8 @@ class Store:
             columns["api_roles"] = orjson.dumps(list(columns["api_roles"])).decode()
         if "corpus_roles" in columns:
             columns["corpus_roles"] = encode_corpus_roles(columns["corpus_roles"])
+        if "jwks" in columns:
+            columns["jwks"] = encode_jwks(columns["jwks"])
         columns["updated_at"] = time.time()
         where = (t.app_clients.c.id == app_id) & (t.app_clients.c.customer_id == customer_id)
         with self.engine.begin() as conn:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -51,6 +52,27 @@ app_clients = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("last_used_at", Float, nullable=True),
+    # Client authentication and sender-constraint fields (RFC 7591 §2, RFC 8705, RFC 9449).
+    Column(
+        "token_endpoint_auth_method",
+        String(40),
+        nullable=False,
+        server_default="client_secret_basic",
+    ),
+    Column("jwks", Text, nullable=True),
+    Column("jwks_uri", Text, nullable=True),
+    Column("tls_client_auth_subject_dn", Text, nullable=True),
+    Column("tls_client_auth_san_dns", Text, nullable=True),
+    Column("tls_client_auth_san_uri", Text, nullable=True),
+    Column("tls_client_auth_san_ip", Text, nullable=True),
+    Column("tls_client_auth_san_email", Text, nullable=True),
+    Column("dpop_bound_access_tokens", Boolean, nullable=False, server_default=false()),
+    Column(
+        "tls_client_certificate_bound_access_tokens",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+    ),
     Index("ix_app_clients_customer", "customer_id", "created_at"),
 )
 
@@ -156,4 +178,32 @@ dpop_proofs = Table(
     Column("key", String(64), primary_key=True),
     Column("expires_at", Float, nullable=False),
     Index("ix_dpop_proofs_expires", "expires_at"),
+)
+
+# Workload identity federation: outside issuers an app client trusts (docs/secretless.md).
+federated_credentials = Table(
+    "federated_credentials",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("app_id", String(40), ForeignKey("app_clients.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", String(63), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("audience", Text, nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("claims", Text, nullable=False),
+    Column("single_use", Boolean, nullable=False),
+    Column("allow_any_subject", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_federated_credentials_app", "app_id"),
+)
+
+# Assertion ids (jti) already used, until the assertion expires (RFC 7523 §3, single use).
+used_assertions = Table(
+    "used_assertions",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_used_assertions_expires", "expires_at"),
 )

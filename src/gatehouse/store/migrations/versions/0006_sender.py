@@ -1,7 +1,7 @@
 """DPoP proof jti values, single-use across processes (RFC 9449 §11.1)
 
 Revision ID: 0006_sender
-Revises: 0001
+Revises: 0005_secretless
 Create Date: 2026-12-01 20:05:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_sender"
-down_revision = "0001"
+down_revision = "0005_secretless"  # chained after the merged secretless branch
 branch_labels = None
 depends_on = None
 
