@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import jwt as pyjwt
 import pytest
 
+from tests.factories import LiveServer
 from tests.sender.conftest import NO_STORE, Lane
 from tests.sender.proofs import make_proof, new_key, thumbprint
 
@@ -115,3 +117,31 @@ def test_a_bad_proof_still_needs_a_valid_client_first(lane: Lane) -> None:
     response = lane.post_token("not-a-jwt")
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+def test_a_dpop_bound_client_gets_no_token_without_a_proof(sender_server: LiveServer) -> None:
+    created = sender_server.cli(
+        "clients", "create", "--customer", "acme", "--name", "bound", "--role", "viewer",
+        "--dpop-bound",
+    )  # fmt: skip
+    with httpx.Client(timeout=30) as http:
+        lane = Lane(
+            "fastlane", http, sender_server.base_url, created["client_id"], created["client_secret"]
+        )
+        deadline = time.monotonic() + 10  # the server learns of the new client from its feed
+        response = lane.post_token()
+        while response.json().get("error") == "invalid_client" and time.monotonic() < deadline:
+            response = lane.post_token()
+        assert refused(response) == invalid_proof(
+            "this client's tokens are DPoP-bound: send a DPoP proof"
+        )
+        bound = lane.post_token(make_proof(new_key(), "POST", lane.token_url))
+        assert bound.status_code == 200
+        assert bound.json()["token_type"] == "DPoP"
+        sender_server.cli(
+            "clients", "update", created["id"], "--customer", "acme", "--no-dpop-bound"
+        )
+        response = lane.post_token()
+        while response.status_code != 200 and time.monotonic() < deadline + 10:
+            response = lane.post_token()
+        assert response.json()["token_type"] == "Bearer"
