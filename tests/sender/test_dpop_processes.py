@@ -36,11 +36,18 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer, dict[s
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    extra = {"GATEHOUSE_PUBLIC_URL": PUBLIC_URL, "GATEHOUSE_REDIS_URL": REDIS_URL}
-    first = start_server(tmp_path, seed_demo=False, **extra)
+    first = start_server(
+        tmp_path, seed_demo=False, GATEHOUSE_PUBLIC_URL=PUBLIC_URL, GATEHOUSE_REDIS_URL=REDIS_URL
+    )
     second = None
     try:
-        second = start_server(tmp_path, seed_demo=False, port=free_port(), **extra)
+        second = start_server(
+            tmp_path,
+            seed_demo=False,
+            port=free_port(),
+            GATEHOUSE_PUBLIC_URL=PUBLIC_URL,
+            GATEHOUSE_REDIS_URL=REDIS_URL,
+        )
         first.cli("customers", "create", "acme", "--name", "Acme")
         created = first.cli("clients", "create", "--customer", "acme", "--name", "p")
         yield first, second, created
