@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import orjson
 
@@ -40,6 +41,25 @@ class AuditWriter:
         """Called by the token endpoint after each issued token."""
         self.issued_total += 1
         self._issued.append((client, token, address))
+
+    def record_issued_with(
+        self, client: ClientEntry, token: IssuedToken, address: str, detail: dict[str, Any]
+    ) -> None:
+        """A token issued on an assertion: the event also names how (e.g. the federated
+        credential and the outside ``iss``/``sub``); never the assertion itself."""
+        self.issued_total += 1
+        self._events.append(
+            AuditEvent(
+                customer_id=client.customer_id,
+                at=token.issued_at,
+                actor=client.client_id,
+                action="token.issue",
+                target=client.id,
+                source=address,
+                detail={"jti": token.jti, "scope": token.scope, "aud": token.audience, **detail},
+            )
+        )
+        self._last_used[client.id] = token.issued_at
 
     def flush(self) -> int:
         """Write what is buffered; returns the number of events written.

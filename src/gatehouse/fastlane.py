@@ -198,6 +198,11 @@ class FastLaneProtocol(HttpToolsProtocol):
         if self._head_size > MAX_HEAD:
             return
         assert self._batch is not None
+        # A body that may hold an assertion goes the ASGI way: its lane may fetch keys
+        # (gatehouse.secretless.endpoint.may_carry_assertion, inlined: this runs per request).
+        if b"assertion" in self._fast_body:
+            self._to_asgi(self._fast_body)
+            return
         client = self.client[0] if self.client else ""
         request = token_request_from(
             "POST",
@@ -222,6 +227,21 @@ class FastLaneProtocol(HttpToolsProtocol):
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
+
+    def _to_asgi(self, body: bytes) -> None:
+        """Hand a request taken by the fast lane to uvicorn's ASGI path after all, as if it had
+        gone that way from its headers on (the body is complete, the 100 Continue sent)."""
+        self._fast_body = b""
+        if self._pending and self._batch is not None:
+            self._batch.flush()  # answer this connection's token requests before this one
+        if self._lazy_timer:
+            self._lazy_timer = False
+            super()._unset_keepalive_if_required()
+        self.expect_100_continue = False
+        self._begin_asgi()
+        super().on_headers_complete()
+        super().on_body(body)
+        super().on_message_complete()
 
     def deliver(self, response: Response, keep_alive: bool) -> None:
         """Write one answered token request (called by the batch, in request order)."""

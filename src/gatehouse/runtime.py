@@ -17,6 +17,9 @@ from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.secrets import SecretHasher
 from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
+from gatehouse.secretless.endpoint import AssertionEndpoint
+from gatehouse.secretless.keyfetch import KeyFetcher
+from gatehouse.secretless.replay import AssertionIds
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
 from gatehouse.store.proofs import RedisReplayCache, StoreReplayCache
@@ -33,6 +36,7 @@ class Runtime:
     replica: Replica
     audit: AuditWriter
     token_endpoint: TokenEndpoint
+    assertions: AssertionEndpoint | None = None  # the token endpoint's assertion lane
     propagation: Propagation | None = None  # wake-ups from other processes (started by start)
     maintenance: Maintenance | None = None  # key rotation, pruning (started by start)
 
@@ -71,7 +75,17 @@ class Runtime:
                 nonces=DPoPNonces(master_key.secret_hmac_key) if settings.dpop_nonce else None,
             ),
         )
-        return cls(settings, store, master_key, replica, audit, endpoint)
+        runtime = cls(settings, store, master_key, replica, audit, endpoint)
+        runtime.assertions = AssertionEndpoint(
+            token=endpoint,
+            store=store,
+            fetcher=KeyFetcher(allow_insecure=settings.allow_insecure_urls),
+            replay=AssertionIds(store, settings.redis_url),
+            audit=audit,
+            issuer_for=endpoint.issuer_for,
+            version=lambda: replica.version,
+        )
+        return runtime
 
     def start(self) -> None:
         self.replica.start(self.settings.change_poll_interval)

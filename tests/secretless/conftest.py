@@ -3,6 +3,7 @@ test issuers serve plain http on loopback), and the API helpers of ``tests/api``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from gatehouse.settings import Settings
 from tests.api.conftest import api, owner
 from tests.conftest import make_settings
+from tests.secretless.issuer import Issuer, running_issuer
 
 __all__ = ["api", "owner"]
 
@@ -17,3 +19,9 @@ __all__ = ["api", "owner"]
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, allow_insecure_urls=True)
+
+
+@pytest.fixture
+def issuer() -> Iterator[Issuer]:
+    with running_issuer() as running:
+        yield running

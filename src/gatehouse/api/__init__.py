@@ -28,6 +28,7 @@ from gatehouse.api.context import ApiContext, SessionResolver, json_response
 from gatehouse.api.corpora import corpora_router
 from gatehouse.api.errors import install_error_handlers, unexpected_error
 from gatehouse.api.fastlane import FastLane
+from gatehouse.api.federated_credentials import federated_credentials_router
 from gatehouse.api.v1 import v1_router
 from gatehouse.runtime import Runtime
 
@@ -67,7 +68,7 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
 
 @functools.cache
 def _shared_routes() -> tuple[APIRoute, ...]:
-    routers = [corpora_router(), app_clients_router(), v1_router()]
+    routers = [corpora_router(), app_clients_router(), federated_credentials_router(), v1_router()]
     return tuple(
         route for router in routers for route in router.routes if isinstance(route, APIRoute)
     )

@@ -101,11 +101,13 @@ class TokenEndpoint:
             log.exception("signing failed")
             return None
 
-    def _complete(self, item: _Staged, signature: bytes | None) -> Response:
+    def _complete(
+        self, item: _Staged, signature: bytes | None, on_issued: IssuedHook | None = None
+    ) -> Response:
         if signature is None:
             return render_error(ServerError("the server could not issue a token"))
         token = item.pending.finish(signature)
-        self.on_issued(item.client, token, item.client_addr)
+        (on_issued or self.on_issued)(item.client, token, item.client_addr)
         body = orjson.dumps(
             {
                 "access_token": token.access_token,
@@ -121,6 +123,36 @@ class TokenEndpoint:
         client_id, secret, params = self.auth.read(request, what="the token endpoint")
         check_grant_type(params)
         client = self.auth.verify(request, client_id, secret)
+        return self._stage_for(client, params, request.client_addr, request)
+
+    def issue_for(
+        self,
+        client: ClientEntry,
+        params: dict[str, str],
+        client_addr: str,
+        *,
+        on_issued: IssuedHook | None = None,
+        request: TokenRequest | None = None,
+    ) -> Response:
+        """A token for a client authenticated otherwise (an assertion, docs/secretless.md):
+        the same scope, audience, quota, signing and response as for a secret."""
+        try:
+            staged = self._stage_for(client, params, client_addr, request)
+        except OAuthError as error:
+            return self._refuse(error, client_addr)
+        return self._complete(staged, self._sign(staged), on_issued)
+
+    def refuse(self, error: OAuthError, client_addr: str) -> Response:
+        """Count, log and render a refused request (for the assertion lane)."""
+        return self._refuse(error, client_addr)
+
+    def _stage_for(
+        self,
+        client: ClientEntry,
+        params: dict[str, str],
+        client_addr: str,
+        request: TokenRequest | None = None,
+    ) -> _Staged:
         signer = self.directory.signer_for(client.customer_id)
         if signer is None:
             raise ServerError(
@@ -129,7 +161,11 @@ class TokenEndpoint:
         audience = choose_audience(params, self.default_audience)
         scope = narrow_scope(params.get("scope"), client.api_roles)
         cnf: dict[str, str] | None = None
-        if self.dpop is not None and (request.dpop is not None or _dpop_bound(client)):
+        wants_dpop = request is not None and (
+            request.dpop is not None or client.dpop_bound_access_tokens
+        )
+        if self.dpop is not None and wants_dpop:
+            assert request is not None
             cnf = self._bind_dpop(request, client)
         self.quota.consume(client)
         pending = prepare_access_token(
@@ -143,8 +179,8 @@ class TokenEndpoint:
             cnf=cnf,
         )
         if cnf is None:
-            return _Staged(client, pending, request.client_addr)
-        return _Staged(client, pending, request.client_addr, *self._bound_response(cnf))
+            return _Staged(client, pending, client_addr)
+        return _Staged(client, pending, client_addr, *self._bound_response(cnf))
 
     def _bind_dpop(self, request: TokenRequest, client: ClientEntry) -> dict[str, str]:
         """RFC 9449 §5: check the proof; the token will carry its key's thumbprint."""

@@ -41,4 +41,22 @@ def server_metadata(issuer: str, *, service_documentation: str | None = None) ->
     }
     if service_documentation:
         document["service_documentation"] = service_documentation
+    add_secretless_metadata(document)
     return document
+
+
+# RFC 7523 §2.2 client assertions and the §2.1 grant (docs/secretless.md).
+ASSERTION_SIGNING_ALGS = ["ES256", "ES384", "PS256", "RS256", "EdDSA"]
+
+
+def add_secretless_metadata(document: dict[str, Any]) -> None:
+    """RFC 8414 §2: private_key_jwt, its signing algorithms and the jwt-bearer grant."""
+    document["grant_types_supported"] = [
+        *document["grant_types_supported"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ]
+    document["token_endpoint_auth_methods_supported"] = [
+        *document["token_endpoint_auth_methods_supported"],
+        "private_key_jwt",
+    ]
+    document["token_endpoint_auth_signing_alg_values_supported"] = ASSERTION_SIGNING_ALGS

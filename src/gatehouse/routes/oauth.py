@@ -13,6 +13,7 @@ from gatehouse.oauth.endpoint import TokenEndpoint, TokenRequest
 from gatehouse.oauth.metadata import server_metadata
 from gatehouse.oauth.params import MAX_BODY
 from gatehouse.runtime import Runtime
+from gatehouse.secretless.endpoint import AssertionEndpoint, may_carry_assertion
 
 
 def token_request_from(
@@ -74,9 +75,16 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 class TokenASGI:
     """The token endpoint as a raw ASGI app (no Request object: this is the hot path)."""
 
-    def __init__(self, endpoint: TokenEndpoint, *, json_allowed: bool) -> None:
+    def __init__(
+        self,
+        endpoint: TokenEndpoint,
+        *,
+        json_allowed: bool,
+        assertions: AssertionEndpoint | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.json_allowed = json_allowed
+        self.assertions = assertions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         customer = scope.get("path_params", {}).get("customer_id")
@@ -91,7 +99,10 @@ class TokenASGI:
             self.json_allowed,
             scope["path"],
         )
-        response = self.endpoint.handle(request)
+        if self.assertions is not None and may_carry_assertion(body):
+            response = await self.assertions.handle(request)  # docs/secretless.md
+        else:
+            response = self.endpoint.handle(request)
         headers = [(k.encode(), v.encode()) for k, v in response.headers]
         headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -117,6 +128,7 @@ def _unknown_customer(customer_id: str) -> Response:
 
 def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
     endpoint = runtime.token_endpoint
+    assertions = runtime.assertions
     replica = runtime.replica
     settings = runtime.settings
 
@@ -143,11 +155,11 @@ def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
 
     # Every method reaches TokenASGI: anything but POST gets a JSON 405 (RFC 6749 §5.2).
     return [
-        Route("/oauth2/token", TokenASGI(endpoint, json_allowed=False)),
-        Route("/oauth/token", TokenASGI(endpoint, json_allowed=True)),
+        Route("/oauth2/token", TokenASGI(endpoint, json_allowed=False, assertions=assertions)),
+        Route("/oauth/token", TokenASGI(endpoint, json_allowed=True, assertions=assertions)),
         Route(
             "/customers/{customer_id}/oauth2/token",
-            TokenASGI(endpoint, json_allowed=False),
+            TokenASGI(endpoint, json_allowed=False, assertions=assertions),
         ),
         Route("/customers/{customer_id}/.well-known/jwks.json", jwks, methods=["GET"]),
         Route(
