@@ -22,7 +22,9 @@ from uvicorn.server import ServerState
 
 from gatehouse.oauth.endpoint import Response, TokenEndpoint, TokenRequest
 from gatehouse.oauth.params import MAX_BODY
+from gatehouse.peers import Peers
 from gatehouse.routes.oauth import token_request_from
+from gatehouse.tls import TLSPeer
 
 _CUSTOMER_TOKEN_PATH = re.compile(rb"/customers/([a-z0-9][a-z0-9-]{1,62})/oauth2/token")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -36,6 +38,18 @@ _TOO_LARGE = (
     b"cache-control: no-store\r\npragma: no-cache\r\n"
     b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
 )
+
+
+def find_runtime(app: Any) -> Any:
+    """The Gatehouse runtime inside uvicorn's middleware wrappers, or None."""
+    for _ in range(10):
+        runtime = getattr(app, "runtime", None)
+        if runtime is not None:
+            return runtime
+        app = getattr(app, "app", None)
+        if app is None:
+            return None
+    return None
 
 
 def find_endpoint(app: Any) -> TokenEndpoint | None:
@@ -92,6 +106,13 @@ class FastLaneProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._endpoint = find_endpoint(self.app)
+        runtime = find_runtime(self.app)
+        self._peers: Peers | None = runtime.peers if runtime is not None else None
+        self._tls: TLSPeer | None = None  # set in connection_made for a TLS connection
+        if self.config.ssl is not None and runtime is not None and runtime.trust is not None:
+            # Before this connection's handshake: trust newly registered self-signed certs.
+            runtime.trust.attach(self.config.ssl)
+            runtime.trust.sync()
         self._batch = (
             _batch_for(self.server_state, self._endpoint, self.loop) if self._endpoint else None
         )
@@ -113,12 +134,19 @@ class FastLaneProtocol(HttpToolsProtocol):
         self.expect_100_continue = False
         self.headers = []
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if transport.get_extra_info("ssl_object") is not None:
+            self._tls = TLSPeer(transport)
+
     def _begin_asgi(self) -> None:
         """What uvicorn's on_message_begin does, for a request that goes the ASGI way."""
         url, headers, expect = self.url, self.headers, self.expect_100_continue
         super().on_message_begin()
         self.url, self.headers, self.expect_100_continue = url, headers, expect
         self.scope["headers"] = headers
+        if self._tls is not None:
+            self._tls.annotate(self.scope)  # type: ignore[arg-type]
 
     def on_url(self, url: bytes) -> None:
         if self._count_head(len(url)):
@@ -204,6 +232,9 @@ class FastLaneProtocol(HttpToolsProtocol):
             self._to_asgi(self._fast_body)
             return
         client = self.client[0] if self.client else ""
+        peer = client
+        if self._peers is not None:
+            client = self._peers.client_address(peer, self.headers)
         request = token_request_from(
             "POST",
             self.headers,
@@ -213,6 +244,8 @@ class FastLaneProtocol(HttpToolsProtocol):
             self._fast_json,
             self.url.decode("latin-1"),
         )
+        if self._tls is not None or self._peers is not None:
+            request.client_cert = self._certificate(peer)
         self._fast_body = b""
         keep_alive = self.parser.should_keep_alive()
         self._pending += 1
@@ -242,6 +275,14 @@ class FastLaneProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         super().on_body(body)
         super().on_message_complete()
+
+    def _certificate(self, peer: str) -> bytes | None:
+        """A trusted proxy's forwarded certificate, else the connection's own."""
+        if self._peers is not None:
+            forwarded = self._peers.header_certificate(peer, self.headers)
+            if forwarded is not None:
+                return forwarded
+        return self._tls.certificate if self._tls is not None else None
 
     def deliver(self, response: Response, keep_alive: bool) -> None:
         """Write one answered token request (called by the batch, in request order)."""

@@ -101,6 +101,10 @@ class Replica:
     def corpus_roles(self, app_id: str) -> tuple[CorpusRole, ...]:
         return self._corpus_roles.get(app_id, ())
 
+    def clients(self) -> list[ClientEntry]:
+        """Every client, as of now (for the TLS listener's trust store)."""
+        return list(self._by_app_id.values())
+
     def client_count(self) -> int:
         return len(self._by_app_id)
 

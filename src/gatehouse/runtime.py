@@ -13,8 +13,10 @@ from gatehouse.masterkey import MasterKey, load_master_key
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.dpop import DPoPNonces, TokenDPoP
 from gatehouse.oauth.endpoint import TokenEndpoint
+from gatehouse.oauth.mtls import CertificateAuthenticator, load_ca_store, registered_certificates
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.secrets import SecretHasher
+from gatehouse.peers import Peers, parse_networks
 from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
 from gatehouse.secretless.endpoint import AssertionEndpoint
@@ -24,6 +26,7 @@ from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
 from gatehouse.store.proofs import RedisReplayCache, StoreReplayCache
 from gatehouse.store.store import Store
+from gatehouse.tls import TrustStore
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ class Runtime:
     assertions: AssertionEndpoint | None = None  # the token endpoint's assertion lane
     propagation: Propagation | None = None  # wake-ups from other processes (started by start)
     maintenance: Maintenance | None = None  # key rotation, pruning (started by start)
+    peers: Peers | None = None  # trusted reverse proxies (docs/proxy.md)
+    trust: TrustStore | None = None  # the TLS listener's self-signed client certificates
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Runtime:
@@ -85,6 +90,22 @@ class Runtime:
             issuer_for=endpoint.issuer_for,
             version=lambda: replica.version,
         )
+        endpoint.mtls = CertificateAuthenticator(
+            directory=replica, guard=guard, ca_store=load_ca_store(settings.client_ca)
+        )
+        runtime.trust = TrustStore(
+            lambda: [
+                der
+                for client in replica.clients()
+                if client.auth_method == "self_signed_tls_client_auth"
+                for der in registered_certificates(client)
+            ],
+            lambda: replica.version,
+        )
+        if settings.trusted_proxies:
+            runtime.peers = Peers(
+                parse_networks(settings.trusted_proxies), settings.client_cert_header
+            )
         return runtime
 
     def start(self) -> None:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from gatehouse.api.bearer import Bearer, Principal
 from gatehouse.appclients import Actor
+from gatehouse.peers import CLIENT_CERT
 from gatehouse.runtime import Runtime
 from gatehouse.store.corpora import CorpusReader, CorpusStore, read_on
 from gatehouse.store.models import AuditEvent
@@ -92,6 +93,7 @@ class ApiContext:
             dpop=headers.getlist("dpop") if "dpop" in headers else (),
             method=request.method,
             path=request.scope["path"],
+            certificate=request.scope.get(CLIENT_CERT),
         )
 
     def audit(self, principal: Principal, action: str, target: str, **detail: Any) -> None:

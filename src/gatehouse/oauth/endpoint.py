@@ -23,6 +23,7 @@ from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry, Directory
 from gatehouse.oauth.dpop import TokenDPoP
 from gatehouse.oauth.grant import check_grant_type, choose_audience, narrow_scope
+from gatehouse.oauth.mtls import CertificateAuthenticator, certificate_binding
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
@@ -57,6 +58,7 @@ class TokenEndpoint:
     quota: TokenQuota = field(default_factory=TokenQuota)
     errors: Counter[str] = field(default_factory=Counter)
     dpop: TokenDPoP | None = None  # RFC 9449; None: DPoP headers are ignored
+    mtls: CertificateAuthenticator | None = None  # RFC 8705; None: no certificate methods
     auth: ClientAuthenticator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +124,15 @@ class TokenEndpoint:
         """Every step before signing; raises an :class:`OAuthError` for a refused request."""
         client_id, secret, params = self.auth.read(request, what="the token endpoint")
         check_grant_type(params)
+        if secret is None and request.client_cert is not None and self.mtls is not None:
+            # RFC 8705 §2: a client of a TLS method authenticates with its certificate.
+            client = self.mtls.authenticate(
+                client_id,
+                request.client_cert,
+                client_addr=request.client_addr,
+                customer_id=request.path_customer,
+            )
+            return self._stage_for(client, params, request.client_addr, request, True)
         client = self.auth.verify(request, client_id, secret)
         return self._stage_for(client, params, request.client_addr, request)
 
@@ -152,6 +163,7 @@ class TokenEndpoint:
         params: dict[str, str],
         client_addr: str,
         request: TokenRequest | None = None,
+        by_certificate: bool = False,
     ) -> _Staged:
         signer = self.directory.signer_for(client.customer_id)
         if signer is None:
@@ -167,6 +179,12 @@ class TokenEndpoint:
         if self.dpop is not None and wants_dpop:
             assert request is not None
             cnf = self._bind_dpop(request, client)
+        if request is not None and (
+            by_certificate or client.tls_client_certificate_bound_access_tokens
+        ):
+            x5t = certificate_binding(client, request.client_cert, by_certificate)
+            if x5t is not None:
+                cnf = {**(cnf or {}), "x5t#S256": x5t}
         self.quota.consume(client)
         pending = prepare_access_token(
             signer,

@@ -42,7 +42,19 @@ def server_metadata(issuer: str, *, service_documentation: str | None = None) ->
     if service_documentation:
         document["service_documentation"] = service_documentation
     add_secretless_metadata(document)
+    add_sender_metadata(document)
     return document
+
+
+def add_sender_metadata(document: dict[str, Any]) -> None:
+    """RFC 8705 §3.3 and §2.1.1/§2.2.1: certificate-bound tokens and the two TLS methods
+    (docs/sender-constrained.md)."""
+    document["token_endpoint_auth_methods_supported"] = [
+        *document["token_endpoint_auth_methods_supported"],
+        "tls_client_auth",
+        "self_signed_tls_client_auth",
+    ]
+    document["tls_client_certificate_bound_access_tokens"] = True
 
 
 # RFC 7523 §2.2 client assertions and the §2.1 grant (docs/secretless.md).

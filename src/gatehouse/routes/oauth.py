@@ -12,6 +12,7 @@ from gatehouse.customers import CUSTOMER_ID
 from gatehouse.oauth.endpoint import TokenEndpoint, TokenRequest
 from gatehouse.oauth.metadata import server_metadata
 from gatehouse.oauth.params import MAX_BODY
+from gatehouse.peers import CLIENT_CERT
 from gatehouse.runtime import Runtime
 from gatehouse.secretless.endpoint import AssertionEndpoint, may_carry_assertion
 
@@ -99,6 +100,7 @@ class TokenASGI:
             self.json_allowed,
             scope["path"],
         )
+        request.client_cert = scope.get(CLIENT_CERT)  # RFC 8705 §2: the TLS or proxy cert
         if self.assertions is not None and may_carry_assertion(body):
             response = await self.assertions.handle(request)  # docs/secretless.md
         else:
