@@ -94,7 +94,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSServer]:
         server.stop()
 
 
-def token_with(tls: TLSServer, cert: Issued | None, client_id: str, **extra: str) -> Any:
+def token_with(tls: TLSServer, cert: Issued | None, client_id: str) -> httpx.Response:
     with tls.http(cert) as http:
         return http.post(
             f"{tls.url}/customers/acme/oauth2/token", data={**GRANT, "client_id": client_id}
