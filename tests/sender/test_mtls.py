@@ -104,9 +104,7 @@ def token_with(tls: TLSServer, cert: Issued | None, client_id: str) -> httpx.Res
 def test_tls_client_auth_by_subject_dn_gets_a_certificate_bound_token(tls: TLSServer) -> None:
     cert = issue(tls.dir, tls.ca, "ingest", common_name="ingest")
     # RFC 4514: compared as a DN, attribute values case-insensitively.
-    created = tls.client(
-        "--auth-method", "tls_client_auth", "--tls-subject-dn", "CN=INGEST,O=acme"
-    )
+    created = tls.client("--auth-method", "tls_client_auth", "--tls-subject-dn", "CN=INGEST,O=acme")
     response = wait_for(
         lambda: token_with(tls, cert, created["client_id"]), lambda r: r.status_code == 200
     )
