@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from gatehouse.errors import (
+    InvalidDPoPProof,
     OAuthError,
     ServerError,
 )
@@ -27,6 +28,7 @@ from gatehouse.oauth.mtls import CertificateAuthenticator, certificate_binding
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
+from gatehouse.verify.dpop import DPoPProof
 
 log = logging.getLogger("gatehouse.token")
 
@@ -69,7 +71,7 @@ class TokenEndpoint:
 
     def handle_batch(self, requests: list[TokenRequest]) -> list[Response]:
         """Answer several requests: check them all, sign all their tokens, then render."""
-        staged = [self._stage(request) for request in requests]
+        staged = self._settle([self._stage(request) for request in requests])
         signatures = [self._sign(item) if isinstance(item, _Staged) else None for item in staged]
         return [
             self._complete(item, signature) if isinstance(item, _Staged) else item
@@ -151,7 +153,33 @@ class TokenEndpoint:
             staged = self._stage_for(client, params, client_addr, request)
         except OAuthError as error:
             return self._refuse(error, client_addr)
-        return self._complete(staged, self._sign(staged), on_issued)
+        settled = self._settle([staged])[0]
+        if not isinstance(settled, _Staged):
+            return settled
+        return self._complete(settled, self._sign(settled), on_issued)
+
+    def _settle(self, staged: list[_Staged | Response]) -> list[_Staged | Response]:
+        """RFC 9449 §4.3 (6) and §11.1: the batch's DPoP proof signatures, verified back to
+        back, and their single use across processes, in one round trip."""
+        proofs = [i.proof for i in staged if isinstance(i, _Staged) and i.proof is not None]
+        if not proofs or self.dpop is None:
+            return staged
+        try:
+            refusals = iter(self.dpop.settle(proofs))
+        except Exception:
+            log.exception("the DPoP replay check failed")
+            error: OAuthError = ServerError("the server could not check the DPoP proof")
+            return [
+                render_error(error) if isinstance(i, _Staged) and i.proof else i for i in staged
+            ]
+        settled: list[_Staged | Response] = []
+        for item in staged:
+            if isinstance(item, _Staged) and item.proof is not None:
+                refusal = next(refusals)
+                if refusal is not None:
+                    item = self._refuse(InvalidDPoPProof(refusal), item.client_addr)
+            settled.append(item)
+        return settled
 
     def refuse(self, error: OAuthError, client_addr: str) -> Response:
         """Count, log and render a refused request (for the assertion lane)."""
@@ -173,12 +201,13 @@ class TokenEndpoint:
         audience = choose_audience(params, self.default_audience)
         scope = narrow_scope(params.get("scope"), client.api_roles)
         cnf: dict[str, str] | None = None
+        proof: DPoPProof | None = None
         wants_dpop = request is not None and (
             request.dpop is not None or client.dpop_bound_access_tokens
         )
         if self.dpop is not None and wants_dpop:
             assert request is not None
-            cnf = self._bind_dpop(request, client)
+            cnf, proof = self._bind_dpop(request, client)
         if request is not None and (
             by_certificate or client.tls_client_certificate_bound_access_tokens
         ):
@@ -198,9 +227,11 @@ class TokenEndpoint:
         )
         if cnf is None:
             return _Staged(client, pending, client_addr)
-        return _Staged(client, pending, client_addr, *self._bound_response(cnf))
+        return _Staged(client, pending, client_addr, *self._bound_response(cnf), proof)
 
-    def _bind_dpop(self, request: TokenRequest, client: ClientEntry) -> dict[str, str]:
+    def _bind_dpop(
+        self, request: TokenRequest, client: ClientEntry
+    ) -> tuple[dict[str, str], DPoPProof]:
         """RFC 9449 §5: check the proof; the token will carry its key's thumbprint."""
         assert self.dpop is not None
         proof = self.dpop.check(
@@ -212,7 +243,7 @@ class TokenEndpoint:
         )
         assert proof is not None
         # RFC 9449 §6.1: the token is bound by the JWK SHA-256 thumbprint in cnf.jkt.
-        return {"jkt": proof.jkt}
+        return {"jkt": proof.jkt}, proof
 
     def _bound_response(self, cnf: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
         nonce = self.dpop.response_nonce() if self.dpop is not None and "jkt" in cnf else None
@@ -234,6 +265,7 @@ class _Staged:
     client_addr: str
     token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
     headers: tuple[tuple[str, str], ...] = TOKEN_HEADERS
+    proof: DPoPProof | None = None  # a DPoP proof whose signature and single use are pending
 
 
 def render_error(error: OAuthError) -> Response:

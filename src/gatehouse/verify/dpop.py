@@ -10,6 +10,7 @@ description. Nothing about a proof is ever cached: each one is verified anew.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import threading
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, b64url_decode, pin_key
+from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, PinnedKey, b64url_decode, pin_key
 
 __all__ = [
     "DPOP_ALGORITHMS",
@@ -76,6 +77,12 @@ class DPoPProof:
     jti: str
     iat: float
     nonce: str | None
+    # With check_proof(defer_signature=True): (key, signature, signing input), still unchecked.
+    unverified: tuple[PinnedKey, bytes, bytes] | None = None
+
+    def signature_valid(self) -> bool:
+        """RFC 9449 §4.3 (6), for a proof whose signature check was deferred."""
+        return self.unverified is None or self.unverified[0].verify(*self.unverified[1:])
 
 
 class ReplayCache(Protocol):
@@ -131,6 +138,7 @@ def access_token_hash(token: str) -> str:
     return _b64url(hashlib.sha256(token.encode("ascii")).digest())
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_htu(url: str) -> str:
     """The URL without query and fragment, scheme and host lower-cased, no default port
     (RFC 9449 §4.3 with the RFC 3986 §6.2.2 and §6.2.3 normalizations)."""
@@ -158,35 +166,18 @@ def _segment_json(segment: str, what: str) -> dict[str, Any]:
     return value
 
 
-def check_proof(
-    proof: str,
-    *,
-    method: str,
-    url: str,
-    algorithms: Iterable[str] = DPOP_ALGORITHMS,
-    access_token: str | None = None,
-    now: float | None = None,
-    window: float = PROOF_WINDOW,
-) -> DPoPProof:
-    """Every check of RFC 9449 §4.3 but the nonce and replay, which the caller owns.
-
-    ``url`` is the expected ``htu`` (any form; it is normalized). With ``access_token`` the
-    proof must carry its ``ath`` (RFC 9449 §7.1). Raises :class:`ProofError`.
-    """
-    # RFC 9449 §4.3 (1): one well-formed JWT.
-    if len(proof) > MAX_PROOF_LENGTH:
-        raise ProofError("the DPoP proof is too large")
-    segments = proof.split(".")
-    if len(segments) != 3:
-        raise ProofError("the DPoP proof is not a compact JWS")
-    header = _segment_json(segments[0], "header")
+# The header of a client's proofs is the same every time (typ, alg, its public key): its parse,
+# thumbprint and key object are remembered by the header's exact text.
+@functools.lru_cache(maxsize=1024)
+def _header_key(segment: str, algorithms: tuple[str, ...]) -> tuple[str, PinnedKey]:
+    header = _segment_json(segment, "header")
     # RFC 9449 §4.3 (4): typ is dpop+jwt.
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.lower() != "dpop+jwt":
         raise ProofError("the DPoP proof's typ must be dpop+jwt")
     alg = header.get("alg")
     # RFC 9449 §4.3 (5): alg is an asymmetric algorithm the server supports.
-    if not isinstance(alg, str) or alg not in frozenset(algorithms):
+    if not isinstance(alg, str) or alg not in algorithms:
         raise ProofError("the DPoP proof's alg is not accepted")
     jwk = header.get("jwk")
     # RFC 9449 §4.3 (7): the jwk header is a public key; it must not hold a private key.
@@ -204,13 +195,42 @@ def check_proof(
     # RFC 9449 §4.3 (5): the key must be one for the algorithm the header names.
     if key.alg != alg:
         raise ProofError("the DPoP proof's alg does not match its jwk")
+    return jkt, key
+
+
+def check_proof(
+    proof: str,
+    *,
+    method: str,
+    url: str,
+    algorithms: Iterable[str] = DPOP_ALGORITHMS,
+    access_token: str | None = None,
+    now: float | None = None,
+    window: float = PROOF_WINDOW,
+    defer_signature: bool = False,
+) -> DPoPProof:
+    """Every check of RFC 9449 §4.3 but the nonce and replay, which the caller owns.
+
+    ``url`` is the expected ``htu`` (any form; it is normalized). With ``access_token`` the
+    proof must carry its ``ath`` (RFC 9449 §7.1). Raises :class:`ProofError`.
+    ``defer_signature``: the caller verifies it later with :meth:`DPoPProof.signature_valid`
+    (the token endpoint verifies a batch's signatures back to back).
+    """
+    # RFC 9449 §4.3 (1): one well-formed JWT.
+    if len(proof) > MAX_PROOF_LENGTH:
+        raise ProofError("the DPoP proof is too large")
+    segments = proof.split(".")
+    if len(segments) != 3:
+        raise ProofError("the DPoP proof is not a compact JWS")
+    allowed = algorithms if isinstance(algorithms, tuple) else tuple(algorithms)
+    jkt, key = _header_key(segments[0], allowed)
     try:
         signature = b64url_decode(segments[2])
     except ValueError:
         raise ProofError("the DPoP proof's signature is not base64url") from None
     signing_input = proof[: len(proof) - len(segments[2]) - 1].encode("ascii")
     # RFC 9449 §4.3 (6): the signature verifies with the public key of the jwk header.
-    if not key.verify(signature, signing_input):
+    if not defer_signature and not key.verify(signature, signing_input):
         raise ProofError("the DPoP proof's signature is invalid")
     claims = _segment_json(segments[1], "payload")
     jti, htm, htu, iat = claims.get("jti"), claims.get("htm"), claims.get("htu"), claims.get("iat")
@@ -239,4 +259,5 @@ def check_proof(
         jti=jti,
         iat=issued,
         nonce=nonce if isinstance(nonce, str) else None,
+        unverified=(key, signature, signing_input) if defer_signature else None,
     )
