@@ -249,7 +249,8 @@ def bench_mtls(n: int) -> None:
             elapsed = time.perf_counter() - start
             assert statuses == [200] * n, statuses[:5]
             print(
-                f"{label}: {n / elapsed:,.0f} tokens/s, a new TLS connection each ({THREADS} threads)"
+                f"{label}: {n / elapsed:,.0f} tokens/s, a new TLS connection each "
+                f"({THREADS} threads)"
             )
     finally:
         server.stop()
