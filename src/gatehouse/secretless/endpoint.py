@@ -30,7 +30,9 @@ from gatehouse.federation import Outcome, evaluate
 from gatehouse.oauth.assertions import (
     CLIENT_ASSERTION_TYPE,
     JWT_BEARER_GRANT,
+    SIGNING_ALGS,
     AssertionRejected,
+    Jwt,
     check_client_assertion,
     parse_jwt,
     verify_signature,
@@ -73,6 +75,7 @@ class AssertionEndpoint:
     _credentials: dict[str, tuple[int, list[FederatedCredentialRecord]]] = field(
         default_factory=dict
     )
+    _inline_keys: dict[str, tuple[object, dict[str, PinnedKey]]] = field(default_factory=dict)
 
     async def handle(self, request: TokenRequest) -> Response:
         try:
@@ -151,7 +154,7 @@ class AssertionEndpoint:
         try:
             client = self._client(client_id, request)
             if own:
-                detail = await self._private_key_jwt(client, assertion)
+                detail = await self._private_key_jwt(client, jwt)
             else:
                 detail = await self._federated(client, assertion)
         except AssertionRejected as exc:
@@ -169,11 +172,10 @@ class AssertionEndpoint:
             raise AssertionRejected("issuer", "client belongs to another customer")
         return client
 
-    async def _private_key_jwt(self, client: ClientEntry, assertion: str) -> dict[str, Any]:
+    async def _private_key_jwt(self, client: ClientEntry, jwt: Jwt) -> dict[str, Any]:
         # A client accepts only its registered method (a secret client never a signed JWT).
         if client.auth_method != "private_key_jwt":
             raise AssertionRejected("issuer", f"client uses {client.auth_method}")
-        jwt = parse_jwt(assertion)
         keys = await self._client_keys(client, wanted_kid(jwt))
         verify_signature(jwt, keys)
         issuer = self.issuer_for(client.customer_id)
@@ -189,7 +191,16 @@ class AssertionEndpoint:
 
     async def _client_keys(self, client: ClientEntry, kid: str | None) -> dict[str, PinnedKey]:
         if client.jwks is not None:
-            return load_jwks(client.jwks, ("ES256", "ES384", "PS256", "RS256", "EdDSA"))
+            # Parsed once per registered key set (a changed client is a new entry).
+            cached = self._inline_keys.get(client.id)
+            if cached is None or cached[0] is not client.jwks:
+                if len(self._inline_keys) >= _CACHE_LIMIT:
+                    self._inline_keys.clear()
+                cached = self._inline_keys[client.id] = (
+                    client.jwks,
+                    load_jwks(client.jwks, SIGNING_ALGS),
+                )
+            return cached[1]
         if client.jwks_uri is not None:
             try:
                 return await self.fetcher.jwks(client.jwks_uri, kid=kid)
