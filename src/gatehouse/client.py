@@ -29,7 +29,14 @@ from gatehouse.dpop_client import DPoPKey, DPoPProver, wants_nonce
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["AccessToken", "ClientCredentials", "RequestsClientCredentials", "TokenRequestError"]
+__all__ = [
+    "AccessToken",
+    "ClientCredentials",
+    "FederatedToken",
+    "PrivateKeyJWT",
+    "RequestsClientCredentials",
+    "TokenRequestError",
+]
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post"]
 _DEFAULT_LIFETIME = 300.0
@@ -337,13 +344,20 @@ class ClientCredentials(httpx.Auth):
 if TYPE_CHECKING:
     from requests.auth import AuthBase
 
+    # Secretless variants (docs/secretless.md): the same cache, renewal and retry.
+    from gatehouse.client_secretless import FederatedToken, PrivateKeyJWT
+
     class RequestsClientCredentials(ClientCredentials, AuthBase):
         """:class:`ClientCredentials` as a ``requests.auth.AuthBase`` subclass."""
 
 
 def __getattr__(name: str) -> Any:
     # PEP 562: build RequestsClientCredentials on first use so importing this module never
-    # imports requests.
+    # imports requests; the secretless variants live in their own module (no import cycle).
+    if name in ("PrivateKeyJWT", "FederatedToken"):
+        from gatehouse import client_secretless
+
+        return getattr(client_secretless, name)
     if name == "RequestsClientCredentials":
         from requests.auth import AuthBase
 

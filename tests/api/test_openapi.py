@@ -119,6 +119,12 @@ def test_every_served_route_is_documented_and_nothing_else(api: Api) -> None:
         ("delete", "/v2/app_clients/{app_client_id}"),
         ("post", "/v2/app_clients/{app_client_id}/rotate_secret"),
         ("post", "/v2/app_clients/{app_client_id}/revoke_tokens"),
+        ("get", "/v2/app_clients/{app_client_id}/federated_credentials"),
+        ("post", "/v2/app_clients/{app_client_id}/federated_credentials"),
+        ("post", "/v2/app_clients/{app_client_id}/federated_credentials/test"),
+        ("get", "/v2/app_clients/{app_client_id}/federated_credentials/{credential_id}"),
+        ("patch", "/v2/app_clients/{app_client_id}/federated_credentials/{credential_id}"),
+        ("delete", "/v2/app_clients/{app_client_id}/federated_credentials/{credential_id}"),
         ("post", "/v1/list-corpora"),
     }
     # What the app's routers serve (the table its 405 handler uses) is exactly that.

@@ -24,6 +24,7 @@ ROLES = [
 def _expected_metadata(issuer: str) -> dict[str, Any]:
     auth_methods = ["client_secret_basic", "client_secret_post"]
     algs = ["ES256", "RS256", "PS256", "EdDSA"]
+    assertion_algs = ["ES256", "ES384", "PS256", "RS256", "EdDSA"]
     return {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/oauth2/token",
@@ -37,15 +38,11 @@ def _expected_metadata(issuer: str) -> dict[str, Any]:
         "response_types_supported": [],
         "scopes_supported": ROLES,
         "token_endpoint_auth_methods_supported": [*auth_methods, "private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported": [
-            "ES256",
-            "ES384",
-            "PS256",
-            "RS256",
-            "EdDSA",
-        ],
-        "revocation_endpoint_auth_methods_supported": auth_methods,
-        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_methods_supported": [*auth_methods, "private_key_jwt"],
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_methods_supported": [*auth_methods, "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "id_token_signing_alg_values_supported": algs,
         "access_token_signing_alg_values_supported": algs,
         "subject_types_supported": ["public"],

@@ -310,7 +310,8 @@ def test_credentials_crud_and_limits(api: Api, owner: Caller, issuer: Issuer) ->
     client = workload(api, owner)
     base = f"/v2/app_clients/{client['id']}/federated_credentials"
     created = federate(api, owner, client["id"], **github_rule(issuer)).json()
-    assert created["audience"] is None and created["single_use"] is False
+    assert created["audience"] is None
+    assert created["single_use"] is False
     got = api.client.get(f"{base}/{created['id']}", headers=owner.headers)
     assert got.json() == created
     patched = api.client.patch(

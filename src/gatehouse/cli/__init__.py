@@ -7,7 +7,7 @@ import logging
 
 import typer
 
-from gatehouse.cli import audit, clients, customers, demo, keys, serve, token, users
+from gatehouse.cli import audit, clients, customers, demo, federate, keys, serve, token, users
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Gatehouse: OAuth 2.0 for machine clients."
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.command()(serve.serve)
 app.add_typer(customers.app, name="customers")
 app.add_typer(clients.app, name="clients")
+clients.app.add_typer(federate.app, name="federate")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.command()(audit.audit)

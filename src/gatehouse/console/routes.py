@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from gatehouse.console.appclient_pages import appclient_routes
 from gatehouse.console.corpus_pages import corpus_routes
+from gatehouse.console.federated_pages import federated_routes
 from gatehouse.console.key_pages import key_routes
 from gatehouse.console.pages import Pages
 from gatehouse.console.playground import playground_routes
@@ -34,6 +35,7 @@ def console_routes(runtime: Runtime, *, guard: SignInGuard | None = None) -> lis
         Route("/console/apiAccess", console_home, methods=["GET"]),
         *signin_routes(pages, guard),
         *appclient_routes(pages),
+        *federated_routes(pages),
         *key_routes(pages),
         *corpus_routes(pages),
         *playground_routes(pages),

@@ -67,8 +67,9 @@ def add_secretless_metadata(document: dict[str, Any]) -> None:
         *document["grant_types_supported"],
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
     ]
-    document["token_endpoint_auth_methods_supported"] = [
-        *document["token_endpoint_auth_methods_supported"],
-        "private_key_jwt",
-    ]
-    document["token_endpoint_auth_signing_alg_values_supported"] = ASSERTION_SIGNING_ALGS
+    for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+        document[f"{endpoint}_auth_methods_supported"] = [
+            *document[f"{endpoint}_auth_methods_supported"],
+            "private_key_jwt",
+        ]
+        document[f"{endpoint}_auth_signing_alg_values_supported"] = ASSERTION_SIGNING_ALGS

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -39,6 +39,8 @@ from gatehouse.oauth.revocation import RevocationEndpoint
 from gatehouse.revocations import read_feed, revoke_jti
 from gatehouse.routes.oauth import read_body, token_request_from
 from gatehouse.runtime import Runtime
+from gatehouse.secretless.endpoint import may_carry_assertion
+from gatehouse.secretless.lifecycle import with_assertions
 from gatehouse.store.models import AuditEvent
 from gatehouse.verify.dpop import DPOP_ALGS
 from gatehouse.verify.errors import VerifyError
@@ -57,9 +59,16 @@ class CoreASGI:
     """A framework-free form-POST endpoint as a raw ASGI app; ``threaded`` runs it off the loop
     (the revocation endpoint writes to the database)."""
 
-    def __init__(self, handle: Callable[[TokenRequest], CoreResponse], *, threaded: bool) -> None:
+    def __init__(
+        self,
+        handle: Callable[[TokenRequest], CoreResponse],
+        *,
+        threaded: bool,
+        with_assertion: Callable[[TokenRequest], Awaitable[CoreResponse]] | None = None,
+    ) -> None:
         self.handle = handle
         self.threaded = threaded
+        self.with_assertion = with_assertion  # docs/secretless.md
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive, MAX_BODY)
@@ -72,7 +81,9 @@ class CoreASGI:
             scope.get("path_params", {}).get("customer_id"),
             False,
         )
-        if self.threaded:
+        if self.with_assertion is not None and may_carry_assertion(body):
+            response = await self.with_assertion(request)
+        elif self.threaded:
             response = await run_in_threadpool(self.handle, request)
         else:
             response = self.handle(request)
@@ -129,8 +140,21 @@ def lifecycle_routes(
 
     revocation = RevocationEndpoint(auth=auth, checker=checker, revoke=revoke)
     introspection = IntrospectionEndpoint(auth=auth, checker=checker)
-    revoke_app = CoreASGI(revocation.handle, threaded=True)
-    introspect_app = CoreASGI(introspection.handle, threaded=False)
+    assertions = runtime.assertions
+    revoke_app = CoreASGI(
+        revocation.handle,
+        threaded=True,
+        with_assertion=with_assertions(revocation, assertions, threaded=True)
+        if assertions
+        else None,
+    )
+    introspect_app = CoreASGI(
+        introspection.handle,
+        threaded=False,
+        with_assertion=with_assertions(introspection, assertions, threaded=False)
+        if assertions
+        else None,
+    )
 
     def feed_caller(request: Request) -> tuple[str, int | None]:
         if request.method != "GET":

@@ -30,7 +30,9 @@ from gatehouse.federation import Outcome, evaluate
 from gatehouse.oauth.assertions import (
     CLIENT_ASSERTION_TYPE,
     JWT_BEARER_GRANT,
+    SIGNING_ALGS,
     AssertionRejected,
+    Jwt,
     check_client_assertion,
     parse_jwt,
     verify_signature,
@@ -73,6 +75,7 @@ class AssertionEndpoint:
     _credentials: dict[str, tuple[int, list[FederatedCredentialRecord]]] = field(
         default_factory=dict
     )
+    _inline_keys: dict[str, tuple[object, dict[str, PinnedKey]]] = field(default_factory=dict)
 
     async def handle(self, request: TokenRequest) -> Response:
         try:
@@ -109,7 +112,29 @@ class AssertionEndpoint:
 
     # -- client authentication by assertion ------------------------------------------------------
 
+    async def authenticate(self, request: TokenRequest) -> tuple[ClientEntry, dict[str, str]]:
+        """The client a request's assertion proves, and the body parameters: the client
+        authentication of the revocation and introspection endpoints (RFC 7009 §2.1, RFC 7662
+        §2.1 authenticate clients as the token endpoint does)."""
+        params = self._read(request)
+        # RFC 7521 §4.2: client_assertion_type and client_assertion are both required.
+        if "client_assertion" not in params or "client_assertion_type" not in params:
+            raise InvalidRequest("send client_assertion_type and client_assertion together")
+        # RFC 6749 §2.3: a client must not use more than one authentication method.
+        if request.authorization is not None or "client_secret" in params:
+            raise InvalidRequest("use one client authentication method, not several")
+        if params["client_assertion_type"] != CLIENT_ASSERTION_TYPE:
+            raise InvalidClient(FAILED, log_detail="unsupported client_assertion_type")
+        client, _detail = await self._assertion_client(request, params)
+        return client, params
+
     async def _client_assertion(self, request: TokenRequest, params: dict[str, str]) -> Response:
+        client, detail = await self._assertion_client(request, params)
+        return self._issue(client, params, request, detail)
+
+    async def _assertion_client(
+        self, request: TokenRequest, params: dict[str, str]
+    ) -> tuple[ClientEntry, dict[str, Any]]:
         assertion = params["client_assertion"]
         try:
             jwt = parse_jwt(assertion)
@@ -129,13 +154,13 @@ class AssertionEndpoint:
         try:
             client = self._client(client_id, request)
             if own:
-                detail = await self._private_key_jwt(client, assertion)
+                detail = await self._private_key_jwt(client, jwt)
             else:
                 detail = await self._federated(client, assertion)
         except AssertionRejected as exc:
             self.token.guard.record_failure(request.client_addr, client_id)
             raise InvalidClient(FAILED, log_detail=f"client assertion: {exc}") from None
-        return self._issue(client, params, request, detail)
+        return client, detail
 
     def _client(self, client_id: str, request: TokenRequest) -> ClientEntry:
         client = self.token.directory.find_client(client_id)
@@ -147,11 +172,10 @@ class AssertionEndpoint:
             raise AssertionRejected("issuer", "client belongs to another customer")
         return client
 
-    async def _private_key_jwt(self, client: ClientEntry, assertion: str) -> dict[str, Any]:
+    async def _private_key_jwt(self, client: ClientEntry, jwt: Jwt) -> dict[str, Any]:
         # A client accepts only its registered method (a secret client never a signed JWT).
         if client.auth_method != "private_key_jwt":
             raise AssertionRejected("issuer", f"client uses {client.auth_method}")
-        jwt = parse_jwt(assertion)
         keys = await self._client_keys(client, wanted_kid(jwt))
         verify_signature(jwt, keys)
         issuer = self.issuer_for(client.customer_id)
@@ -167,7 +191,16 @@ class AssertionEndpoint:
 
     async def _client_keys(self, client: ClientEntry, kid: str | None) -> dict[str, PinnedKey]:
         if client.jwks is not None:
-            return load_jwks(client.jwks, ("ES256", "ES384", "PS256", "RS256", "EdDSA"))
+            # Parsed once per registered key set (a changed client is a new entry).
+            cached = self._inline_keys.get(client.id)
+            if cached is None or cached[0] is not client.jwks:
+                if len(self._inline_keys) >= _CACHE_LIMIT:
+                    self._inline_keys.clear()
+                cached = self._inline_keys[client.id] = (
+                    client.jwks,
+                    load_jwks(client.jwks, SIGNING_ALGS),
+                )
+            return cached[1]
         if client.jwks_uri is not None:
             try:
                 return await self.fetcher.jwks(client.jwks_uri, kid=kid)
@@ -176,18 +209,20 @@ class AssertionEndpoint:
         raise AssertionRejected("signature", "the client has no keys of its own")
 
     async def _federated(self, client: ClientEntry, token: str) -> dict[str, Any]:
-        credentials = await self._credentials_of(client)
-        if not credentials:
+        credentials, cached = await self._credentials_of(client)
+        outcomes = await self._evaluate_all(client, credentials, token)
+        if outcomes and outcomes[-1].matched:
+            return await self._accept(client, outcomes[-1])
+        if cached:
+            # Read your writes: a credential added by another process a moment ago may not be
+            # in the cache yet; a failed attempt looks in the store once more.
+            fresh = await self._load_credentials(client)
+            if fresh != credentials:
+                outcomes = await self._evaluate_all(client, fresh, token)
+                if outcomes and outcomes[-1].matched:
+                    return await self._accept(client, outcomes[-1])
+        if not outcomes:
             raise AssertionRejected("issuer", "the client has no federated credentials")
-        outcomes: list[Outcome] = []
-        default_audience = self.issuer_for(client.customer_id)
-        for credential in credentials:
-            outcome = await evaluate(
-                self.fetcher, credential, token, default_audience=default_audience
-            )
-            if outcome.matched:
-                return await self._accept(client, outcome)
-            outcomes.append(outcome)
         reasons = "; ".join(f"{o.credential.id}: {o.failed_check}: {o.reason}" for o in outcomes)
         raise AssertionRejected("subject", f"no federated credential matches ({reasons})")
 
@@ -208,11 +243,32 @@ class AssertionEndpoint:
             "outside_sub": claims.get("sub"),
         }
 
-    async def _credentials_of(self, client: ClientEntry) -> list[FederatedCredentialRecord]:
-        version = self.version()
+    async def _evaluate_all(
+        self, client: ClientEntry, credentials: list[FederatedCredentialRecord], token: str
+    ) -> list[Outcome]:
+        """The outcomes up to the first match (then last), or of every credential."""
+        outcomes: list[Outcome] = []
+        default_audience = self.issuer_for(client.customer_id)
+        for credential in credentials:
+            outcome = await evaluate(
+                self.fetcher, credential, token, default_audience=default_audience
+            )
+            outcomes.append(outcome)
+            if outcome.matched:
+                break
+        return outcomes
+
+    async def _credentials_of(
+        self, client: ClientEntry
+    ) -> tuple[list[FederatedCredentialRecord], bool]:
+        """The client's credentials, and whether they came from the cache."""
         cached = self._credentials.get(client.id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        if cached is not None and cached[0] == self.version():
+            return cached[1], True
+        return await self._load_credentials(client), False
+
+    async def _load_credentials(self, client: ClientEntry) -> list[FederatedCredentialRecord]:
+        version = self.version()
         records = await asyncio.to_thread(federated.list_credentials, self.store, app_id=client.id)
         if len(self._credentials) >= _CACHE_LIMIT:
             self._credentials.clear()
