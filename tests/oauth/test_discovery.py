@@ -37,7 +37,12 @@ def _expected_metadata(issuer: str) -> dict[str, Any]:
         ],
         "response_types_supported": [],
         "scopes_supported": ROLES,
-        "token_endpoint_auth_methods_supported": [*auth_methods, "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": [
+            *auth_methods,
+            "private_key_jwt",
+            "tls_client_auth",
+            "self_signed_tls_client_auth",
+        ],
         "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "revocation_endpoint_auth_methods_supported": [*auth_methods, "private_key_jwt"],
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
@@ -47,6 +52,7 @@ def _expected_metadata(issuer: str) -> dict[str, Any]:
         "access_token_signing_alg_values_supported": algs,
         "subject_types_supported": ["public"],
         "dpop_signing_alg_values_supported": ["ES256", "ES384", "ES512", "PS256", "RS256", "EdDSA"],
+        "tls_client_certificate_bound_access_tokens": True,
     }
 
 
