@@ -135,6 +135,10 @@ class FixedBearer(Bearer):
         *,
         customer_header: str | None = None,
         source: str | None = None,
+        dpop: Sequence[str] = (),
+        method: str = "GET",
+        path: str = "",
+        certificate: bytes | None = None,
     ) -> Principal:
         return self.principal
 

@@ -21,6 +21,7 @@ from gatehouse.console.routes import console_routes
 from gatehouse.console.sessions import api_session_resolver
 from gatehouse.keycheck import MasterKeyError
 from gatehouse.logs import configure_logging
+from gatehouse.peers import peer_scope
 from gatehouse.routes.lifecycle import lifecycle_routes
 from gatehouse.routes.oauth import oauth_routes
 from gatehouse.routes.ops import ops_routes
@@ -38,8 +39,11 @@ class GatehouseApp:
     def __init__(self, runtime: Runtime, inner: Starlette) -> None:
         self.runtime = runtime
         self.inner = inner
+        self.peers = runtime.peers  # GATEHOUSE_TRUSTED_PROXIES (docs/proxy.md), or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.peers is not None and scope["type"] != "lifespan":
+            scope = peer_scope(self.peers, scope)
         await self.inner(scope, receive, send)
 
 

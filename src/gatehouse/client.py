@@ -4,7 +4,9 @@
 from the token endpoint, caches it, renews it ``renew_before`` seconds before it expires and
 retries a request once with a fresh token when the API answers 401. Only one token request is in
 flight at a time (a ``threading.Lock`` for sync callers, an ``asyncio.Lock`` per event loop for
-async ones). ``requests`` is optional: it is imported only when
+async ones). With ``dpop_key=`` (a private key) every token request and API call carries a DPoP
+proof (RFC 9449) and server nonces are followed; the token is then sent as
+``Authorization: DPoP``. ``requests`` is optional: it is imported only when
 :class:`RequestsClientCredentials` is first used.
 """
 
@@ -21,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote_plus
 
 import httpx
+
+from gatehouse.dpop_client import DPoPKey, DPoPProver, wants_nonce
 
 if TYPE_CHECKING:
     import requests
@@ -59,6 +63,7 @@ class AccessToken:
     scope: str | None
     expires_in: float
     renew_at: float
+    token_type: str = "Bearer"  # noqa: S105 - "Bearer" or "DPoP", not a secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,7 @@ class ClientCredentials(httpx.Auth):
         async_http_client: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
+        dpop_key: DPoPKey | None = None,
     ) -> None:
         if auth_method not in ("client_secret_basic", "client_secret_post"):
             raise ValueError(f"unsupported auth_method {auth_method!r}")
@@ -121,6 +127,7 @@ class ClientCredentials(httpx.Auth):
             weakref.WeakKeyDictionary()
         )
         self.token_requests = 0
+        self.dpop = DPoPProver(dpop_key) if dpop_key is not None else None
 
     def __repr__(self) -> str:
         # Never show the secret or the token.
@@ -188,24 +195,54 @@ class ClientCredentials(httpx.Auth):
             form["client_secret"] = self._client_secret
         return form, headers
 
-    def _request_sync(self) -> tuple[float, httpx.Response]:
+    def _post_token(self, client: httpx.Client) -> httpx.Response:
         form, headers = self._token_request()
+        for _ in range(2):
+            if self.dpop is not None:
+                headers["DPoP"] = self.dpop.proof("POST", self.token_url)
+            response = client.post(self.token_url, data=form, headers=headers)
+            if not self._retry_with_nonce(response):
+                break
+        return response
+
+    async def _apost_token(self, client: httpx.AsyncClient) -> httpx.Response:
+        form, headers = self._token_request()
+        for _ in range(2):
+            if self.dpop is not None:
+                headers["DPoP"] = self.dpop.proof("POST", self.token_url)
+            response = await client.post(self.token_url, data=form, headers=headers)
+            if not self._retry_with_nonce(response):
+                break
+        return response
+
+    def _retry_with_nonce(self, response: httpx.Response) -> bool:
+        """Keep a server nonce; True when the answer asks for the request again with it."""
+        if self.dpop is None:
+            return False
+        self.dpop.remember_nonce(str(response.url), response.headers)
+        if response.status_code != 400:
+            return False
+        try:
+            body: Any = response.json()
+        except ValueError:
+            return False
+        return wants_nonce(response.status_code, response.headers, body)
+
+    def _request_sync(self) -> tuple[float, httpx.Response]:
         started = self._monotonic()
         self.token_requests += 1
         if self._http_client is not None:
-            return started, self._http_client.post(self.token_url, data=form, headers=headers)
+            return started, self._post_token(self._http_client)
         with httpx.Client(timeout=self._timeout) as client:
-            return started, client.post(self.token_url, data=form, headers=headers)
+            return started, self._post_token(client)
 
     async def _request_async(self) -> tuple[float, httpx.Response]:
-        form, headers = self._token_request()
         started = self._monotonic()
         self.token_requests += 1
         if self._async_http_client is not None:
-            client = self._async_http_client
-            return started, await client.post(self.token_url, data=form, headers=headers)
+            return started, await self._apost_token(self._async_http_client)
         async with httpx.AsyncClient(timeout=self._timeout) as new_client:
-            return started, await new_client.post(self.token_url, data=form, headers=headers)
+            return started, await self._apost_token(new_client)
 
     def _store(self, result: tuple[float, httpx.Response]) -> AccessToken:
         started, response = result
@@ -226,7 +263,8 @@ class ClientCredentials(httpx.Auth):
         # RFC 6749 §5.1: access_token and token_type are REQUIRED; token_type is case-insensitive.
         if not isinstance(value, str) or not isinstance(token_type, str):
             raise TokenRequestError("invalid_response", "no access_token/token_type in response")
-        if token_type.lower() != "bearer":
+        # RFC 9449 §5: with a proof, the token may come back DPoP-bound.
+        if token_type.lower() not in (("bearer", "dpop") if self.dpop else ("bearer",)):
             raise TokenRequestError("invalid_response", f"unsupported token_type {token_type!r}")
         expires_in = body.get("expires_in")
         if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
@@ -240,6 +278,7 @@ class ClientCredentials(httpx.Auth):
             scope=scope if isinstance(scope, str) else None,
             expires_in=lifetime,
             renew_at=started + lifetime - margin,
+            token_type="DPoP" if token_type.lower() == "dpop" else "Bearer",
         )
         self._token = token
         return token
@@ -300,24 +339,45 @@ class ClientCredentials(httpx.Auth):
 
     # -- httpx.Auth --------------------------------------------------------------------------
 
+    def _authorize(self, headers: Any, method: str, url: str, token: str) -> None:
+        """RFC 6750 §2.1 ``Bearer <token>``, or RFC 9449 §7.1 ``DPoP <token>`` with a proof."""
+        cached = self._token
+        bound = cached is not None and cached.value == token and cached.token_type != "Bearer"  # noqa: S105
+        if self.dpop is not None and bound:
+            headers["Authorization"] = f"DPoP {token}"
+            headers["DPoP"] = self.dpop.proof(method, url, access_token=token)
+        else:
+            headers["Authorization"] = f"Bearer {token}"
+
+    def _nonce_asked(self, url: str, status: int, headers: Any) -> bool:
+        if self.dpop is None:
+            return False
+        self.dpop.remember_nonce(url, headers)
+        return wants_nonce(status, headers, None)
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         token = self.get_token()
-        # RFC 6750 §2.1: Authorization: Bearer <token>.
-        request.headers["Authorization"] = f"Bearer {token}"
+        url = str(request.url)
+        self._authorize(request.headers, request.method, url, token)
         response = yield request
         if response.status_code == 401:
-            # One retry with a fresh token: the cached one may have been revoked or rotated.
-            request.headers["Authorization"] = f"Bearer {self.get_token(rejected=token)}"
+            if not self._nonce_asked(url, 401, response.headers):
+                # One retry with a fresh token: the cached one may have been revoked or rotated.
+                token = self.get_token(rejected=token)
+            self._authorize(request.headers, request.method, url, token)
             yield request
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         token = await self.aget_token()
-        request.headers["Authorization"] = f"Bearer {token}"
+        url = str(request.url)
+        self._authorize(request.headers, request.method, url, token)
         response = yield request
         if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {await self.aget_token(rejected=token)}"
+            if not self._nonce_asked(url, 401, response.headers):
+                token = await self.aget_token(rejected=token)
+            self._authorize(request.headers, request.method, url, token)
             yield request
 
     # -- requests ----------------------------------------------------------------------------
@@ -325,7 +385,7 @@ class ClientCredentials(httpx.Auth):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """``requests`` auth protocol: set the header and retry once on 401."""
         token = self.get_token()
-        request.headers["Authorization"] = f"Bearer {token}"
+        self._authorize(request.headers, request.method or "GET", request.url or "", token)
         request.hooks["response"].append(self._requests_retry_hook(token))
         return request
 
@@ -337,7 +397,8 @@ class ClientCredentials(httpx.Auth):
             response.content  # noqa: B018
             response.close()
             again = response.request.copy()
-            again.headers["Authorization"] = f"Bearer {self.get_token(rejected=token)}"
+            fresh = self.get_token(rejected=token)
+            self._authorize(again.headers, again.method or "GET", again.url or "", fresh)
             again.hooks["response"] = []
             retried: requests.Response = response.connection.send(again, **kwargs)
             retried.history.append(response)

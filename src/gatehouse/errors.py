@@ -159,3 +159,22 @@ class InvalidInput(ValueError):
     def __init__(self, field_errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in field_errors.items()))
         self.field_errors = field_errors
+
+
+class InvalidDPoPProof(OAuthError):
+    """RFC 9449 §5: the DPoP proof is missing where required, malformed or invalid."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(OAuthError):
+    """RFC 9449 §8: the server requires a nonce in the proof; the one to use is in DPoP-Nonce."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, description: str, *, nonce: str) -> None:
+        super().__init__(description)
+        self.nonce = nonce
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [*super().headers(), ("dpop-nonce", self.nonce)]

@@ -36,8 +36,10 @@ from gatehouse.connlimits import BODY, HEAD, IDLE, LINGER, NONE, Limits
 from gatehouse.fastbatch import Batch
 from gatehouse.oauth.endpoint import Response, TokenEndpoint, TokenRequest
 from gatehouse.oauth.params import MAX_BODY
+from gatehouse.peers import Peers
 from gatehouse.refusals import RefusalLog
 from gatehouse.routes.oauth import token_request_from
+from gatehouse.tls import TLSPeer
 
 log = logging.getLogger("gatehouse.connections")
 
@@ -98,6 +100,12 @@ class FastLaneProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         runtime = find_runtime(self.app)
         self._endpoint: TokenEndpoint | None = runtime.token_endpoint if runtime else None
+        self._peers: Peers | None = runtime.peers if runtime is not None else None
+        self._tls: TLSPeer | None = None  # set in connection_made for a TLS connection
+        if self.config.ssl is not None and runtime is not None and runtime.trust is not None:
+            # Before this connection's handshake: trust newly registered self-signed certs.
+            runtime.trust.attach(self.config.ssl)
+            runtime.trust.sync()
         self._batch = (
             _batch_for(self.server_state, self._endpoint, self.loop) if self._endpoint else None
         )
@@ -130,6 +138,8 @@ class FastLaneProtocol(HttpToolsProtocol):
             self._refused_connection("too many connections")
             return
         connlimits.sweeper_for(self.server_state, self.loop, self.limits).start()
+        if transport.get_extra_info("ssl_object") is not None:
+            self._tls = TLSPeer(transport)
 
     def check_deadline(self, now: float) -> None:
         """Close the connection if what it is sending is overdue (called by the sweeper)."""
@@ -227,6 +237,8 @@ class FastLaneProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self.url, self.headers, self.expect_100_continue = url, headers, expect
         self.scope["headers"] = headers
+        if self._tls is not None:
+            self._tls.annotate(self.scope)  # type: ignore[arg-type]
 
     def on_url(self, url: bytes) -> None:
         if self._count_head(len(url)):
@@ -332,9 +344,20 @@ class FastLaneProtocol(HttpToolsProtocol):
             self._to_asgi(self._fast_body)
             return
         client = self.client[0] if self.client else ""
+        peer = client
+        if self._peers is not None:
+            client = self._peers.client_address(peer, self.headers)
         request = token_request_from(
-            "POST", self.headers, self._fast_body, client, self._fast_customer, self._fast_json
+            "POST",
+            self.headers,
+            self._fast_body,
+            client,
+            self._fast_customer,
+            self._fast_json,
+            self.url.decode("latin-1"),
         )
+        if self._tls is not None or self._peers is not None:
+            request.client_cert = self._certificate(peer)
         self._fast_body = b""
         keep_alive = self.parser.should_keep_alive()
         self._batch.add(self, request, keep_alive)
@@ -365,6 +388,14 @@ class FastLaneProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         super().on_body(body)
         super().on_message_complete()
+
+    def _certificate(self, peer: str) -> bytes | None:
+        """A trusted proxy's forwarded certificate, else the connection's own."""
+        if self._peers is not None:
+            forwarded = self._peers.header_certificate(peer, self.headers)
+            if forwarded is not None:
+                return forwarded
+        return self._tls.certificate if self._tls is not None else None
 
     def deliver(self, response: Response, keep_alive: bool) -> None:
         """Write one answered token request (called by the batch, in request order)."""

@@ -166,6 +166,11 @@ class Replica:
     def corpus_roles(self, app_id: str) -> tuple[CorpusRole, ...]:
         return self.clients.corpus_roles(app_id)
 
+    def clients_with_auth_method(self, method: str) -> list[ClientEntry]:
+        """Every client of ``method``, read from the store (for the TLS listener's trust
+        store: the cache holds only some clients)."""
+        return [entry_from(r) for r in self._store.clients_with_auth_method(method=method)]
+
     def client_count(self) -> int:
         return len(self.clients)
 

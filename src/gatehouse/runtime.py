@@ -12,11 +12,14 @@ from gatehouse.keycheck import MasterKeyError, open_master_key
 from gatehouse.maintenance import Maintenance
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.bruteforce import BruteForceGuard
+from gatehouse.oauth.dpop import DPoPNonces, TokenDPoP
 from gatehouse.oauth.endpoint import TokenEndpoint
 from gatehouse.oauth.exchange import TokenExchange
 from gatehouse.oauth.inspect import TokenChecker
+from gatehouse.oauth.mtls import CertificateAuthenticator, load_ca_store, registered_certificates
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.secrets import SecretHasher
+from gatehouse.peers import Peers, parse_networks
 from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
 from gatehouse.rewrap import adopt_stored_keys
@@ -25,7 +28,9 @@ from gatehouse.secretless.keyfetch import KeyFetcher
 from gatehouse.secretless.replay import AssertionIds
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
+from gatehouse.store.proofs import RedisReplayCache, StoreReplayCache
 from gatehouse.store.store import Store
+from gatehouse.tls import TrustStore
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,8 @@ class Runtime:
     assertions: AssertionEndpoint | None = None  # the token endpoint's assertion lane
     propagation: Propagation | None = None  # wake-ups from other processes (started by start)
     maintenance: Maintenance | None = None  # key rotation, pruning (started by start)
+    peers: Peers | None = None  # trusted reverse proxies (docs/proxy.md)
+    trust: TrustStore | None = None  # the TLS listener's self-signed client certificates
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Runtime:
@@ -77,6 +84,15 @@ class Runtime:
             guard=guard,
             on_issued=audit.record_issued,
             quota=TokenQuota(storage_url=settings.redis_url),
+            dpop=TokenDPoP(
+                public_url=settings.base_url,
+                shared=(
+                    RedisReplayCache(settings.redis_url)
+                    if settings.redis_url
+                    else StoreReplayCache(engine)
+                ),
+                nonces=DPoPNonces(master_key.secret_hmac_key) if settings.dpop_nonce else None,
+            ),
         )
         endpoint.exchange = token_exchange(settings, replica)
         runtime = cls(settings, store, master_key, replica, audit, endpoint)
@@ -89,6 +105,21 @@ class Runtime:
             issuer_for=endpoint.issuer_for,
             version=lambda: replica.version,
         )
+        endpoint.mtls = CertificateAuthenticator(
+            directory=replica, guard=guard, ca_store=load_ca_store(settings.client_ca)
+        )
+        runtime.trust = TrustStore(
+            lambda: [
+                der
+                for client in replica.clients_with_auth_method("self_signed_tls_client_auth")
+                for der in registered_certificates(client)
+            ],
+            lambda: replica.version,
+        )
+        if settings.trusted_proxies:
+            runtime.peers = Peers(
+                parse_networks(settings.trusted_proxies), settings.client_cert_header
+            )
         return runtime
 
     def start(self) -> None:

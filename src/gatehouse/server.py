@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import ssl
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -34,7 +36,20 @@ def uvicorn_config(settings: Settings, *, workers: int = 1) -> uvicorn.Config:
         timeout_graceful_shutdown=10,
         timeout_keep_alive=settings.timeout_keep_alive,  # type: ignore[arg-type]
         limit_concurrency=settings.limit_concurrency,
+        **_tls_options(settings),
     )
+
+
+def _tls_options(settings: Settings) -> dict[str, Any]:
+    """RFC 8705 §2: TLS with an optional client certificate, checked by Gatehouse itself."""
+    if settings.ssl_certfile is None:
+        return {}
+    return {
+        "ssl_certfile": str(settings.ssl_certfile),
+        "ssl_keyfile": str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+        "ssl_ca_certs": str(settings.ssl_ca_certs) if settings.ssl_ca_certs else None,
+        "ssl_cert_reqs": ssl.CERT_OPTIONAL,
+    }
 
 
 def _has_uvloop() -> bool:

@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     # One line per request served by the ASGI app (accesslog.py); fast-lane token requests are
     # in the audit log instead.
     access_log: bool = True
+    # Sender-constrained tokens and proxies (docs/sender-constrained.md, docs/proxy.md).
+    dpop_nonce: bool = False
+    trusted_proxies: str = ""
+    client_cert_header: str | None = None
+    client_ca_file: Path | None = None  # default: ssl_ca_certs
+    # gatehouse serve --ssl-certfile/--ssl-keyfile/--ssl-ca-certs (RFC 8705 §2).
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_ca_certs: Path | None = None
 
     @field_validator("public_url", "audience")
     @classmethod
@@ -79,6 +88,19 @@ class Settings(BaseSettings):
         if value and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
             raise ValueError("must be an absolute http(s) URL such as https://auth.example.com")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for item in value.split(","):
+            if item.strip():
+                try:
+                    ipaddress.ip_network(item.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{item.strip()!r} is not an address or CIDR") from exc
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -126,7 +148,13 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         """``GATEHOUSE_PUBLIC_URL``, or ``http://{host}:{port}`` when unset."""
-        return self.public_url or f"http://{self.host}:{self.port}"
+        scheme = "https" if self.ssl_certfile is not None else "http"
+        return self.public_url or f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def client_ca(self) -> Path | None:
+        """The CAs tls_client_auth certificates must chain to."""
+        return self.client_ca_file or self.ssl_ca_certs
 
     @property
     def default_audience(self) -> str:

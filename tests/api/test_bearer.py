@@ -19,7 +19,10 @@ LIST = "/v2/corpora"
 
 # RFC 9728 §5.1: the built-in API's challenges name its protected resource metadata.
 METADATA = ', resource_metadata="http://testserver/.well-known/oauth-protected-resource"'
-BARE = 'Bearer realm="gatehouse"' + METADATA
+# RFC 9449 §7.1: without credentials the API names both schemes it accepts.
+NO_CREDENTIALS = (
+    'Bearer realm="gatehouse"' + METADATA + ', DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
+)
 
 
 def invalid_token(description: str) -> str:
@@ -62,7 +65,7 @@ def test_token_in_query_string_is_not_accepted(api: Api, owner: Caller) -> None:
     # RFC 6750 §2.3 is optional; this API does not accept it, so the request has no credentials.
     response = api.client.get(LIST, params={"access_token": owner.token})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == BARE
+    assert response.headers["www-authenticate"] == NO_CREDENTIALS
 
 
 # -- RFC 6750 §3.1: error codes --------------------------------------------------------------------
@@ -71,14 +74,14 @@ def test_token_in_query_string_is_not_accepted(api: Api, owner: Caller) -> None:
 def test_no_credentials_gets_401_challenge_without_error_code(api: Api) -> None:
     response = api.client.get(LIST)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == BARE
+    assert response.headers["www-authenticate"] == NO_CREDENTIALS
     error_body(response, "a bearer token is required")
 
 
 def test_other_auth_scheme_counts_as_no_credentials(api: Api) -> None:
     response = api.client.get(LIST, headers={"Authorization": "Basic dXNlcjpwYXNz"})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == BARE
+    assert response.headers["www-authenticate"] == NO_CREDENTIALS
 
 
 def test_two_authorization_headers_are_invalid_request(api: Api, owner: Caller) -> None:

@@ -10,6 +10,13 @@ from gatehouse import appclients
 from tests.factories import TEST_ACTOR, claims_of
 from tests.lifecycle.conftest import App, Lifecycle
 
+# RFC 9449 §7.1: without credentials the API names both schemes it accepts.
+NO_CREDENTIALS = (
+    'Bearer realm="gatehouse", '
+    'resource_metadata="http://testserver/.well-known/oauth-protected-resource", '
+    'DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
+)
+
 REQUEST_ID_LENGTH = 16
 
 
@@ -114,10 +121,7 @@ def test_a_viewer_gets_403_insufficient_scope(lc: Lifecycle) -> None:
 def test_no_token_gets_401_with_a_bare_challenge(lc: Lifecycle) -> None:
     response = audit(lc, None)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == (
-        'Bearer realm="gatehouse", '
-        'resource_metadata="http://testserver/.well-known/oauth-protected-resource"'
-    )
+    assert response.headers["www-authenticate"] == NO_CREDENTIALS
 
 
 def test_a_revoked_token_gets_401(lc: Lifecycle) -> None:

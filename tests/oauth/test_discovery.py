@@ -38,7 +38,12 @@ def _expected_metadata(issuer: str, algs: tuple[str, ...] = ("ES256",)) -> dict[
         ],
         "response_types_supported": [],
         "scopes_supported": ROLES,
-        "token_endpoint_auth_methods_supported": [*auth_methods, "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": [
+            *auth_methods,
+            "private_key_jwt",
+            "tls_client_auth",
+            "self_signed_tls_client_auth",
+        ],
         "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "revocation_endpoint_auth_methods_supported": [*auth_methods, "private_key_jwt"],
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
@@ -48,6 +53,8 @@ def _expected_metadata(issuer: str, algs: tuple[str, ...] = ("ES256",)) -> dict[
         "id_token_signing_alg_values_supported": list(algs),
         "access_token_signing_alg_values_supported": list(algs),
         "subject_types_supported": ["public"],
+        "dpop_signing_alg_values_supported": ["ES256", "ES384", "ES512", "PS256", "RS256", "EdDSA"],
+        "tls_client_certificate_bound_access_tokens": True,
     }
 
 

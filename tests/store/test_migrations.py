@@ -25,6 +25,7 @@ TABLES = {
     "console_users",
     "corpora",
     "customers",
+    "dpop_proofs",
     "federated_credentials",
     "initial_access_tokens",
     "key_check",

@@ -22,7 +22,7 @@ from gatehouse.verify.starlette import (
     require_roles,
 )
 
-MISSING = 'Bearer realm="gatehouse"'
+MISSING = 'Bearer realm="gatehouse", DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
 
 
 def invalid(description: str) -> str:

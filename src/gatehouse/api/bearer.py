@@ -33,7 +33,10 @@ from gatehouse.oauth.inspect import peek_customer as _peek_customer
 from gatehouse.replica import Replica
 from gatehouse.settings import Settings
 from gatehouse.store.models import CorpusRole
-from gatehouse.verify.bearer import extract_bearer
+from gatehouse.store.proofs import RedisReplayCache
+from gatehouse.verify.bearer import extract_token
+from gatehouse.verify.dpop import DPoPContext
+from gatehouse.verify.errors import InvalidDPoPProof, VerifyError
 from gatehouse.verify.memo import Memo
 
 # "Bearer " and the blanks RFC 7235 allows around a token of the longest length checked.
@@ -79,10 +82,18 @@ class Bearer:
             audience=settings.default_audience,
             keys=replica,
             standing=replica,
+            # RFC 9449 §11.1: proofs are single-use across processes when Redis is shared.
+            dpop_replay=(
+                RedisReplayCache(settings.redis_url, prefix="gatehouse:dpop-api:")
+                if settings.redis_url
+                else None
+            ),
         )
         # Both memos hold verified tokens only, bounded in bytes: a flood of distinct invalid
-        # values never enters them. Authorization header -> its token:
-        self._tokens: Memo[str, str] = Memo(max_entries=MEMO_ENTRIES, max_bytes=MEMO_BYTES)
+        # values never enters them. Authorization header -> (scheme, its token):
+        self._tokens: Memo[str, tuple[str, str]] = Memo(
+            max_entries=MEMO_ENTRIES, max_bytes=MEMO_BYTES
+        )
         self._token_of = self._tokens.entries
         # (token, customer-id header, source) -> (replica version, principal)
         self._principals: Memo[tuple[str, str | None, str | None], tuple[int, Principal]] = Memo(
@@ -99,32 +110,67 @@ class Bearer:
         *,
         customer_header: str | None = None,
         source: str | None = None,
+        dpop: Sequence[str] = (),
+        method: str = "GET",
+        path: str = "",
+        certificate: bytes | None = None,
     ) -> Principal:
+        """``dpop``: the request's DPoP header values; ``path``: its path, which with
+        GATEHOUSE_PUBLIC_URL makes the expected ``htu``; ``certificate``: the DER client
+        certificate, when the connection (or a trusted proxy) presented one."""
         # RFC 6750 §2.1 (header), §3.1 (no credentials / invalid_request / invalid_token).
         header = authorization[0] if len(authorization) == 1 else None
-        token = self._token_of.get(header) if header is not None else None
-        fresh = token is None
-        if token is None:
+        found = self._token_of.get(header) if header is not None else None
+        fresh = found is None
+        if found is None:
             if header is not None and len(header) > _MAX_AUTHORIZATION:
                 raise invalid("the token is too large")  # before anything parses or keeps it
-            token = extract_bearer(authorization)
+            found = extract_token(authorization)
+        scheme, token = found
         # Read before the checks, so a change applied meanwhile voids what they conclude.
         version = self.replica.version
         try:
-            claims = self.checker.verify(token)
+            if scheme == "Bearer":
+                claims = self.checker.verify(token, certificate=certificate)
+            else:
+                claims = self._verify_dpop(token, dpop, method, path, certificate)
             if fresh and header is not None:
-                self._tokens.put(header, token, len(header))
+                self._tokens.put(header, found, len(header))
             key = (token, customer_header, source)
             remembered = self._principal_of.get(key)
             if remembered is not None and remembered[0] == version:
                 return remembered[1]
-            principal = self._principal(claims, customer_header, source)
+            try:
+                principal = self._principal(claims, customer_header, source)
+            except VerifyError as error:
+                error.scheme = scheme
+                raise
         except TemporarilyUnavailable as exc:  # a cold client or key while the store is away
             raise ApiError(
                 503, exc.description, headers={"retry-after": str(exc.retry_after)}
             ) from None
         self._principals.put(key, (version, principal), 2 * len(token))
         return principal
+
+    def _verify_dpop(
+        self,
+        token: str,
+        dpop: Sequence[str],
+        method: str,
+        path: str,
+        certificate: bytes | None,
+    ) -> dict[str, Any]:
+        """RFC 9449 §7.1: a DPoP-bound token with a fresh proof; errors get a DPoP challenge."""
+        try:
+            # RFC 9449 §4.3 (1): not more than one DPoP header.
+            if len(dpop) > 1:
+                raise InvalidDPoPProof("send one DPoP header")
+            # htu comes from GATEHOUSE_PUBLIC_URL, never from a Host or forwarding header.
+            context = DPoPContext(dpop[0] if dpop else None, method, self.settings.base_url + path)
+            return self.checker.verify(token, dpop=context, certificate=certificate)
+        except VerifyError as error:
+            error.scheme = "DPoP"
+            raise
 
     def _principal(
         self, claims: dict[str, Any], customer_header: str | None, source: str | None

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from gatehouse.api.bearer import Bearer, Principal
 from gatehouse.appclients import Actor
 from gatehouse.loopgate import LoopGate
+from gatehouse.peers import CLIENT_CERT
 from gatehouse.runtime import Runtime
 from gatehouse.store.corpora import CorpusReader, CorpusStore, read_on
 
@@ -100,10 +101,15 @@ class ApiContext:
             if found is not None:
                 return found
         client = request.client
+        headers = request.headers
         return self.bearer.authenticate(
             authorization,
-            customer_header=request.headers.get("customer-id"),
+            customer_header=headers.get("customer-id"),
             source=client.host if client else None,
+            dpop=headers.getlist("dpop") if "dpop" in headers else (),
+            method=request.method,
+            path=request.scope["path"],
+            certificate=request.scope.get(CLIENT_CERT),
         )
 
 

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gatehouse.errors import ApiError, InvalidInput
+from gatehouse.verify.dpop import DPOP_ALGS
 from gatehouse.verify.errors import VerifyError
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,11 @@ async def _verify_error(request: Request, exc: Exception) -> Response:
     # credentials at all it has no error code (RFC 6750 §3.1). RFC 9728 §5.1: it names the
     # resource's metadata.
     metadata = getattr(request.app.state, "resource_metadata", None)
-    headers = {"www-authenticate": exc.www_authenticate(REALM, resource_metadata=metadata)}
+    headers = {
+        "www-authenticate": exc.www_authenticate(
+            REALM, resource_metadata=metadata, dpop_algs=DPOP_ALGS
+        )
+    }
     message = exc.description or "Authentication is required"
     return error_response(exc.status_code, message, headers=headers)
 

@@ -17,6 +17,13 @@ def serve(
     log_level: Annotated[
         str | None, typer.Option(help="critical, error, warning, info or debug.")
     ] = None,
+    ssl_certfile: Annotated[
+        str | None, typer.Option(help="Serve TLS with this certificate (PEM).")
+    ] = None,
+    ssl_keyfile: Annotated[str | None, typer.Option(help="The certificate's key (PEM).")] = None,
+    ssl_ca_certs: Annotated[
+        str | None, typer.Option(help="CAs of client certificates (RFC 8705 tls_client_auth).")
+    ] = None,
 ) -> None:
     """Serve the authorization server, the API and the console."""
     # Worker processes read the settings from the environment, so put the flags there.
@@ -26,6 +33,13 @@ def serve(
         os.environ["GATEHOUSE_PORT"] = str(port)
     if log_level is not None:
         os.environ["GATEHOUSE_LOG_LEVEL"] = log_level.lower()
+    for name, value in (
+        ("SSL_CERTFILE", ssl_certfile),
+        ("SSL_KEYFILE", ssl_keyfile),
+        ("SSL_CA_CERTS", ssl_ca_certs),
+    ):
+        if value is not None:
+            os.environ[f"GATEHOUSE_{name}"] = value
     ctx = open_context()
     ctx.store.engine.dispose()
     from gatehouse.server import serve as run_server

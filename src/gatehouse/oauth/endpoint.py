@@ -16,6 +16,7 @@ import orjson
 
 from gatehouse.errors import (
     InvalidClient,
+    InvalidDPoPProof,
     InvalidScope,
     InvalidTarget,
     OAuthError,
@@ -25,14 +26,17 @@ from gatehouse.errors import (
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry, Directory
+from gatehouse.oauth.dpop import TokenDPoP
 from gatehouse.oauth.exchange import ACCESS_TOKEN_TYPE, TokenExchange
 from gatehouse.oauth.exchange import GRANT_TYPE as TOKEN_EXCHANGE
 from gatehouse.oauth.grant import check_grant_type, narrow_scope
+from gatehouse.oauth.mtls import CertificateAuthenticator, certificate_binding
 from gatehouse.oauth.quota import TokenQuota
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
 from gatehouse.oauth.target import match_key, requested_target, resolve_target
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
 from gatehouse.refusals import RefusalLog
+from gatehouse.verify.dpop import DPoPProof
 
 log = logging.getLogger("gatehouse.token")
 
@@ -65,6 +69,8 @@ class TokenEndpoint:
     exchange: TokenExchange | None = None  # RFC 8693, when the server offers it
     errors: Counter[str] = field(default_factory=Counter)
     refusals: RefusalLog = field(default_factory=RefusalLog)  # sampled refusal log lines
+    dpop: TokenDPoP | None = None  # RFC 9449; None: DPoP headers are ignored
+    mtls: CertificateAuthenticator | None = None  # RFC 8705; None: no certificate methods
     auth: ClientAuthenticator = field(init=False)
     _builtin_key: str = field(init=False, repr=False)
 
@@ -77,7 +83,7 @@ class TokenEndpoint:
 
     def handle_batch(self, requests: list[TokenRequest]) -> list[Response]:
         """Answer several requests: check them all, sign all their tokens, then render."""
-        staged = [self._stage(request) for request in requests]
+        staged = self._settle([self._stage(request) for request in requests])
         signatures = [self._sign(item) if isinstance(item, _Staged) else None for item in staged]
         return [
             self._complete(item, signature) if isinstance(item, _Staged) else item
@@ -122,14 +128,14 @@ class TokenEndpoint:
         (on_issued or self.on_issued)(item.client, token, item.client_addr)
         document = {
             "access_token": token.access_token,
-            "token_type": "Bearer",
+            "token_type": item.token_type,
             "expires_in": token.expires_in,
             "scope": token.scope,
         }
         if item.exchanged:
             # RFC 8693 §2.2.1: issued_token_type is REQUIRED in a token exchange response.
             document["issued_token_type"] = ACCESS_TOKEN_TYPE
-        return Response(200, TOKEN_HEADERS, orjson.dumps(document))
+        return Response(200, item.headers, orjson.dumps(document))
 
     def _check(self, request: TokenRequest) -> _Staged:
         """Every step before signing; raises an :class:`OAuthError` for a refused request."""
@@ -140,8 +146,17 @@ class TokenEndpoint:
             if self.exchange is None or params.get("grant_type") != TOKEN_EXCHANGE:
                 raise
             return self._check_exchange(request, client_id, secret, params, self.exchange)
+        if secret is None and request.client_cert is not None and self.mtls is not None:
+            # RFC 8705 §2: a client of a TLS method authenticates with its certificate.
+            client = self.mtls.authenticate(
+                client_id,
+                request.client_cert,
+                client_addr=request.client_addr,
+                customer_id=request.path_customer,
+            )
+            return self._stage_for(client, params, request.client_addr, request, True)
         client = self.auth.verify(request, client_id, secret)
-        return self._stage_for(client, params, request.client_addr)
+        return self._stage_for(client, params, request.client_addr, request)
 
     def issue_for(
         self,
@@ -150,20 +165,54 @@ class TokenEndpoint:
         client_addr: str,
         *,
         on_issued: IssuedHook | None = None,
+        request: TokenRequest | None = None,
     ) -> Response:
         """A token for a client authenticated otherwise (an assertion, docs/secretless.md):
         the same scope, audience, quota, signing and response as for a secret."""
         try:
-            staged = self._stage_for(client, params, client_addr)
+            staged = self._stage_for(client, params, client_addr, request)
         except OAuthError as error:
             return self._refuse(error, client_addr)
-        return self._complete(staged, self._sign(staged), on_issued)
+        settled = self._settle([staged])[0]
+        if not isinstance(settled, _Staged):
+            return settled
+        return self._complete(settled, self._sign(settled), on_issued)
+
+    def _settle(self, staged: list[_Staged | Response]) -> list[_Staged | Response]:
+        """RFC 9449 §4.3 (6) and §11.1: the batch's DPoP proof signatures, verified back to
+        back, and their single use across processes, in one round trip."""
+        proofs = [i.proof for i in staged if isinstance(i, _Staged) and i.proof is not None]
+        if not proofs or self.dpop is None:
+            return staged
+        try:
+            refusals = iter(self.dpop.settle(proofs))
+        except Exception:
+            log.exception("the DPoP replay check failed")
+            error: OAuthError = ServerError("the server could not check the DPoP proof")
+            return [
+                render_error(error) if isinstance(i, _Staged) and i.proof else i for i in staged
+            ]
+        settled: list[_Staged | Response] = []
+        for item in staged:
+            if isinstance(item, _Staged) and item.proof is not None:
+                refusal = next(refusals)
+                if refusal is not None:
+                    item = self._refuse(InvalidDPoPProof(refusal), item.client_addr)
+            settled.append(item)
+        return settled
 
     def refuse(self, error: OAuthError, client_addr: str) -> Response:
         """Count, log and render a refused request (for the assertion lane)."""
         return self._refuse(error, client_addr)
 
-    def _stage_for(self, client: ClientEntry, params: dict[str, str], client_addr: str) -> _Staged:
+    def _stage_for(
+        self,
+        client: ClientEntry,
+        params: dict[str, str],
+        client_addr: str,
+        request: TokenRequest | None = None,
+        by_certificate: bool = False,
+    ) -> _Staged:
         signer = self.directory.signer_for(client.customer_id)
         if signer is None:
             raise ServerError(
@@ -175,6 +224,20 @@ class TokenEndpoint:
             # A role or grant added by another process a moment ago: read the client once more.
             client = self._recheck_roles(client)
             audience, scope, lifetime = self._target_of(client, params)
+        cnf: dict[str, str] | None = None
+        proof: DPoPProof | None = None
+        wants_dpop = request is not None and (
+            request.dpop is not None or client.dpop_bound_access_tokens
+        )
+        if self.dpop is not None and wants_dpop:
+            assert request is not None
+            cnf, proof = self._bind_dpop(request, client)
+        if request is not None and (
+            by_certificate or client.tls_client_certificate_bound_access_tokens
+        ):
+            x5t = certificate_binding(client, request.client_cert, by_certificate)
+            if x5t is not None:
+                cnf = {**(cnf or {}), "x5t#S256": x5t}
         self.quota.consume(client)
         pending = prepare_access_token(
             signer,
@@ -184,8 +247,33 @@ class TokenEndpoint:
             audience=audience,
             scope=scope,
             lifetime=lifetime,
+            cnf=cnf,
         )
-        return _Staged(client, pending, client_addr)
+        if cnf is None:
+            return _Staged(client, pending, client_addr)
+        return _Staged(client, pending, client_addr, *self._bound_response(cnf), proof)
+
+    def _bind_dpop(
+        self, request: TokenRequest, client: ClientEntry
+    ) -> tuple[dict[str, str], DPoPProof]:
+        """RFC 9449 §5: check the proof; the token will carry its key's thumbprint."""
+        assert self.dpop is not None
+        proof = self.dpop.check(
+            request.dpop,
+            method=request.method,
+            path=request.path,
+            required=_dpop_bound(client),
+            duplicate=request.duplicate_dpop,
+        )
+        assert proof is not None
+        # RFC 9449 §6.1: the token is bound by the JWK SHA-256 thumbprint in cnf.jkt.
+        return {"jkt": proof.jkt}, proof
+
+    def _bound_response(self, cnf: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+        nonce = self.dpop.response_nonce() if self.dpop is not None and "jkt" in cnf else None
+        headers = TOKEN_HEADERS if nonce is None else (*TOKEN_HEADERS, ("dpop-nonce", nonce))
+        # RFC 9449 §5: a DPoP-bound access token has token_type DPoP.
+        return ("DPoP" if "jkt" in cnf else "Bearer"), headers
 
     def _target_of(self, client: ClientEntry, params: dict[str, str]) -> tuple[str, str, int]:
         """The audience, the granted scope and the lifetime of a token for ``client``:
@@ -233,6 +321,10 @@ class TokenEndpoint:
         return _Staged(client, pending, request.client_addr, exchanged=True)
 
 
+def _dpop_bound(client: ClientEntry) -> bool:
+    return client.dpop_bound_access_tokens
+
+
 @dataclass(slots=True)
 class _Staged:
     """A request that passed every check, with its token waiting for a signature."""
@@ -240,7 +332,10 @@ class _Staged:
     client: ClientEntry
     pending: PendingToken
     client_addr: str
-    exchanged: bool = False
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+    headers: tuple[tuple[str, str], ...] = TOKEN_HEADERS
+    proof: DPoPProof | None = None  # a DPoP proof whose signature and single use are pending
+    exchanged: bool = False  # RFC 8693: the answer names the issued token type
 
 
 def render_error(error: OAuthError) -> Response:

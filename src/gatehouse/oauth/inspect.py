@@ -19,6 +19,7 @@ from gatehouse.oauth.directory import ApiEntry, ClientEntry
 from gatehouse.oauth.exchange import chain_clients
 from gatehouse.oauth.target import match_key
 from gatehouse.oauth.tokens import jti_issued_at
+from gatehouse.verify.dpop import DPoPContext, ReplayCache
 from gatehouse.verify.errors import InvalidToken, KeySetUnavailable
 from gatehouse.verify.jws import b64url_decode
 from gatehouse.verify.keyset import KeySet
@@ -122,8 +123,9 @@ class ReplicaTokenVerifier(TokenVerifier):
         *,
         source: Callable[[], bytes | None],
         reload: Callable[[], None] | None = None,
+        dpop_replay: ReplayCache | None = None,
     ) -> None:
-        super().__init__(issuer, audience if audience is not None else "*")
+        super().__init__(issuer, audience if audience is not None else "*", dpop_replay=dpop_replay)
         if audience is None:
             self.audiences = _AnyAudience({"*"})
         self.keyset = ReplicaKeySet(
@@ -134,6 +136,11 @@ class ReplicaTokenVerifier(TokenVerifier):
             reload=reload,
         )
         self.keyset.sync()
+
+    def verify_unbound(self, token: str) -> dict[str, Any]:
+        """Signature and claims without the sender check: for revocation and introspection,
+        which answer for bound tokens without their proof (RFC 7009, RFC 7662)."""
+        return self._authorize(self._claims(token))
 
 
 def peek_customer(token: str) -> str:
@@ -226,8 +233,10 @@ class TokenChecker:
         audience: str | None,
         keys: Keys,
         standing: Standing,
+        dpop_replay: ReplayCache | None = None,
     ) -> None:
         self.issuer_for = issuer_for
+        self.dpop_replay = dpop_replay  # None: per verifier, in this process
         self.audience = audience
         self.keys = keys
         self.standing = standing
@@ -251,31 +260,43 @@ class TokenChecker:
                         self.audience,
                         source=lambda: self.keys.jwks_json(customer_id),
                         reload=lambda: self.keys.reload_keys(customer_id),
+                        dpop_replay=self.dpop_replay,
                     )
                     self._verifiers[customer_id] = verifier
         verifier.keyset.sync()
         return verifier
 
-    def verify(self, token: str) -> dict[str, Any]:
-        """Signature and claims (not the standing); :class:`InvalidToken` if they fail."""
-        customer_id = self._customer_of.get(token)
-        if customer_id is not None:
-            return self._verify_with(customer_id, token)
-        if len(token) > MAX_TOKEN_LENGTH:
-            raise invalid("the token is too large")
-        customer_id = peek_customer(token)
-        claims = self._verify_with(customer_id, token)
-        self._customers.put(token, customer_id, len(token))
-        return claims
+    def verify(
+        self, token: str, *, dpop: DPoPContext | None = None, certificate: bytes | None = None
+    ) -> dict[str, Any]:
+        """Signature, claims and key binding (not the standing); :class:`InvalidToken` if they
+        fail."""
+        return self._verify(token, lambda v: v.verify(token, dpop=dpop, certificate=certificate))
 
-    def _verify_with(self, customer_id: str, token: str) -> dict[str, Any]:
-        verifier = self.verifier(customer_id)
+    def verify_unbound(self, token: str) -> dict[str, Any]:
+        """Signature and claims, not asking a bound token for its proof or certificate."""
+        return self._verify(token, lambda v: v.verify_unbound(token))
+
+    def _verify(
+        self, token: str, check: Callable[[ReplicaTokenVerifier], dict[str, Any]]
+    ) -> dict[str, Any]:
+        # The customer of a token verified before; a new one is peeked at (bounded first) and
+        # remembered only once its signature held.
+        customer_id = self._customer_of.get(token)
+        seen = customer_id is not None
+        if customer_id is None:
+            if len(token) > MAX_TOKEN_LENGTH:
+                raise invalid("the token is too large")
+            customer_id = peek_customer(token)
         try:
-            return verifier.verify(token)
+            claims = check(self.verifier(customer_id))
         except KeySetUnavailable:
             raise invalid("the token is signed with an unknown key") from None
+        if not seen:
+            self._customers.put(token, customer_id, len(token))
+        return claims
 
     def check(self, token: str) -> CheckedToken:
-        """Signature, claims and standing."""
-        claims = self.verify(token)
+        """Signature, claims and standing; a bound token's proof is not asked for."""
+        claims = self.verify_unbound(token)
         return CheckedToken(claims, check_standing(self.standing, claims))

@@ -76,5 +76,11 @@ class IntrospectionEndpoint:
             return INACTIVE
         body: dict[str, Any] = {"active": True}
         body.update({name: claims[name] for name in MEMBERS if name in claims})
-        body["token_type"] = "Bearer"  # noqa: S105 - RFC 7662 §2.2, not a secret
+        cnf = claims.get("cnf")
+        if isinstance(cnf, dict):
+            # RFC 9449 §6.2, RFC 8705 §3.2: a bound token's cnf is part of the answer.
+            body["cnf"] = cnf
+        # RFC 9449 §6.2: a DPoP-bound token's token_type is DPoP.
+        dpop = isinstance(cnf, dict) and "jkt" in cnf
+        body["token_type"] = "DPoP" if dpop else "Bearer"
         return Response(200, HEADERS, orjson.dumps(body))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gatehouse.oauth.keys import ALGORITHMS
+from gatehouse.verify.dpop import DPOP_ALGORITHMS
 
 API_ROLES = (
     "owner",
@@ -48,11 +49,25 @@ def server_metadata(
         "id_token_signing_alg_values_supported": algs,
         "access_token_signing_alg_values_supported": algs,
         "subject_types_supported": ["public"],
+        # RFC 9449 §5.1: the JWS algorithms accepted for DPoP proofs.
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
     }
     if service_documentation:
         document["service_documentation"] = service_documentation
     add_secretless_metadata(document)
+    add_sender_metadata(document)
     return document
+
+
+def add_sender_metadata(document: dict[str, Any]) -> None:
+    """RFC 8705 §3.3 and §2.1.1/§2.2.1: certificate-bound tokens and the two TLS methods
+    (docs/sender-constrained.md)."""
+    document["token_endpoint_auth_methods_supported"] = [
+        *document["token_endpoint_auth_methods_supported"],
+        "tls_client_auth",
+        "self_signed_tls_client_auth",
+    ]
+    document["tls_client_certificate_bound_access_tokens"] = True
 
 
 # RFC 7523 §2.2 client assertions and the §2.1 grant (docs/secretless.md).

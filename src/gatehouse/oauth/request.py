@@ -17,3 +17,7 @@ class TokenRequest:
     path_customer: str | None = None
     json_allowed: bool = False
     duplicate_authorization: bool = False
+    path: str = ""  # the request path, for the DPoP htu (RFC 9449 §4.3)
+    dpop: str | None = None  # the DPoP proof header (RFC 9449 §4.1)
+    duplicate_dpop: bool = False
+    client_cert: bytes | None = None  # the TLS client certificate, DER (RFC 8705 §2)

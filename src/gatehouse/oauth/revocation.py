@@ -72,7 +72,7 @@ class RevocationEndpoint:
         # RFC 7009 §2.1: token_type_hint is optional and the server may ignore it; only access
         # tokens exist here, so every hint (refresh_token or unknown) searches them (§2.1).
         try:
-            claims = self.checker.verify(token)
+            claims = self.checker.verify_unbound(token)
         except InvalidToken:
             # RFC 7009 §2.2: an invalid token (unknown, malformed, expired) is not an error.
             return REVOKED

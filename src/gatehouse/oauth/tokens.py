@@ -93,6 +93,7 @@ def prepare_access_token(
     audience: str,
     scope: str,
     lifetime: int,
+    cnf: dict[str, str] | None = None,
 ) -> PendingToken:
     """The RFC 9068 claims of a client credentials token, ready to be signed."""
     now_ns = time.time_ns()
@@ -113,6 +114,9 @@ def prepare_access_token(
         "customer_id": customer_id,
         "token_use": "access",
     }
+    if cnf is not None:
+        # RFC 9449 §6.1 (jkt), RFC 8705 §3.1 (x5t#S256): the key the token is bound to.
+        claims["cnf"] = cnf
     return PendingToken(
         signer=signer,
         signing_input=signer.signing_input(claims),

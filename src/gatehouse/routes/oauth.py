@@ -13,6 +13,7 @@ from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.endpoint import TokenEndpoint, TokenRequest
 from gatehouse.oauth.metadata import server_metadata
 from gatehouse.oauth.params import MAX_BODY
+from gatehouse.peers import CLIENT_CERT
 from gatehouse.runtime import Runtime
 from gatehouse.secretless.endpoint import AssertionEndpoint, may_carry_assertion
 
@@ -24,17 +25,23 @@ def token_request_from(
     client_addr: str,
     path_customer: str | None,
     json_allowed: bool,
+    path: str = "",
 ) -> TokenRequest:
     """Build the core's request from raw ASGI-style headers (shared with the fast lane)."""
     content_type: str | None = None
     authorization: str | None = None
     duplicate = False
+    dpop: str | None = None
+    duplicate_dpop = False
     for name, value in headers:
         if name == b"content-type":
             content_type = value.decode("latin-1")
         elif name == b"authorization":
             duplicate = authorization is not None
             authorization = value.decode("latin-1")
+        elif name == b"dpop":
+            duplicate_dpop = dpop is not None
+            dpop = value.decode("latin-1")
     return TokenRequest(
         method=method,
         body=body,
@@ -44,6 +51,9 @@ def token_request_from(
         path_customer=path_customer,
         json_allowed=json_allowed,
         duplicate_authorization=duplicate,
+        path=path,
+        dpop=dpop,
+        duplicate_dpop=duplicate_dpop,
     )
 
 
@@ -89,7 +99,9 @@ class TokenASGI:
             client[0] if client else "",
             customer,
             self.json_allowed,
+            scope["path"],
         )
+        request.client_cert = scope.get(CLIENT_CERT)  # RFC 8705 §2: the TLS or proxy cert
         if self.assertions is not None and may_carry_assertion(body):
             response = await self.assertions.handle(request)  # docs/secretless.md
         else:

@@ -30,7 +30,9 @@ from gatehouse.federation import Outcome, evaluate
 from gatehouse.oauth.assertions import (
     CLIENT_ASSERTION_TYPE,
     JWT_BEARER_GRANT,
+    SIGNING_ALGS,
     AssertionRejected,
+    Jwt,
     check_client_assertion,
     parse_jwt,
     verify_signature,
@@ -73,6 +75,7 @@ class AssertionEndpoint:
     _credentials: dict[str, tuple[int, list[FederatedCredentialRecord]]] = field(
         default_factory=dict
     )
+    _inline_keys: dict[str, tuple[object, dict[str, PinnedKey]]] = field(default_factory=dict)
 
     async def handle(self, request: TokenRequest) -> Response:
         try:
@@ -127,7 +130,7 @@ class AssertionEndpoint:
 
     async def _client_assertion(self, request: TokenRequest, params: dict[str, str]) -> Response:
         client, detail = await self._assertion_client(request, params)
-        return self._issue(client, params, request.client_addr, detail)
+        return self._issue(client, params, request, detail)
 
     async def _assertion_client(
         self, request: TokenRequest, params: dict[str, str]
@@ -151,7 +154,7 @@ class AssertionEndpoint:
         try:
             client = self._client(client_id, request)
             if own:
-                detail = await self._private_key_jwt(client, assertion)
+                detail = await self._private_key_jwt(client, jwt)
             else:
                 detail = await self._federated(client, assertion)
         except AssertionRejected as exc:
@@ -169,11 +172,10 @@ class AssertionEndpoint:
             raise AssertionRejected("issuer", "client belongs to another customer")
         return client
 
-    async def _private_key_jwt(self, client: ClientEntry, assertion: str) -> dict[str, Any]:
+    async def _private_key_jwt(self, client: ClientEntry, jwt: Jwt) -> dict[str, Any]:
         # A client accepts only its registered method (a secret client never a signed JWT).
         if client.auth_method != "private_key_jwt":
             raise AssertionRejected("issuer", f"client uses {client.auth_method}")
-        jwt = parse_jwt(assertion)
         keys = await self._client_keys(client, wanted_kid(jwt))
         verify_signature(jwt, keys)
         issuer = self.issuer_for(client.customer_id)
@@ -189,7 +191,16 @@ class AssertionEndpoint:
 
     async def _client_keys(self, client: ClientEntry, kid: str | None) -> dict[str, PinnedKey]:
         if client.jwks is not None:
-            return load_jwks(client.jwks, ("ES256", "ES384", "PS256", "RS256", "EdDSA"))
+            # Parsed once per registered key set (a changed client is a new entry).
+            cached = self._inline_keys.get(client.id)
+            if cached is None or cached[0] is not client.jwks:
+                if len(self._inline_keys) >= _CACHE_LIMIT:
+                    self._inline_keys.clear()
+                cached = self._inline_keys[client.id] = (
+                    client.jwks,
+                    load_jwks(client.jwks, SIGNING_ALGS),
+                )
+            return cached[1]
         if client.jwks_uri is not None:
             try:
                 return await self.fetcher.jwks(client.jwks_uri, kid=kid)
@@ -284,12 +295,19 @@ class AssertionEndpoint:
             self.token.guard.record_failure(request.client_addr, client_id)
             # RFC 7523 §3.1: an assertion that is not valid is invalid_grant.
             raise InvalidGrant(GRANT_FAILED, log_detail=f"jwt-bearer grant: {exc}") from None
-        return self._issue(client, params, request.client_addr, detail | {"grant": "jwt-bearer"})
+        return self._issue(client, params, request, detail | {"grant": "jwt-bearer"})
 
     def _issue(
-        self, client: ClientEntry, params: dict[str, str], address: str, detail: dict[str, Any]
+        self,
+        client: ClientEntry,
+        params: dict[str, str],
+        request: TokenRequest,
+        detail: dict[str, Any],
     ) -> Response:
         def audited(entry: ClientEntry, token: Any, addr: str) -> None:
             self.audit.record_issued_with(entry, token, addr, detail)
 
-        return self.token.issue_for(client, params, address, on_issued=audited)
+        # The request goes along for its DPoP proof (RFC 9449 §5, docs/sender-constrained.md).
+        return self.token.issue_for(
+            client, params, request.client_addr, on_issued=audited, request=request
+        )

@@ -373,6 +373,13 @@ class Store:
         with self.engine.connect() as conn:
             return [_client_from_row(row) for row in conn.execute(query)]
 
+    def clients_with_auth_method(self, *, method: str) -> list[AppClientRecord]:
+        """Every client (of any customer) that authenticates with ``method``."""
+        c = t.app_clients.c
+        query = select(t.app_clients).where(c.token_endpoint_auth_method == method)
+        with self.engine.connect() as conn:
+            return [_client_from_row(row) for row in conn.execute(query)]
+
     def touch_clients(self, *, last_used: dict[str, float]) -> None:
         """Record when clients last got a token (batched; no change event: not cached state)."""
         if not last_used:

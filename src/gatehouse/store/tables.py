@@ -181,6 +181,16 @@ key_check = Table(
     Column("created_at", Float, nullable=False),
 )
 
+# DPoP proofs seen by the token endpoint (RFC 9449 §11.1): the SHA-256 of (jkt, jti), kept for
+# the proof window so a proof is single-use across every process sharing the database.
+dpop_proofs = Table(
+    "dpop_proofs",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_dpop_proofs_expires", "expires_at"),
+)
+
 # Workload identity federation: outside issuers an app client trusts (docs/secretless.md).
 federated_credentials = Table(
     "federated_credentials",

@@ -11,8 +11,10 @@ live in :mod:`gatehouse.verify.starlette`, which is the only module here importi
 
 from __future__ import annotations
 
+from gatehouse.verify.dpop import DPOP_ALGORITHMS, DPoPContext
 from gatehouse.verify.errors import (
     InsufficientScope,
+    InvalidDPoPProof,
     InvalidRequest,
     InvalidToken,
     KeySetUnavailable,
@@ -27,13 +29,17 @@ from gatehouse.verify.verifier import (
     RevocationCheck,
     RevocationFeed,
     TokenVerifier,
+    certificate_thumbprint,
     check_roles,
 )
 
 __all__ = [
     "DEFAULT_ALGORITHMS",
+    "DPOP_ALGORITHMS",
     "SUPPORTED_ALGORITHMS",
+    "DPoPContext",
     "InsufficientScope",
+    "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
     "KeySet",
@@ -45,5 +51,6 @@ __all__ = [
     "RevocationFeed",
     "TokenVerifier",
     "VerifyError",
+    "certificate_thumbprint",
     "check_roles",
 ]

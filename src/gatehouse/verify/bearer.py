@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from gatehouse.verify.errors import InvalidRequest, InvalidToken, MissingToken
 
-__all__ = ["FORM_CONTENT_TYPE", "extract_bearer", "form_access_tokens"]
+__all__ = ["FORM_CONTENT_TYPE", "extract_bearer", "extract_token", "form_access_tokens"]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -67,3 +67,35 @@ def extract_bearer(
     if _B64TOKEN.fullmatch(token) is None:
         raise InvalidToken("invalid_token", "the bearer token is malformed")
     return token
+
+
+def extract_token(
+    authorization: Sequence[str],
+    *,
+    query_tokens: Sequence[str] = (),
+    form_tokens: Sequence[str] = (),
+    allow_query: bool = False,
+    allow_form: bool = False,
+) -> tuple[str, str]:
+    """``(scheme, token)`` of a request: ``"DPoP"`` for ``Authorization: DPoP <token>``
+    (RFC 9449 §7.1), else ``"Bearer"`` with :func:`extract_bearer`'s rules and errors."""
+    if len(authorization) == 1:
+        scheme, _, credentials = authorization[0].strip().partition(" ")
+        if scheme.lower() == "dpop":
+            if query_tokens or form_tokens:
+                raise InvalidRequest("the access token was sent by more than one method")
+            token = credentials.strip(" ")
+            # RFC 9449 §7.1: the DPoP scheme carries the token as a token68, like Bearer.
+            if _B64TOKEN.fullmatch(token) is None:
+                error = InvalidToken("invalid_token", "the DPoP-bound token is malformed")
+                error.scheme = "DPoP"
+                raise error
+            return "DPoP", token
+    token = extract_bearer(
+        authorization,
+        query_tokens=query_tokens,
+        form_tokens=form_tokens,
+        allow_query=allow_query,
+        allow_form=allow_form,
+    )
+    return "Bearer", token

@@ -13,6 +13,7 @@ import re
 
 __all__ = [
     "InsufficientScope",
+    "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
     "KeySetUnavailable",
@@ -35,16 +36,28 @@ class VerifyError(Exception):
 
     error: str | None = "invalid_token"
     status_code: int = 401
+    # The scheme the request used: "DPoP" makes the challenge a DPoP one (RFC 9449 §7.1).
+    scheme: str = "Bearer"
 
     def __init__(self, description: str = "") -> None:
         super().__init__(description or (self.error or "unauthorized"))
         self.description = description
 
     def www_authenticate(
-        self, realm: str = "gatehouse", *, resource_metadata: str | None = None
+        self,
+        realm: str = "gatehouse",
+        *,
+        resource_metadata: str | None = None,
+        dpop_algs: str | None = None,
     ) -> str:
-        """The ``WWW-Authenticate`` header value (RFC 6750 §3) for this error; with
-        ``resource_metadata``, the URL of the resource's RFC 9728 metadata (RFC 9728 §5.1)."""
+        """The ``WWW-Authenticate`` header value (RFC 6750 §3, RFC 9449 §7.1) for this error.
+
+        ``resource_metadata``: the URL of the resource's RFC 9728 metadata (RFC 9728 §5.1).
+        With ``dpop_algs`` (space-separated) the server also accepts DPoP: a request without
+        credentials gets both challenges, one that used DPoP gets a DPoP challenge.
+        """
+        if dpop_algs is not None and self.scheme == "DPoP":
+            return self._dpop_challenge(dpop_algs, resource_metadata)
         params = [f"realm={quote_auth_param(realm)}"]
         # RFC 6750 §3.1: a request lacking any authentication information carries no error code.
         if self.error is not None:
@@ -54,7 +67,23 @@ class VerifyError(Exception):
         params.extend(self._extra_params())
         if resource_metadata is not None:
             params.append(f"resource_metadata={quote_auth_param(resource_metadata)}")
-        return "Bearer " + ", ".join(params)
+        bearer = "Bearer " + ", ".join(params)
+        # RFC 9449 §7.1: without credentials, the server names every scheme it accepts.
+        if dpop_algs is not None and self.error is None:
+            return f"{bearer}, DPoP algs={quote_auth_param(dpop_algs)}"
+        return bearer
+
+    def _dpop_challenge(self, algs: str, resource_metadata: str | None) -> str:
+        params = []
+        if self.error is not None:
+            params.append(f"error={quote_auth_param(self.error)}")
+            if self.description:
+                params.append(f"error_description={quote_auth_param(self.description)}")
+        params.extend(self._extra_params())
+        params.append(f"algs={quote_auth_param(algs)}")
+        if resource_metadata is not None:
+            params.append(f"resource_metadata={quote_auth_param(resource_metadata)}")
+        return "DPoP " + ", ".join(params)
 
     def _extra_params(self) -> list[str]:
         return []
@@ -81,6 +110,14 @@ class InvalidToken(VerifyError):
         # unless a caller deliberately narrows it.
         super().__init__(description)
         self.error = error
+
+
+class InvalidDPoPProof(VerifyError):
+    """RFC 9449 §7.1 ``invalid_dpop_proof``: the DPoP proof is missing, invalid or replayed."""
+
+    error = "invalid_dpop_proof"
+    status_code = 401
+    scheme = "DPoP"
 
 
 class InsufficientScope(VerifyError):

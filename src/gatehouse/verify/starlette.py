@@ -25,14 +25,16 @@ its own shape; the status code and challenge headers are always set here.
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from cryptography import x509
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gatehouse.verify.bearer import extract_bearer, form_access_tokens
-from gatehouse.verify.errors import MissingToken, VerifyError
+from gatehouse.verify.bearer import extract_token, form_access_tokens
+from gatehouse.verify.dpop import DPoPContext
+from gatehouse.verify.errors import InvalidDPoPProof, MissingToken, VerifyError
 from gatehouse.verify.resource import ProtectedResource
 from gatehouse.verify.verifier import TokenVerifier, check_roles
 
@@ -64,6 +66,7 @@ def error_response(
     realm: str,
     render: ErrorRenderer,
     resource: ProtectedResource | None = None,
+    dpop_algs: str | None = None,
 ) -> Response:
     """Render ``error`` and force its status and RFC 6750 §3 headers onto the response."""
     response = render(conn, error)
@@ -72,7 +75,7 @@ def error_response(
     # RFC 6750 §3: every bearer-token failure carries a WWW-Authenticate challenge.
     if error.status_code in (400, 401, 403):
         response.headers["WWW-Authenticate"] = error.www_authenticate(
-            realm, resource_metadata=metadata
+            realm, resource_metadata=metadata, dpop_algs=dpop_algs
         )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -97,14 +100,59 @@ async def bearer_error_handler(request: Request, exc: Exception) -> Response:
 
 def _request_token(
     conn: HTTPConnection, body: bytes | None, *, allow_query: bool, allow_form: bool
-) -> str:
-    return extract_bearer(
+) -> tuple[str, str]:
+    return extract_token(
         conn.headers.getlist("authorization"),
         query_tokens=conn.query_params.getlist("access_token"),
         form_tokens=form_access_tokens(conn.headers.get("content-type"), body or b""),
         allow_query=allow_query,
         allow_form=allow_form,
     )
+
+
+def dpop_context(conn: HTTPConnection, public_url: str | None = None) -> DPoPContext:
+    """The request's proof, method and URL (``public_url`` + path when given: the URL the
+    clients use, e.g. behind a proxy; else the URL the request was addressed to)."""
+    proofs = conn.headers.getlist("dpop")
+    # RFC 9449 §4.3 (1): not more than one DPoP header.
+    if len(proofs) > 1:
+        raise InvalidDPoPProof("send one DPoP header")
+    url = conn.url
+    base = public_url.rstrip("/") if public_url else f"{url.scheme}://{url.netloc}"
+    method = conn.scope.get("method", "GET")
+    return DPoPContext(proofs[0] if proofs else None, method, base + url.path)
+
+
+def peer_certificate(conn: HTTPConnection) -> bytes | None:
+    """The DER client certificate of the connection, from the ASGI TLS extension, if any."""
+    tls = conn.scope.get("extensions", {}).get("tls")
+    chain = tls.get("client_cert_chain") if isinstance(tls, dict) else None
+    if not chain:
+        return None
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return x509.load_pem_x509_certificate(chain[0].encode()).public_bytes(Encoding.DER)
+
+
+async def _verified_claims(
+    conn: HTTPConnection,
+    verifier: TokenVerifier,
+    body: bytes | None,
+    *,
+    allow_query: bool,
+    allow_form: bool,
+    public_url: str | None,
+) -> dict[str, Any]:
+    """Token, proof and certificate of the request, verified; a DPoP request's errors carry
+    the DPoP challenge (RFC 9449 §7.1)."""
+    scheme, token = _request_token(conn, body, allow_query=allow_query, allow_form=allow_form)
+    try:
+        dpop = dpop_context(conn, public_url) if scheme == "DPoP" else None
+        return await verifier.averify(token, dpop=dpop, certificate=peer_certificate(conn))
+    except VerifyError as error:
+        if scheme == "DPoP":
+            error.scheme = "DPoP"
+        raise
 
 
 def _needs_body(conn: HTTPConnection, allow_form: bool) -> bool:
@@ -128,6 +176,7 @@ class BearerAuth:
         allow_query_token: bool = False,
         allow_form_token: bool = False,
         resource: ProtectedResource | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.verifier = verifier
         self.roles = tuple(roles)
@@ -136,6 +185,8 @@ class BearerAuth:
         self.allow_query_token = allow_query_token
         self.allow_form_token = allow_form_token
         self.resource = resource
+        self.public_url = public_url
+        self.dpop_algs = " ".join(verifier.dpop_algorithms) or None
 
     def require_roles(self, *roles: str) -> "BearerAuth":
         """A copy of this dependency that also requires every one of ``roles``."""
@@ -147,19 +198,29 @@ class BearerAuth:
             allow_query_token=self.allow_query_token,
             allow_form_token=self.allow_form_token,
             resource=self.resource,
+            public_url=self.public_url,
         )
 
     async def __call__(self, request: Request) -> dict[str, Any]:
         try:
             body = await request.body() if _needs_body(request, self.allow_form_token) else None
-            token = _request_token(
-                request, body, allow_query=self.allow_query_token, allow_form=self.allow_form_token
+            claims = await _verified_claims(
+                request,
+                self.verifier,
+                body,
+                allow_query=self.allow_query_token,
+                allow_form=self.allow_form_token,
+                public_url=self.public_url,
             )
-            claims = await self.verifier.averify(token)
             check_roles(claims, self.roles)
         except VerifyError as exc:
             response = error_response(
-                request, exc, realm=self.realm, render=self.render, resource=self.resource
+                request,
+                exc,
+                realm=self.realm,
+                render=self.render,
+                resource=self.resource,
+                dpop_algs=self.dpop_algs,
             )
             raise BearerAuthError(exc, response) from None
         request.state.claims = claims
@@ -207,11 +268,14 @@ class BearerTokenMiddleware:
         allow_query_token: bool = False,
         allow_form_token: bool = False,
         resource: ProtectedResource | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.app = app
         self.resource = resource
         self._metadata = _metadata_endpoint(resource) if resource is not None else None
         self.verifier = verifier
+        self.public_url = public_url
+        self.dpop_algs = " ".join(verifier.dpop_algorithms) or None
         paths = tuple(exclude_paths)
         self.exact = frozenset(p for p in paths if not p.endswith("*"))
         self.prefixes = tuple(p[:-1] for p in paths if p.endswith("*"))
@@ -240,10 +304,14 @@ class BearerTokenMiddleware:
         if scope["type"] == "http" and _needs_body(conn, self.allow_form_token):
             body, receive = await _buffer_body(receive)
         try:
-            token = _request_token(
-                conn, body, allow_query=self.allow_query_token, allow_form=self.allow_form_token
+            claims = await _verified_claims(
+                conn,
+                self.verifier,
+                body,
+                allow_query=self.allow_query_token,
+                allow_form=self.allow_form_token,
+                public_url=self.public_url,
             )
-            claims = await self.verifier.averify(token)
             check_roles(claims, self.required_roles)
         except VerifyError as exc:
             if scope["type"] == "websocket":
@@ -251,7 +319,12 @@ class BearerTokenMiddleware:
                 await send({"type": "websocket.close", "code": 1008, "reason": exc.description})
                 return
             response = error_response(
-                conn, exc, realm=self.realm, render=self.render, resource=self.resource
+                conn,
+                exc,
+                realm=self.realm,
+                render=self.render,
+                resource=self.resource,
+                dpop_algs=self.dpop_algs,
             )
             await response(scope, receive, send)
             return

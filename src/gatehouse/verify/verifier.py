@@ -8,6 +8,8 @@ is: one regex match, a cached header lookup, base64url + JSON of the payload and
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -15,7 +17,21 @@ from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 import httpx
 
-from gatehouse.verify.errors import InsufficientScope, InvalidToken, KeySetUnavailable
+from gatehouse.verify.dpop import (
+    DPOP_ALGORITHMS,
+    PROOF_WINDOW,
+    DPoPContext,
+    MemoryReplayCache,
+    ProofError,
+    ReplayCache,
+    check_proof,
+)
+from gatehouse.verify.errors import (
+    InsufficientScope,
+    InvalidDPoPProof,
+    InvalidToken,
+    KeySetUnavailable,
+)
 from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, PinnedKey, b64url_decode
 from gatehouse.verify.keyset import KeySet
 from gatehouse.verify.memo import Memo
@@ -32,6 +48,7 @@ __all__ = [
     "RevocationCheck",
     "RevocationFeed",
     "TokenVerifier",
+    "certificate_thumbprint",
     "check_roles",
 ]
 
@@ -62,6 +79,17 @@ RevocationCheck = Callable[[dict[str, Any]], bool]
 
 def _invalid(description: str) -> InvalidToken:
     return InvalidToken("invalid_token", description)
+
+
+def _dpop_error(error: InvalidToken) -> InvalidToken:
+    error.scheme = "DPoP"
+    return error
+
+
+def certificate_thumbprint(der: bytes) -> str:
+    """RFC 8705 §3.1: ``x5t#S256``, the base64url SHA-256 of the DER certificate."""
+    digest = hashlib.sha256(der).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _is_number(value: object) -> TypeGuard[float]:
@@ -111,6 +139,8 @@ class TokenVerifier:
         max_token_length: int = 8192,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        dpop_algorithms: Iterable[str] = DPOP_ALGORITHMS,
+        dpop_replay: ReplayCache | None = None,
     ) -> None:
         self.issuer = issuer
         self.audiences = frozenset([audience] if isinstance(audience, str) else audience)
@@ -140,6 +170,9 @@ class TokenVerifier:
             max_entries=_HEADER_CACHE_SIZE, max_bytes=_HEADER_CACHE_BYTES
         )
         self._header_entries = self._headers.entries
+        self.dpop_algorithms = tuple(dpop_algorithms)
+        # RFC 9449 §11.1: a proof is accepted once within its window (per process by default).
+        self.dpop_replay: ReplayCache = dpop_replay or MemoryReplayCache()
         self.keyset = KeySet(
             issuer,
             algorithms=self.algorithms,
@@ -154,8 +187,26 @@ class TokenVerifier:
 
     # -- public API --------------------------------------------------------------------------
 
-    def verify(self, token: str) -> dict[str, Any]:
-        """Return the claims of a valid ``token``; raise :class:`InvalidToken` otherwise."""
+    def verify(
+        self,
+        token: str,
+        *,
+        dpop: DPoPContext | None = None,
+        certificate: bytes | None = None,
+    ) -> dict[str, Any]:
+        """Return the claims of a valid ``token``; raise :class:`InvalidToken` otherwise.
+
+        ``dpop``: the token came as ``Authorization: DPoP`` with this proof (RFC 9449 §7.1);
+        ``certificate``: the DER client certificate of the connection (RFC 8705 §3). A token
+        bound to a key or a certificate is refused without a matching proof or certificate.
+        """
+        claims = self._claims(token)
+        if dpop is not None or "cnf" in claims:
+            self._check_binding(token, claims, dpop, certificate)
+        return self._authorize(claims)
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        """Signature and claims, from the verified-token cache when seen before."""
         claims = self._cache_hit(token)
         if claims is None:
             parsed = self._parse(token)
@@ -167,9 +218,15 @@ class TokenVerifier:
             elif self.keyset.is_stale():
                 self.keyset.refresh(wait=False)
             claims = self._verify_parsed(token, parsed, key)
-        return self._authorize(claims)
+        return claims
 
-    async def averify(self, token: str) -> dict[str, Any]:
+    async def averify(
+        self,
+        token: str,
+        *,
+        dpop: DPoPContext | None = None,
+        certificate: bytes | None = None,
+    ) -> dict[str, Any]:
         """Async twin of :meth:`verify`: key fetches use ``httpx.AsyncClient``."""
         claims = self._cache_hit(token)
         if claims is None:
@@ -181,6 +238,8 @@ class TokenVerifier:
             elif self.keyset.is_stale():
                 await self.keyset.arefresh(wait=False)
             claims = self._verify_parsed(token, parsed, key)
+        if dpop is not None or "cnf" in claims:
+            self._check_binding(token, claims, dpop, certificate)
         return self._authorize(claims)
 
     def check_roles(self, claims: Mapping[str, Any], roles: Iterable[str]) -> None:
@@ -192,6 +251,54 @@ class TokenVerifier:
         self._cache.clear()
 
     # -- steps -------------------------------------------------------------------------------
+
+    def _check_binding(
+        self,
+        token: str,
+        claims: Mapping[str, Any],
+        dpop: DPoPContext | None,
+        certificate: bytes | None,
+    ) -> None:
+        """RFC 9449 §7 and RFC 8705 §3: the sender proves it holds the token's key. Every
+        proof is checked anew: the verified-token cache never answers for one."""
+        cnf = claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        x5t = cnf.get("x5t#S256") if isinstance(cnf, dict) else None
+        if dpop is None:
+            # RFC 9449 §7.2: a DPoP-bound token must not be accepted as a bearer token.
+            if jkt is not None:
+                raise _dpop_error(
+                    _invalid("the token is DPoP-bound: send it as Authorization: DPoP with a proof")
+                )
+        else:
+            self._check_proof(token, jkt, dpop)
+        # RFC 8705 §3: a certificate-bound token needs the same certificate on the connection.
+        if x5t is not None and (certificate is None or certificate_thumbprint(certificate) != x5t):
+            raise _invalid("the token is bound to a client certificate that was not presented")
+
+    def _check_proof(self, token: str, jkt: object, dpop: DPoPContext) -> None:
+        if not isinstance(jkt, str):
+            # RFC 9449 §7.1: the DPoP scheme is for DPoP-bound tokens only.
+            raise _dpop_error(_invalid("the token is not DPoP-bound: send it as a Bearer token"))
+        if dpop.proof is None:
+            raise InvalidDPoPProof("a DPoP proof is required with the DPoP scheme")
+        try:
+            proof = check_proof(
+                dpop.proof,
+                method=dpop.method,
+                url=dpop.url,
+                algorithms=self.dpop_algorithms,
+                access_token=token,
+                now=self._clock(),
+            )
+        except ProofError as error:
+            raise InvalidDPoPProof(str(error)) from None
+        # RFC 9449 §7.1: the proof's key must be the one the token is bound to (cnf.jkt).
+        if proof.jkt != jkt:
+            raise InvalidDPoPProof("the DPoP proof is signed by another key than the token's")
+        # RFC 9449 §11.1: a proof is single-use within its window.
+        if not self.dpop_replay.first_use(f"{jkt}:{proof.jti}", 2 * PROOF_WINDOW):
+            raise InvalidDPoPProof("the DPoP proof has been used before")
 
     def _cache_hit(self, token: str) -> dict[str, Any] | None:
         entry = self._cache_entries.get(token)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_apis"
-down_revision = "0005_secretless"
+down_revision = "0006_sender"
 branch_labels = None
 depends_on = None
 

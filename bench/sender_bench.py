@@ -1,0 +1,302 @@
+"""Sender-constrained tokens: what DPoP and mTLS cost, beside plain bearer tokens.
+
+    .venv/bin/python bench/sender_bench.py tokens [--n 6400] [--pairs 3]
+    .venv/bin/python bench/sender_bench.py api [--n 2000] [--pairs 3]
+    .venv/bin/python bench/sender_bench.py mtls [--n 300]
+
+``tokens``: the token endpoint in-process through the fast-lane protocol (as
+``fastlane_inprocess.py``: 64 connections, one request each per event-loop turn), bearer
+requests and DPoP requests (a fresh proof each, made before the clock starts) alternating
+A B A B. ``api``: ``GET /v2/corpora`` through the whole ASGI app in-process, ``Bearer`` vs
+``DPoP`` with a fresh proof per request. ``mtls``: a real ``gatehouse serve --ssl-certfile``
+process, every token request on a new TLS connection (the handshake counted), with a client
+certificate (``tls_client_auth``) and, for comparison, with a secret and no certificate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec
+from uvicorn.server import ServerState
+
+from gatehouse.app import create_app
+from gatehouse.demo import ensure_demo
+from gatehouse.dpop_client import DPoPProver
+from gatehouse.fastlane import FastLaneProtocol
+from gatehouse.runtime import Runtime
+from gatehouse.settings import Settings
+
+CONNECTIONS = 64
+THREADS = 4  # concurrent clients of the mtls run
+TOKEN_PATH = "/customers/demo/oauth2/token"
+
+
+class Transport(asyncio.Transport):
+    """Collects what the protocol writes (a bench harness, as in fastlane_inprocess.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last = b""
+
+    def write(self, data: Any) -> None:
+        self.last = bytes(data)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def _runtime() -> tuple[Runtime, dict[str, Any], Settings]:
+    settings = Settings(
+        data_dir=Path(tempfile.mkdtemp()),
+        master_key=base64.b64encode(os.urandom(32)).decode(),
+        public_url="http://127.0.0.1:8000",
+    )
+    runtime = Runtime.open(settings)
+    demo = ensure_demo(settings, runtime.store, runtime.master_key)
+    runtime.changed()
+    return runtime, demo, settings
+
+
+def _token_request(demo: dict[str, Any], proof: str | None) -> bytes:
+    body = (
+        f"grant_type=client_credentials&client_id={demo['client_id']}"
+        f"&client_secret={demo['client_secret']}"
+    ).encode()
+    extra = f"DPoP: {proof}\r\n".encode() if proof else b""
+    return (
+        f"POST {TOKEN_PATH} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n".encode()
+        + b"Content-Type: application/x-www-form-urlencoded\r\n"
+        + extra
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+
+
+async def bench_tokens(n: int, pairs: int) -> None:
+    runtime, demo, _settings = _runtime()
+    app = create_app(runtime=runtime)
+    config = uvicorn.Config(app, http=FastLaneProtocol, log_level="warning")
+    config.load()
+    state = ServerState()
+    connections = []
+    for _ in range(CONNECTIONS):
+        protocol = FastLaneProtocol(config=config, server_state=state, app_state={})
+        transport = Transport()
+        protocol.connection_made(transport)
+        connections.append((protocol, transport))
+    prover = DPoPProver(ec.generate_private_key(ec.SECP256R1()))
+    url = "http://127.0.0.1:8000" + TOKEN_PATH
+    bearer = _token_request(demo, None)
+
+    async def run(requests: list[bytes]) -> float:
+        start = time.thread_time()
+        for turn in range(len(requests) // CONNECTIONS):
+            for index, (protocol, _transport) in enumerate(connections):
+                protocol.data_received(requests[turn * CONNECTIONS + index])
+            await asyncio.sleep(0)
+        cpu = time.thread_time() - start
+        runtime.audit.flush()
+        for _protocol, transport in connections:
+            assert transport.last.startswith(b"HTTP/1.1 200"), transport.last[:300]
+        return len(requests) / cpu
+
+    await run([bearer] * 1024)
+    runtime.start()
+    figures: dict[str, list[float]] = {"bearer": [], "dpop": []}
+    for _ in range(pairs):
+        figures["bearer"].append(await run([bearer] * n))
+        proofs = [_token_request(demo, prover.proof("POST", url)) for _ in range(n)]
+        figures["dpop"].append(await run(proofs))
+    _report("token requests/s of one core", figures)
+    runtime.close()
+
+
+async def bench_api(n: int, pairs: int) -> None:
+    runtime, demo, settings = _runtime()
+    app = create_app(runtime=runtime)
+    prover = DPoPProver(ec.generate_private_key(ec.SECP256R1()))
+    import httpx
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as http:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": demo["client_id"],
+            "client_secret": demo["client_secret"],
+        }
+        plain = (await http.post(TOKEN_PATH, data=form)).json()["access_token"]
+        token_url = settings.base_url + TOKEN_PATH
+        headers = {"dpop": prover.proof("POST", token_url)}
+        bound = (await http.post(TOKEN_PATH, data=form, headers=headers)).json()["access_token"]
+        url = settings.base_url + "/v2/corpora"
+
+        async def run(header_sets: list[dict[str, str]]) -> float:
+            start = time.process_time()
+            for headers in header_sets:
+                response = await http.get("/v2/corpora", headers=headers)
+                assert response.status_code == 200, response.text
+            return len(header_sets) / (time.process_time() - start)
+
+        await run([{"authorization": f"Bearer {plain}"}] * 200)
+        figures: dict[str, list[float]] = {"bearer": [], "dpop": []}
+        for _ in range(pairs):
+            figures["bearer"].append(await run([{"authorization": f"Bearer {plain}"}] * n))
+            proofs = [
+                {
+                    "authorization": f"DPoP {bound}",
+                    "dpop": prover.proof("GET", url, access_token=bound),
+                }
+                for _ in range(n)
+            ]
+            figures["dpop"].append(await run(proofs))
+    _report("GET /v2/corpora requests/s (in-process, whole ASGI app incl. httpx)", figures)
+
+
+def bench_mtls(n: int) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import socket
+    import ssl
+
+    from tests.factories import LiveServer, free_port, server_env
+    from tests.sender.certs import issue, make_ca
+
+    directory = Path(tempfile.mkdtemp())
+    ca = make_ca(directory)
+    served = issue(directory, ca, "server", common_name="127.0.0.1", server=True)
+    client_cert = issue(directory, ca, "client", common_name="ingest")
+    port = free_port()
+    env = server_env(directory, port, GATEHOUSE_PUBLIC_URL=f"https://127.0.0.1:{port}")
+    command = [
+        sys.executable, "-m", "gatehouse", "serve", "--log-level", "warning",
+        "--ssl-certfile", str(served.cert_path), "--ssl-keyfile", str(served.key_path),
+        "--ssl-ca-certs", str(ca.cert_path),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env)
+    server = LiveServer(process, f"https://127.0.0.1:{port}", env)
+    try:
+        demo = _wait_and_seed(server, ca.cert_path)
+        created = server.cli(
+            "clients", "create", "--customer", "demo", "--name", "m", "--role", "owner",
+            "--auth-method", "tls_client_auth", "--tls-subject-dn", "CN=ingest,O=Acme",
+        )  # fmt: skip
+
+        contexts = {}
+        for with_cert in (True, False):
+            made = ssl.create_default_context(cafile=str(ca.cert_path))
+            if with_cert:
+                made.load_cert_chain(str(client_cert.cert_path), str(client_cert.key_path))
+            contexts[with_cert] = made
+        bodies = {
+            True: f"grant_type=client_credentials&client_id={created['client_id']}",
+            False: f"grant_type=client_credentials&client_id={demo['client_id']}"
+            f"&client_secret={demo['client_secret']}",
+        }
+
+        def one(with_cert: bool) -> int:
+            """One token request on a new TLS connection (raw HTTP/1.1: the client is cheap)."""
+            body = bodies[with_cert].encode()
+            head = (
+                f"POST /customers/demo/oauth2/token HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            context = contexts[with_cert]
+            with (
+                socket.create_connection(("127.0.0.1", port)) as raw,
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+            ):
+                tls.sendall(head + body)
+                answer = b""
+                while chunk := tls.recv(65536):
+                    answer += chunk
+            return int(answer.split(b" ", 2)[1])
+
+        time.sleep(1)  # let the server learn of the new client
+        assert one(True) == 200
+        for label, with_cert in (("mTLS tls_client_auth", True), ("TLS + secret", False)) * 2:
+            start = time.perf_counter()
+            with ThreadPoolExecutor(THREADS) as pool:
+                statuses = list(pool.map(one, [with_cert] * n))
+            elapsed = time.perf_counter() - start
+            assert statuses == [200] * n, statuses[:5]
+            print(
+                f"{label}: {n / elapsed:,.0f} tokens/s, a new TLS connection each "
+                f"({THREADS} threads)"
+            )
+    finally:
+        server.stop()
+
+
+def _wait_and_seed(server: Any, ca_path: Path) -> dict[str, Any]:
+    import ssl
+
+    import httpx
+
+    deadline = time.monotonic() + 30
+    context = ssl.create_default_context(cafile=str(ca_path))
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{server.base_url}/healthz", verify=context).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    demo: dict[str, Any] = server.cli("demo")
+    return demo
+
+
+def _report(what: str, figures: dict[str, list[float]]) -> None:
+    print(what)
+    for label, values in figures.items():
+        shown = " / ".join(f"{v:,.0f}" for v in values)
+        print(f"  {label:7s} median {statistics.median(values):,.0f}  (A B A B runs: {shown})")
+    ratio = statistics.median(figures["dpop"]) / statistics.median(figures["bearer"])
+    print(f"  dpop / bearer = {ratio:.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=["tokens", "api", "mtls"])
+    parser.add_argument("--n", type=int, default=0)
+    parser.add_argument("--pairs", type=int, default=3)
+    args = parser.parse_args()
+    import uvloop
+
+    if args.what == "tokens":
+        uvloop.run(bench_tokens(args.n or 6400, args.pairs))
+    elif args.what == "api":
+        uvloop.run(bench_api(args.n or 2000, args.pairs))
+    else:
+        bench_mtls(args.n or 300)
+
+
+if __name__ == "__main__":
+    main()
