@@ -6,7 +6,7 @@ a filtered scan over 50,000 of them took ~0.2 s per 1,000 rows. This index makes
 range read of the rows it returns.
 
 Revision ID: 0004_harden_b
-Revises: 0001
+Revises: 0002_key_check
 Create Date: 2026-12-01 20:20:00
 """
 

@@ -2,7 +2,7 @@
 federated credentials and single-use assertion ids
 
 Revision ID: 0005_secretless
-Revises: 0001
+Revises: 0004_harden_b
 Create Date: 2026-12-01 20:00:00
 """
 

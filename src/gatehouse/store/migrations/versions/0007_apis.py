@@ -6,7 +6,7 @@ change). Its grant is each client's ``api_roles``, so no grant rows are written 
 existing client keeps getting the same tokens.
 
 Revision ID: 0007_apis
-Revises: 0001
+Revises: 0006_sender
 Create Date: 2026-12-01 20:00:00
 """
 

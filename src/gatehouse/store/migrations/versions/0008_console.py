@@ -1,7 +1,7 @@
 """console results: one-time form tokens and flashes
 
 Revision ID: 0008_console
-Revises: 0001
+Revises: 0007_apis
 Create Date: 2026-12-01 20:00:00.000000
 """
 

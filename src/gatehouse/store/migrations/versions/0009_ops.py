@@ -1,7 +1,7 @@
 """master key state: the client-secret HMAC key, sealed, once the master key was rewrapped
 
 Revision ID: 0009_ops
-Revises: 0001
+Revises: 0008_console
 Create Date: 2026-12-01 20:00:00
 """
 
