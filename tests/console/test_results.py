@@ -202,3 +202,14 @@ def test_two_concurrent_submissions_of_one_form_act_once(tmp_path: Path) -> None
         assert listing.count('data-label="Name"><a href=') == 1
     finally:
         server.stop()
+
+
+def test_a_secret_shows_only_on_the_page_it_was_made_for(
+    client: TestClient, owner: str, runtime: Runtime
+) -> None:
+    other, _secret = add_client(runtime, roles=("viewer",), name="other")
+    location = submit(client, f"{BASE}/new", BASE, name="mine").headers["location"]
+    result_id = location.split("done=", 1)[1]
+    elsewhere = client.get(f"{BASE}/{other.id}/new-secret?done={result_id}")
+    assert "gths_" not in elsewhere.text
+    assert SECRET_FIELD.search(client.get(location).text) is not None

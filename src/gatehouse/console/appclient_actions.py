@@ -51,7 +51,13 @@ def appclient_action_routes(pages: Pages) -> list[BaseRoute]:
         """The one-time result of a create, a rotation or "Copy secret" without script."""
         record = common.load(page)
         result_id = page.request.query_params.get("done", "")
-        secret = results.take_secret(store, runtime.master_key, page.principal, result_id=result_id)
+        secret = results.take_secret(
+            store,
+            runtime.master_key,
+            page.principal,
+            result_id=result_id,
+            path=page.request.url.path,
+        )
         return pages.renderer.page(
             page.request,
             "app_client_secret.html",

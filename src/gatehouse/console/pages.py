@@ -77,10 +77,6 @@ Action = Callable[[ConsoleRequest], Done | Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def with_result(location: str, result_id: str) -> str:
-    return f"{location}{'&' if '?' in location else '?'}done={result_id}"
-
-
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: only a path of this console or the playground."""
     default = "/console/apiAccess/appClients"
@@ -171,7 +167,7 @@ class Pages:
             if isinstance(outcome, Response):  # nothing was done (errors, refusal): resendable
                 results.release_form(store, claim=claim)
                 return outcome
-            location = with_result(outcome.location, claim.id)
+            location = results.with_result(outcome.location, claim.id)
             results.finish_form(
                 store,
                 self.runtime.master_key,

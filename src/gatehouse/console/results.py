@@ -44,6 +44,11 @@ class Claim:
     location: str | None
 
 
+def with_result(location: str, result_id: str) -> str:
+    """The URL of a result page: its location, naming the result."""
+    return f"{location}{'&' if '?' in location else '?'}done={result_id}"
+
+
 def new_form_token() -> str:
     return secrets.token_urlsafe(16)
 
@@ -134,13 +139,18 @@ def read_notice(store: Store, principal: ConsolePrincipal, *, result_id: str) ->
 
 
 def take_secret(
-    store: Store, master_key: MasterKey, principal: ConsolePrincipal, *, result_id: str
+    store: Store, master_key: MasterKey, principal: ConsolePrincipal, *, result_id: str, path: str
 ) -> str | None:
-    """The result's secret the first time it is asked for (and only then), else None."""
+    """The result's secret the first time it is asked for (and only then), else None; only on
+    the page the result was made for (``path``: the client's or the user's)."""
     if len(result_id) > 40:
         return None
     c = t.console_results.c
-    mine = (c.id == result_id) & (c.session_hash == principal.session_hash)
+    mine = (
+        (c.id == result_id)
+        & (c.session_hash == principal.session_hash)
+        & (c.location == with_result(path, result_id))
+    )
     with store.engine.begin() as conn:
         row = conn.execute(select(c.flash_sealed, c.created_at).where(mine)).first()
         if row is None or row.flash_sealed is None:

@@ -149,6 +149,7 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
             runtime.master_key,
             page.principal,
             result_id=page.request.query_params.get("done", ""),
+            path=page.request.url.path,
         )
         return pages.renderer.page(
             page.request,
