@@ -30,6 +30,8 @@ class Issuer:
         self.active = self.keys[0]
         self.requests: list[str] = []
         self.serve_issuer: str | None = None  # a wrong issuer in the discovery document
+        self.pad = 0  # bytes of padding in the JWKS document (to pass the size cap)
+        self.failing = False  # answer 500 to everything
 
     def rotate(self) -> RSAKey | ECKey:
         """A new signing key; the old one stays published (as issuers do)."""
@@ -39,7 +41,10 @@ class Issuer:
         return key
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [key.as_dict(private=False) for key in self.keys]}
+        document: dict[str, Any] = {"keys": [key.as_dict(private=False) for key in self.keys]}
+        if self.pad:
+            document["padding"] = "x" * self.pad
+        return document
 
     def mint(
         self,
@@ -99,6 +104,9 @@ def _handler(issuer_ref: list[Issuer]) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             issuer = issuer_ref[0]
             issuer.requests.append(self.path)
+            if issuer.failing:
+                self.send_error(500)
+                return
             if self.path == "/.well-known/openid-configuration":
                 body = orjson.dumps(
                     {

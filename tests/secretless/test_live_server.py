@@ -266,3 +266,27 @@ def test_a_node_client_oauth4webapi_private_key_jwt(
     assert out.returncode == 0, out.stderr.decode()
     result = orjson.loads(out.stdout)
     assert (result["token_type"].lower(), result["scope"]) == ("bearer", "viewer")
+
+
+def test_gatehouse_client_private_key_jwt_async(server: LiveServer, tmp_path: Path) -> None:
+    import asyncio
+
+    private = ec.generate_private_key(ec.SECP384R1())  # ES384, and no kid anywhere
+    _pem, jwk = pem_and_jwk(private)
+    created = register(server, tmp_path, jwk)
+    auth = PrivateKeyJWT(
+        f"{server.base_url}/customers/demo/oauth2/token",
+        created["client_id"],
+        private,
+        assertion_audience=created["issuer"],
+    )
+
+    async def calls() -> list[int]:
+        async with httpx.AsyncClient(auth=auth) as http:
+            responses = await asyncio.gather(
+                *(http.get(f"{server.base_url}/v2/corpora") for _ in range(4))
+            )
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(calls()) == [200] * 4
+    assert auth.token_requests == 1  # one token request in flight, shared by the four calls
