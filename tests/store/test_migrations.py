@@ -19,10 +19,12 @@ TABLES = {
     "app_clients",
     "audit_events",
     "changes",
+    "client_registrations",
     "console_sessions",
     "console_users",
     "corpora",
     "customers",
+    "initial_access_tokens",
     "revoked_tokens",
     "signing_keys",
 }
