@@ -105,7 +105,9 @@ def test_oauth4webapi_registers_and_gets_a_token(server: LiveServer, oauth4webap
     assert again.status_code == 401
     # The registered client shows up as an app client, registered.
     clients = server.cli("clients", "list", "--customer", "demo")["app_clients"]
-    assert result["client_id"] in {c["client_id"] for c in clients}
+    registered = {c["client_id"]: c["registered"] for c in clients}
+    assert registered[result["client_id"]] is True
+    assert registered[server.demo["client_id"]] is False
     # RFC 7592 read with the registration access token oauth4webapi received.
     read = httpx.get(
         result["registration_client_uri"],

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from gatehouse import appclients
+from gatehouse.apis import Apis, create_api, put_grant
 from tests.factories import TEST_ACTOR, claims_of
 from tests.lifecycle.conftest import Lifecycle, oauth_error
 
@@ -144,6 +145,17 @@ def test_revoke_tokens_leaves_tokens_issued_after_it_active(lc: Lifecycle) -> No
 
 def test_a_token_for_another_audience_is_active_with_that_aud(lc: Lifecycle) -> None:
     app = lc.app()
+    ctx = Apis.of(lc.runtime.store, lc.runtime.settings.default_audience)
+    api = create_api(
+        ctx,
+        customer_id=app.record.customer_id,
+        identifier="https://api.example.com/",
+        name="other",
+        scopes=["read"],
+        actor=TEST_ACTOR,
+    )
+    put_grant(ctx, client=app.record, api=api, scopes=["read"], actor=TEST_ACTOR)
+    lc.runtime.changed()
     token = lc.token(app, resource="https://api.example.com/")
     body = lc.introspect(app, token).json()
     assert (body["active"], body["aud"]) == (True, "https://api.example.com/")

@@ -36,6 +36,7 @@ from gatehouse.cli.common import (
     token_url,
 )
 from gatehouse.errors import InvalidInput
+from gatehouse.store.registrations import RegistrationStore
 from gatehouse.store.store import NotFound
 
 app = typer.Typer(no_args_is_help=True, help="Application clients.")
@@ -128,7 +129,8 @@ def clients_list(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
     ctx = open_context()
     require_customer(ctx, customer)
     records = ctx.store.list_clients(customer_id=customer)
-    views = [client_view(r) for r in records]
+    registered = RegistrationStore(ctx.store.engine).registered_app_ids(customer_id=customer)
+    views = [client_view(r, registered=r.id in registered) for r in records]
     if as_json:
         emit(True, {"app_clients": views}, "")
     else:
