@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
@@ -23,7 +24,7 @@ from tests.factories import add_customer
 from tests.fuzz.shapes import check_api
 from tests.lifecycle.conftest import Lifecycle
 
-FUZZ = settings(
+FUZZ = hypothesis_settings(
     max_examples=80,
     deadline=None,
     database=None,
