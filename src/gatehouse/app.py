@@ -11,12 +11,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from gatehouse.accesslog import AccessLog
 from gatehouse.api import api_routes
+from gatehouse.api.errors import error_response
 from gatehouse.console.routes import console_routes
 from gatehouse.console.sessions import api_session_resolver
 from gatehouse.keycheck import MasterKeyError
@@ -55,16 +56,12 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     extra = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
     message = "Not found" if status == 404 else HTTPStatus(status).phrase
-    return JSONResponse(
-        {"messages": [message]}, status_code=status, headers={**extra, **_ERROR_HEADERS}
-    )
+    return error_response(status, message, headers={**extra, **_ERROR_HEADERS})
 
 
 async def _server_error(_request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc)
-    return JSONResponse(
-        {"messages": ["Internal server error"]}, status_code=500, headers=_ERROR_HEADERS
-    )
+    return error_response(500, "Internal server error", headers=_ERROR_HEADERS)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> GatehouseApp:

@@ -26,17 +26,16 @@ def create_customer(
     validate_customer_id(customer_id)
     customer = store.create_customer(customer_id=customer_id, name=name or customer_id)
     key = new_key(master_key, customer_id=customer_id, alg=alg, state="active")
-    store.insert_key(record=key)
-    store.append_audit(
-        events=[
-            AuditEvent(
-                customer_id=customer_id,
-                at=customer.created_at,
-                actor=actor,
-                action="customer.create",
-                target=customer_id,
-                detail={"kid": key.kid, "alg": alg},
-            )
-        ]
+    # The first key and the audit row in one transaction.
+    store.insert_key(
+        record=key,
+        audit=AuditEvent(
+            customer_id=customer_id,
+            at=customer.created_at,
+            actor=actor,
+            action="customer.create",
+            target=customer_id,
+            detail={"kid": key.kid, "alg": alg},
+        ),
     )
     return customer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -13,17 +13,27 @@ DESCRIPTION = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")
 OAUTH_STATUSES = {200, 400, 401, 405, 413, 429, 431}
 
 
-def header(headers: Mapping[str, str], name: str) -> str:
-    return headers.get(name) or headers.get(name.title()) or ""
+Headers = Mapping[str, str] | Mapping[str, list[str]]
 
 
-def check_oauth(status: int, headers: Mapping[str, str], body: bytes, what: str) -> None:
+def header(headers: Headers, name: str) -> str:
+    """One header's (first) value, whatever the client's header mapping looks like."""
+    for key, value in headers.items():
+        if key.lower() == name:
+            if isinstance(value, str):
+                return value
+            values: Sequence[str] = value
+            return values[0] if values else ""
+    return ""
+
+
+def check_oauth(status: int, headers: Headers, body: bytes, what: str) -> None:
     """An OAuth endpoint's answer: 2xx, or an RFC 6749 §5.2 error that is never cached."""
     assert status < 500, (what, status, body[:300])
     assert status in OAUTH_STATUSES, (what, status, body[:300])
     if status == 200:
         return
-    assert "no-store" in header(headers, "cache-control"), (what, status, dict(headers))
+    assert "no-store" in header(headers, "cache-control"), (what, status, headers)
     document: Any = orjson.loads(body)
     assert isinstance(document, dict), (what, body[:300])
     assert isinstance(document.get("error"), str), (what, document)
@@ -31,16 +41,16 @@ def check_oauth(status: int, headers: Mapping[str, str], body: bytes, what: str)
     assert isinstance(description, str), (what, document)
     assert DESCRIPTION.fullmatch(description), (what, description)
     if status == 401:
-        assert header(headers, "www-authenticate").startswith("Basic "), (what, dict(headers))
+        assert header(headers, "www-authenticate").startswith("Basic "), (what, headers)
 
 
-def check_api(status: int, headers: Mapping[str, str], body: bytes, what: str) -> None:
+def check_api(status: int, headers: Headers, body: bytes, what: str) -> None:
     """A v2 API answer: a success, or ``{"messages": [...], "request_id": ...}``, never cached,
     with RFC 6750 ``WWW-Authenticate`` on a 401."""
     assert status < 500, (what, status, body[:300])
     if status < 400:
         return
-    assert "no-store" in header(headers, "cache-control"), (what, status, dict(headers))
+    assert "no-store" in header(headers, "cache-control"), (what, status, headers)
     document: Any = orjson.loads(body)
     assert isinstance(document, dict), (what, body[:300])
     messages = document.get("messages")
@@ -50,4 +60,4 @@ def check_api(status: int, headers: Mapping[str, str], body: bytes, what: str) -
     assert isinstance(document.get("request_id"), str), (what, document)
     if status == 401:
         challenge = header(headers, "www-authenticate")
-        assert challenge.startswith("Bearer realm="), (what, dict(headers))
+        assert challenge.startswith("Bearer realm="), (what, headers)

@@ -67,6 +67,7 @@ def test_records_after_an_unusable_one_are_applied_and_readyz_reports_it(
     feed = ready.json()["change_feed"]
     assert (ready.json()["status"], feed["ok"], feed["skipped"]) == ("degraded", False, 1)
     assert isinstance(feed["last_skipped_id"], int)
+    assert "gatehouse_change_feed_skipped 1.0" in client.get("/metrics").text
 
     # A process started afterwards with the right key starts, and refuses the revoked token.
     restarted = Runtime.open(runtime.settings)

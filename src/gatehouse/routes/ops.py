@@ -58,6 +58,11 @@ class RuntimeCollector(Collector):
             value=self.runtime.replica.version,
         )
         yield GaugeMetricFamily(
+            "gatehouse_change_feed_skipped",
+            "Change-feed records this process could not apply (see /readyz)",
+            value=self.runtime.replica.skipped_changes,
+        )
+        yield GaugeMetricFamily(
             "gatehouse_audit_dropped",
             "Audit events dropped while the database was away",
             value=self.runtime.audit.dropped,
