@@ -52,12 +52,13 @@ class VerifyError(Exception):
     ) -> str:
         """The ``WWW-Authenticate`` header value (RFC 6750 §3, RFC 9449 §7.1) for this error.
 
-        ``resource_metadata``: the URL of the resource's RFC 9728 metadata (RFC 9728 §5.1).
+        ``resource_metadata``: the URL of the resource's RFC 9728 metadata (RFC 9728 §5.1), in
+        the Bearer challenge.
         With ``dpop_algs`` (space-separated) the server also accepts DPoP: a request without
         credentials gets both challenges, one that used DPoP gets a DPoP challenge.
         """
         if dpop_algs is not None and self.scheme == "DPoP":
-            return self._dpop_challenge(dpop_algs, resource_metadata)
+            return self._dpop_challenge(dpop_algs)
         params = [f"realm={quote_auth_param(realm)}"]
         # RFC 6750 §3.1: a request lacking any authentication information carries no error code.
         if self.error is not None:
@@ -73,7 +74,7 @@ class VerifyError(Exception):
             return f"{bearer}, DPoP algs={quote_auth_param(dpop_algs)}"
         return bearer
 
-    def _dpop_challenge(self, algs: str, resource_metadata: str | None) -> str:
+    def _dpop_challenge(self, algs: str) -> str:
         params = []
         if self.error is not None:
             params.append(f"error={quote_auth_param(self.error)}")
@@ -81,8 +82,6 @@ class VerifyError(Exception):
                 params.append(f"error_description={quote_auth_param(self.description)}")
         params.extend(self._extra_params())
         params.append(f"algs={quote_auth_param(algs)}")
-        if resource_metadata is not None:
-            params.append(f"resource_metadata={quote_auth_param(resource_metadata)}")
         return "DPoP " + ", ".join(params)
 
     def _extra_params(self) -> list[str]:
