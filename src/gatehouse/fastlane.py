@@ -33,8 +33,8 @@ from uvicorn.server import ServerState
 
 from gatehouse import connlimits
 from gatehouse.connlimits import BODY, HEAD, IDLE, LINGER, NONE, Limits
-from gatehouse.fastbatch import Batch
-from gatehouse.oauth.endpoint import Response, TokenEndpoint, TokenRequest
+from gatehouse.fastbatch import Batch, Queued
+from gatehouse.oauth.endpoint import Response, TokenEndpoint
 from gatehouse.oauth.params import MAX_BODY
 from gatehouse.refusals import RefusalLog
 from gatehouse.routes.oauth import token_request_from
@@ -103,7 +103,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         )
         self.limits = Limits.from_settings(runtime.settings) if runtime else Limits()
         self._refusals: RefusalLog = runtime.token_endpoint.refusals if runtime else RefusalLog()
-        self.queue: deque[tuple[TokenRequest, bool]] = deque()  # token requests not answered
+        self.queue: deque[Queued] = deque()  # token requests not answered yet
         self.in_batch = False
         self._lane_paused = False  # reading paused by the fast lane's flow control
         self._held = b""  # the rest of a read, parsed once the pending responses are written
@@ -281,7 +281,7 @@ class FastLaneProtocol(HttpToolsProtocol):
             and self._route(self.url)
         ):
             self._fast = True
-            self._refused = self._over_concurrency()
+            self._refused = self.limit_concurrency is not None and self._over_concurrency()
             self._fast_body = b""
             if self.expect_100_continue:
                 self.transport.write(_CONTINUE)
