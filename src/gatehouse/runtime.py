@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from gatehouse.auditlog import AuditWriter
 from gatehouse.maintenance import Maintenance
@@ -33,6 +34,7 @@ class Runtime:
     token_endpoint: TokenEndpoint
     propagation: Propagation | None = None  # wake-ups from other processes (started by start)
     maintenance: Maintenance | None = None  # key rotation, pruning (started by start)
+    on_close: list[Callable[[], None]] = field(default_factory=list)  # run first by close
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Runtime:
@@ -78,6 +80,8 @@ class Runtime:
         gc.set_threshold(10_000, 20, 20)
 
     def close(self) -> None:
+        for hook in self.on_close:
+            hook()
         if self.maintenance is not None:
             self.maintenance.stop()
         if self.propagation is not None:

@@ -45,20 +45,22 @@ class ApiContext:
     scans: LoopGate = field(default_factory=lambda: LoopGate(1), repr=False)
     # The threads corpus reads run on: a plain executor costs a fraction of what Starlette's
     # threadpool (anyio, with its capacity limiter and cancel scopes) costs per call.
-    readers: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(READER_THREADS, "corpus-reader"), repr=False
-    )
+    _readers: ThreadPoolExecutor | None = field(default=None, repr=False)
     _own: threading.local = field(default_factory=threading.local, repr=False)
+    _connections: list[Any] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def build(cls, runtime: Runtime, *, session: SessionResolver | None = None) -> ApiContext:
-        return cls(
+        context = cls(
             runtime=runtime,
             corpora=CorpusStore(runtime.store.engine),
             bearer=Bearer(runtime.settings, runtime.replica),
             session=session,
             own_connections=_is_sqlite_file(runtime.store.engine.url),
         )
+        runtime.on_close.append(context.close)
+        return context
 
     async def read(
         self, work: Callable[[CorpusReader], T], *, single: bool = False, scan: bool = False
@@ -80,7 +82,14 @@ class ApiContext:
 
     async def _read(self, work: Callable[[CorpusReader], T], single: bool) -> T:
         read = self._read_own if self.own_connections else self._read_pooled
-        return await asyncio.get_running_loop().run_in_executor(self.readers, read, work, single)
+        readers = self._readers or self._start_readers()
+        return await asyncio.get_running_loop().run_in_executor(readers, read, work, single)
+
+    def _start_readers(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(READER_THREADS, "corpus-reader")
+            return self._readers
 
     def _read_own(self, work: Callable[[CorpusReader], T], single: bool) -> T:
         connection = self._own_connection()
@@ -99,7 +108,19 @@ class ApiContext:
             connection = self.corpora.engine.raw_connection()
             connection.detach()
             self._own.connection = connection
+            with self._lock:
+                self._connections.append(connection)
         return connection
+
+    def close(self) -> None:
+        """Stop the reader threads and close their connections (when the runtime closes)."""
+        with self._lock:
+            readers, self._readers = self._readers, None
+            connections, self._connections = self._connections, []
+        if readers is not None:
+            readers.shutdown(wait=True)
+        for connection in connections:
+            connection.close()
 
     async def principal(self, request: Request) -> Principal:
         """The FastAPI dependency of every route: who is calling, or a VerifyError."""
