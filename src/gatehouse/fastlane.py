@@ -103,6 +103,8 @@ class FastLaneProtocol(HttpToolsProtocol):
         )
         self.limits = Limits.from_settings(runtime.settings) if runtime else Limits()
         self._refusals: RefusalLog = runtime.token_endpoint.refusals if runtime else RefusalLog()
+        # uvicorn warns once per malformed request or 503: sampled too.
+        self.logger = _SampledWarnings(self.logger, self._refusals)  # type: ignore[assignment]
         self.queue: deque[Queued] = deque()  # token requests not answered yet
         self.in_batch = False
         self._lane_paused = False  # reading paused by the fast lane's flow control
@@ -385,6 +387,25 @@ class FastLaneProtocol(HttpToolsProtocol):
         length = b"content-length: %d\r\n" % len(response.body)
         close = b"" if keep_alive else b"connection: close\r\n"
         return b"".join((head, length, close, b"\r\n", response.body))
+
+
+class _SampledWarnings:
+    """uvicorn's protocol logger, whose warnings (a malformed request, a 503, an unsupported
+    upgrade: one per request an attacker sends) go through the sampled refusal log."""
+
+    def __init__(self, logger: logging.Logger, refusals: RefusalLog) -> None:
+        self._logger = logger
+        self._refusals = refusals
+
+    @property
+    def level(self) -> int:
+        return self._logger.level
+
+    def warning(self, message: str, *args: object) -> None:
+        self._refusals.refused("http", self._logger, message, *args, level=logging.WARNING)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
 
 
 class _HeadCache:

@@ -38,7 +38,14 @@ class RefusalLog:
         self._logged = 0
         self._suppressed = 0
 
-    def refused(self, kind: str, logger: logging.Logger, message: str, *args: object) -> None:
+    def refused(
+        self,
+        kind: str,
+        logger: logging.Logger,
+        message: str,
+        *args: object,
+        level: int = logging.INFO,
+    ) -> None:
         """Count one refusal of ``kind``; log ``message % args`` unless the window is full."""
         with self._lock:
             self.counts[kind] += 1
@@ -51,7 +58,7 @@ class RefusalLog:
                 self.suppressed_total += 1
                 return
             self._logged += 1
-        logger.info(message, *args)
+        logger.log(level, message, *args)
 
     def _close_window(self, logger: logging.Logger) -> None:
         if self._suppressed:
