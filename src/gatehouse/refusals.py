@@ -14,8 +14,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["RefusalLog"]
+__all__ = ["RefusalLog", "SampledWarnings"]
 
 
 class RefusalLog:
@@ -69,3 +70,22 @@ class RefusalLog:
             )
         self._logged = 0
         self._suppressed = 0
+
+
+class SampledWarnings:
+    """uvicorn's protocol logger, whose warnings (a malformed request, a 503, an unsupported
+    upgrade: one per request an attacker sends) go through the sampled refusal log."""
+
+    def __init__(self, logger: logging.Logger, refusals: RefusalLog) -> None:
+        self._logger = logger
+        self._refusals = refusals
+
+    @property
+    def level(self) -> int:
+        return self._logger.level
+
+    def warning(self, message: str, *args: object) -> None:
+        self._refusals.refused("http", self._logger, message, *args, level=logging.WARNING)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
