@@ -222,7 +222,7 @@ def unread_pipeline(server: Server, creds: dict[str, Any]) -> str:
 
     def work() -> str:
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-        sock.settimeout(5)  # the server stops reading: sendall stalls, then times out
+        sock.settimeout(15)  # the server stops reading: sendall stalls, then times out
         sent = 0
         try:
             for start in range(0, 100_000, 1000):

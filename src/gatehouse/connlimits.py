@@ -36,7 +36,7 @@ _RESERVED_DESCRIPTORS = 64
 
 IDLE, HEAD, BODY, NONE, LINGER = 0, 1, 2, 3, 4
 # How long a connection closed at shutdown keeps reading (and dropping) what its client sends.
-LINGER_SECONDS = 5.0
+LINGER_SECONDS = 2.0
 
 
 def _close_response(status: bytes, body: bytes) -> bytes:

@@ -22,10 +22,13 @@ MAX_BATCH = 128
 PER_CONNECTION = 16
 
 
+Queued = tuple["Connection", TokenRequest, bool]  # (connection, request, keep-alive)
+
+
 class Connection(Protocol):
     """What the batch needs of a fast-lane connection."""
 
-    queue: deque[tuple[TokenRequest, bool]]  # (request, keep-alive), in request order
+    queue: deque[Queued]  # in request order
     in_batch: bool
 
     def deliver(self, response: Response, keep_alive: bool) -> None: ...
@@ -42,7 +45,7 @@ class Batch:
         self._scheduled = False
 
     def add(self, connection: Connection, request: TokenRequest, keep_alive: bool) -> None:
-        connection.queue.append((request, keep_alive))
+        connection.queue.append((connection, request, keep_alive))
         self.queued += 1
         if not connection.in_batch:
             connection.in_batch = True
@@ -55,12 +58,14 @@ class Batch:
         """Answer one turn's worth: the first requests of every waiting connection."""
         self._scheduled = False
         waiting, leftover = self.waiting, []
-        taken: list[tuple[Connection, TokenRequest, bool]] = []
+        taken: list[Queued] = []
         for connection in waiting:
             queue = connection.queue
-            for _ in range(min(len(queue), PER_CONNECTION, MAX_BATCH - len(taken))):
-                request, keep_alive = queue.popleft()
-                taken.append((connection, request, keep_alive))
+            if len(queue) == 1 and len(taken) < MAX_BATCH:  # the usual case: one request
+                taken.append(queue.popleft())
+            else:
+                for _ in range(min(len(queue), PER_CONNECTION, MAX_BATCH - len(taken))):
+                    taken.append(queue.popleft())
             if queue:
                 leftover.append(connection)
             else:
@@ -78,11 +83,11 @@ class Batch:
         if connection.in_batch:
             connection.in_batch = False
             self.waiting = [c for c in self.waiting if c is not connection]
-        taken = [(connection, request, keep_alive) for request, keep_alive in connection.queue]
+        taken = list(connection.queue)
         connection.queue.clear()
         self._answer(taken)
 
-    def _answer(self, taken: list[tuple[Connection, TokenRequest, bool]]) -> None:
+    def _answer(self, taken: list[Queued]) -> None:
         if not taken:
             return
         self.queued -= len(taken)

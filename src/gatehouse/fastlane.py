@@ -28,16 +28,17 @@ import weakref
 from collections import deque
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from gatehouse import connlimits
 from gatehouse.connlimits import BODY, HEAD, IDLE, LINGER, NONE, Limits
-from gatehouse.fastbatch import Batch
-from gatehouse.oauth.endpoint import Response, TokenEndpoint, TokenRequest
+from gatehouse.fastbatch import Batch, Queued
+from gatehouse.fastrender import HEADS
+from gatehouse.oauth.endpoint import Response, TokenEndpoint
 from gatehouse.oauth.params import MAX_BODY
 from gatehouse.peers import Peers
-from gatehouse.refusals import RefusalLog
+from gatehouse.refusals import RefusalLog, SampledWarnings
 from gatehouse.routes.oauth import token_request_from
 from gatehouse.tls import TLSPeer
 
@@ -47,6 +48,9 @@ _CUSTOMER_TOKEN_PATH = re.compile(rb"/customers/([a-z0-9][a-z0-9-]{1,62})/oauth2
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # A read larger than this is parsed a slice at a time (see data_received).
 _SLICE = 8192
+_MAX_HELD = 1024 * 1024
+# At shutdown, a connection that sent a token request this recently may still be sending.
+_RECENT = 0.5
 # Request line and headers together may not exceed this (RFC 9110 §15.5.14 / RFC 6585 §5).
 MAX_HEAD = 64 * 1024
 _TOO_LARGE_BODY = (
@@ -111,7 +115,9 @@ class FastLaneProtocol(HttpToolsProtocol):
         )
         self.limits = Limits.from_settings(runtime.settings) if runtime else Limits()
         self._refusals: RefusalLog = runtime.token_endpoint.refusals if runtime else RefusalLog()
-        self.queue: deque[tuple[TokenRequest, bool]] = deque()  # token requests not answered
+        # uvicorn warns once per malformed request or 503: sampled too.
+        self.logger = SampledWarnings(self.logger, self._refusals)  # type: ignore[assignment]
+        self.queue: deque[Queued] = deque()  # token requests not answered yet
         self.in_batch = False
         self._lane_paused = False  # reading paused by the fast lane's flow control
         self._held = b""  # the rest of a read, parsed once the pending responses are written
@@ -163,6 +169,8 @@ class FastLaneProtocol(HttpToolsProtocol):
             return  # closing: what the client still sends is read and dropped
         if self._lane_paused:
             self._held += data  # read before the pause took effect
+            if len(self._held) > _MAX_HELD:
+                self.transport.close()  # never more than a few reads held for a connection
         elif len(data) > _SLICE and self._batch is not None:
             self._feed_sliced(data)
         else:
@@ -200,13 +208,17 @@ class FastLaneProtocol(HttpToolsProtocol):
 
     def shutdown(self) -> None:
         # Every request already received is answered before the connection closes.
+        if self._phase == LINGER:
+            return  # already closing
+        busy = bool(self.queue or self._held or self._lane_paused) or self._phase in (HEAD, BODY)
         self._held = b""
         if self.queue and self._batch is not None:
             self._batch.flush_connection(self)
-        if self._phase != IDLE and (self.cycle is None or self.cycle.response_complete):
+        recent = self.loop.time() - self._active_at < _RECENT
+        if (busy or recent) and (self.cycle is None or self.cycle.response_complete):
             self._linger()  # requests may still be unread: a plain close would reset
             return
-        super().shutdown()
+        super().shutdown()  # an idle connection closes at once, as uvicorn closes it
 
     def _linger(self) -> None:
         """Half-close after the last answer, and read and drop until the client closes: closing
@@ -293,7 +305,7 @@ class FastLaneProtocol(HttpToolsProtocol):
             and self._route(self.url)
         ):
             self._fast = True
-            self._refused = self._over_concurrency()
+            self._refused = self.limit_concurrency is not None and self._over_concurrency()
             self._fast_body = b""
             if self.expect_100_continue:
                 self.transport.write(_CONTINUE)
@@ -432,40 +444,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _render(self, response: Response, keep_alive: bool) -> bytes:
-        head = _heads.get(self.server_state.default_headers, response.status, response.headers)
+        head = HEADS.get(self.server_state.default_headers, response.status, response.headers)
         length = b"content-length: %d\r\n" % len(response.body)
         close = b"" if keep_alive else b"connection: close\r\n"
         return b"".join((head, length, close, b"\r\n", response.body))
-
-
-class _HeadCache:
-    """Status line and headers rendered once per (status, headers) and per second (the date)."""
-
-    def __init__(self) -> None:
-        self._defaults: object = None
-        self._heads: dict[tuple[int, tuple[tuple[str, str], ...]], bytes] = {}
-
-    def get(
-        self,
-        defaults: list[tuple[bytes, bytes]],
-        status: int,
-        headers: tuple[tuple[str, str], ...],
-    ) -> bytes:
-        if defaults is not self._defaults:
-            self._defaults = defaults
-            self._heads = {}
-        key = (status, headers)
-        head = self._heads.get(key)
-        if head is None:
-            parts = [STATUS_LINE[status]]
-            for name, value in defaults:
-                parts += [name, b": ", value, b"\r\n"]
-            for name_s, value_s in headers:
-                parts += [name_s.encode(), b": ", value_s.encode("latin-1"), b"\r\n"]
-            head = b"".join(parts)
-            if len(self._heads) < 64:  # error headers vary (Retry-After); keep the common ones
-                self._heads[key] = head
-        return head
-
-
-_heads = _HeadCache()

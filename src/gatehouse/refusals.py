@@ -14,8 +14,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["RefusalLog"]
+__all__ = ["RefusalLog", "SampledWarnings"]
 
 
 class RefusalLog:
@@ -38,7 +39,14 @@ class RefusalLog:
         self._logged = 0
         self._suppressed = 0
 
-    def refused(self, kind: str, logger: logging.Logger, message: str, *args: object) -> None:
+    def refused(
+        self,
+        kind: str,
+        logger: logging.Logger,
+        message: str,
+        *args: object,
+        level: int = logging.INFO,
+    ) -> None:
         """Count one refusal of ``kind``; log ``message % args`` unless the window is full."""
         with self._lock:
             self.counts[kind] += 1
@@ -51,7 +59,7 @@ class RefusalLog:
                 self.suppressed_total += 1
                 return
             self._logged += 1
-        logger.info(message, *args)
+        logger.log(level, message, *args)
 
     def _close_window(self, logger: logging.Logger) -> None:
         if self._suppressed:
@@ -62,3 +70,22 @@ class RefusalLog:
             )
         self._logged = 0
         self._suppressed = 0
+
+
+class SampledWarnings:
+    """uvicorn's protocol logger, whose warnings (a malformed request, a 503, an unsupported
+    upgrade: one per request an attacker sends) go through the sampled refusal log."""
+
+    def __init__(self, logger: logging.Logger, refusals: RefusalLog) -> None:
+        self._logger = logger
+        self._refusals = refusals
+
+    @property
+    def level(self) -> int:
+        return self._logger.level
+
+    def warning(self, message: str, *args: object) -> None:
+        self._refusals.refused("http", self._logger, message, *args, level=logging.WARNING)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from gatehouse.auditlog import AuditWriter
 from gatehouse.keycheck import MasterKeyError, open_master_key
@@ -48,6 +49,7 @@ class Runtime:
     maintenance: Maintenance | None = None  # key rotation, pruning (started by start)
     peers: Peers | None = None  # trusted reverse proxies (docs/proxy.md)
     trust: TrustStore | None = None  # the TLS listener's self-signed client certificates
+    on_close: list[Callable[[], None]] = field(default_factory=list)  # run first by close
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Runtime:
@@ -138,6 +140,8 @@ class Runtime:
         gc.set_threshold(10_000, 20, 20)
 
     def close(self) -> None:
+        for hook in self.on_close:
+            hook()
         if self.maintenance is not None:
             self.maintenance.stop()
         if self.propagation is not None:

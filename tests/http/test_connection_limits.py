@@ -134,3 +134,19 @@ def test_one_connection_over_the_limit_is_answered_503_and_closed(tmp_path: Path
                 conn.close()
     finally:
         runtime.store.engine.dispose()
+
+
+def test_uvicorns_warning_per_malformed_request_is_sampled(
+    server: ThreadServer, runtime: Runtime
+) -> None:
+    refusals = runtime.token_endpoint.refusals
+    for _ in range(60):
+        conn = RawConnection(server.base_url)
+        try:
+            conn.send(b"POST /oauth2/token HTTP/1.1\r\nContent-Length: x\r\n\r\n")
+            assert conn.read_response().status == 400
+        finally:
+            conn.close()
+    assert refusals.counts["http"] == 60
+    # At most per_window lines per 10 s window: 60 refusals within two windows log at most 40.
+    assert refusals.suppressed_total >= 60 - 2 * refusals.per_window

@@ -111,7 +111,9 @@ def test_shutdown_under_load_answers_every_request_received(
         # On the server's loop: once requests wait in the queues, shut every connection down,
         # as uvicorn's Server.shutdown does, and stop the server.
         connections = fast_server.connections
-        if not any(c.queue for c in connections):
+        # Under load: all four have sent requests, and some wait in the queues.
+        started = len(connections) == 4 and all(c._active_at for c in connections)
+        if not started or not any(c.queue for c in connections):
             assert fast_server.loop is not None
             fast_server.loop.call_soon(shut_down_while_queued)
             return
