@@ -24,6 +24,12 @@ DPOP_ALGS = "ES256 ES384 ES512 PS256 RS256 EdDSA"
 BOTH_CHALLENGES = f'Bearer realm="gatehouse", DPoP algs="{DPOP_ALGS}"'
 
 
+def both_challenges(base_url: str) -> str:
+    """RFC 9449 §7.1 with RFC 9728 §5.1: the built-in API's challenge without credentials."""
+    metadata = f'resource_metadata="{base_url}/.well-known/oauth-protected-resource"'
+    return f'Bearer realm="gatehouse", {metadata}, DPoP algs="{DPOP_ALGS}"'
+
+
 def dpop_challenge(error: str, description: str) -> str:
     return f'DPoP error="{error}", error_description="{description}", algs="{DPOP_ALGS}"'
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.sender.conftest import BOTH_CHALLENGES, Lane, dpop_challenge, error_of
+from tests.sender.conftest import Lane, both_challenges, dpop_challenge, error_of
 from tests.sender.proofs import Key, make_proof, new_key
 
 
@@ -102,7 +102,7 @@ def test_a_bearer_token_sent_with_the_dpop_scheme_is_refused(lane: Lane) -> None
 def test_no_credentials_names_both_schemes(lane: Lane) -> None:
     response = lane.http.get(lane.corpora_url)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == BOTH_CHALLENGES
+    assert response.headers["www-authenticate"] == both_challenges(lane.base_url)
 
 
 def test_two_dpop_headers_are_refused(lane: Lane) -> None:

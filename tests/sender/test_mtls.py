@@ -125,7 +125,8 @@ def test_tls_client_auth_by_subject_dn_gets_a_certificate_bound_token(tls: TLSSe
         assert refused.status_code == 401
         assert refused.json()["messages"] == [description]
         assert refused.headers["www-authenticate"] == (
-            f'Bearer realm="gatehouse", error="invalid_token", error_description="{description}"'
+            f'Bearer realm="gatehouse", error="invalid_token", error_description="{description}", '
+            f'resource_metadata="{tls.url}/.well-known/oauth-protected-resource"'
         )
 
 

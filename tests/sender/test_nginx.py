@@ -169,7 +169,7 @@ def test_brute_force_counts_the_real_client_address_behind_nginx(proxied: Proxie
             assert response.status_code == 401
         blocked = attacker.post(proxied.token_url(), data={**GRANT, "client_id": "nobody-more"})
         assert blocked.status_code == 429
-        assert blocked.json()["error"] == "slow_down"
+        assert blocked.json()["error"] == "invalid_request"
         assert int(blocked.headers["retry-after"]) >= 1
     demo = proxied.demo
     auth = {"authorization": basic_auth(demo["client_id"], demo["client_secret"])}
