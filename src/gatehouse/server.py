@@ -30,6 +30,9 @@ def uvicorn_config(settings: Settings, *, workers: int = 1) -> uvicorn.Config:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=10,
+        # A worker answers the supervisor's health ping only once it has imported everything;
+        # on a busy host that takes longer than uvicorn's 5 s, and the worker was killed.
+        timeout_worker_healthcheck=30,
     )
 
 
