@@ -37,6 +37,9 @@ def uvicorn_config(settings: Settings, *, workers: int = 1) -> uvicorn.Config:
         timeout_keep_alive=settings.timeout_keep_alive,  # type: ignore[arg-type]
         limit_concurrency=settings.limit_concurrency,
         **_tls_options(settings),
+        # A worker answers the supervisor's health ping only once it has imported everything;
+        # on a busy host that takes longer than uvicorn's 5 s, and the worker was killed.
+        timeout_worker_healthcheck=30,
     )
 
 

@@ -114,6 +114,10 @@ def test_users_list_set_role_reset_password_and_delete_keep_the_last_owner(
     assert [u["email"] for u in cli.json("users", "list", "--customer", "acme")["users"]] == [
         "admin@acme.test"
     ]
+    table = cli.run("audit", "--customer", "acme", "--limit", "2")
+    header, newest, _ = table.stdout.splitlines()
+    assert header.split() == ["AT", "ACTION", "ACTOR", "TARGET", "SOURCE"]
+    assert newest.split()[1:4] == ["user.delete", "cli", "owner@acme.test"]
     audit = cli.run("audit", "--customer", "acme", "--json")
     actions = [e["action"] for e in audit.json()["events"]]
     assert actions[:4] == [

@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from gatehouse.cli.common import CustomerOpt, JsonOpt, emit, open_context, require_customer
+from gatehouse.cli.common import (
+    CustomerOpt,
+    JsonOpt,
+    emit,
+    open_context,
+    print_table,
+    require_customer,
+)
 
 
 def audit(
@@ -33,5 +40,7 @@ def audit(
         }
         for e in events
     ]
-    lines = [f"{r['at']}  {r['action']:<24} {r['actor']}  {r['target'] or ''}" for r in rows]
-    emit(as_json, {"events": rows}, "\n".join(lines) or "no events")
+    if as_json:
+        emit(True, {"events": rows}, "")
+    else:
+        print_table(rows, ["at", "action", "actor", "target", "source"], empty="no events")
