@@ -36,10 +36,8 @@ class ClientCache:
         self._spent = 0
         self._lock = threading.Lock()
         self._flights: dict[str, threading.Lock] = {}
-        self.hits = 0
-        self.misses = 0
-        self.reads = 0
-        self.refused = 0
+        self.reads = 0  # store reads made for misses and rechecks
+        self.refused = 0  # misses answered without a read: the budget was spent
 
     # -- the hot path ----------------------------------------------------------------------------
 

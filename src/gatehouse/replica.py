@@ -11,12 +11,14 @@ so a change that takes away is applied here well within a second.
 
 While the store is unreachable, what is in memory keeps serving; a read that cannot be made
 raises :class:`gatehouse.errors.TemporarilyUnavailable` (503), and for a second after a failure
-no read is tried at all, so an outage never makes a request wait.
+no read is tried by a request until the background poller reaches the store again, so an outage
+makes no request wait.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -160,7 +162,7 @@ class Replica:
 
     @property
     def store_reachable(self) -> bool:
-        """False for a second after a store read failed."""
+        """False after a store read failed, until the store answers again."""
         return time.monotonic() >= self._down_until
 
     # -- read-through ----------------------------------------------------------------------------
@@ -227,7 +229,10 @@ class Replica:
             raise TemporarilyUnavailable(STORE_DOWN, retry_after=RETRY_AFTER) from None
 
     def _mark_down(self) -> None:
-        self._down_until = time.monotonic() + _DOWN_FOR
+        # With the poller running, only it probes the store again (its next success marks the
+        # store up), so no request waits on a connection attempt; without it, a second passes.
+        polling = self._thread is not None and not self._stop.is_set()
+        self._down_until = math.inf if polling else time.monotonic() + _DOWN_FOR
         self.store_failures += 1
 
     # -- loading ---------------------------------------------------------------------------------
