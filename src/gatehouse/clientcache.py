@@ -20,6 +20,9 @@ from gatehouse.oauth.directory import ClientEntry
 from gatehouse.store.models import CorpusRole
 
 NEGATIVE_TTL = 5.0  # seconds an unknown client_id is answered from memory
+# Fruitless reads may take at most this share of each second, however slow the store is: a slow
+# or loaded database must not let a flood of unknown ids stall the event loop.
+READ_TIME_SHARE = 0.1
 
 
 class ClientCache:
@@ -34,6 +37,7 @@ class ClientCache:
         self._unknown: OrderedDict[str, float] = OrderedDict()  # client_id -> until (monotonic)
         self._window = 0  # the second the budget counts in
         self._spent = 0
+        self._spent_time = 0.0
         self._lock = threading.Lock()
         self._flights: dict[str, threading.Lock] = {}
         self.reads = 0  # store reads made for misses and rechecks
@@ -74,23 +78,26 @@ class ClientCache:
 
     # -- the budget ------------------------------------------------------------------------------
 
-    def may_read(self) -> bool:
-        """Whether a store read for a miss may happen now: fewer than ``reads_per_second``
-        fruitless ones so far in this second."""
+    def _turn(self) -> None:
         second = int(time.monotonic())
         if second != self._window:
-            self._window, self._spent = second, 0
-        if self._spent >= self.reads_per_second:
+            self._window, self._spent, self._spent_time = second, 0, 0.0
+
+    def may_read(self) -> bool:
+        """Whether a store read for a miss may happen now: fewer than ``reads_per_second``
+        fruitless ones so far in this second, which took less than a tenth of it."""
+        self._turn()
+        if self._spent >= self.reads_per_second or self._spent_time >= READ_TIME_SHARE:
             self.refused += 1
             return False
         return True
 
-    def spend(self) -> None:
-        """A store read found nothing usable: it counts against this second's budget."""
-        second = int(time.monotonic())
-        if second != self._window:
-            self._window, self._spent = second, 0
+    def spend(self, seconds: float = 0.0) -> None:
+        """A store read (of ``seconds``) found nothing usable: it counts against this second's
+        budget."""
+        self._turn()
         self._spent += 1
+        self._spent_time += seconds
 
     @contextmanager
     def flight(self, client_id: str) -> Iterator[None]:

@@ -182,16 +182,18 @@ class Replica:
                 if entry is not None:  # read by another thread meanwhile
                     return entry
             applied = self._applied
+            started = time.monotonic()
             record = self._from_store(lambda: self._store.find_client(client_id=client_id))
+            took = time.monotonic() - started
             cache.reads += 1
             if record is None:
-                cache.spend()
+                cache.spend(took)
                 cache.remember_unknown(client_id)
                 if stale is not None:
                     cache.forget(stale.id)
                 return None
             if stale is not None:
-                cache.spend()  # a failed authentication, whatever the read finds
+                cache.spend(took)  # a failed authentication, whatever the read finds
             entry = entry_from(record)
             # A change applied meanwhile may be newer than this read: serve it, do not keep it.
             if applied == self._applied:
