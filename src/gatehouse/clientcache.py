@@ -31,7 +31,8 @@ class ClientCache:
     def __init__(self, *, size: int, reads_per_second: int) -> None:
         self.size = size
         self.reads_per_second = reads_per_second
-        self._entries: OrderedDict[str, ClientEntry] = OrderedDict()
+        # client_id -> entry, least recently used first (read directly by Replica.find_client)
+        self.entries: OrderedDict[str, ClientEntry] = OrderedDict()
         self._app_ids: dict[str, str] = {}  # app id -> client_id
         self._corpus_roles: dict[str, tuple[CorpusRole, ...]] = {}  # app id -> roles
         self._unknown: OrderedDict[str, float] = OrderedDict()  # client_id -> until (monotonic)
@@ -46,10 +47,10 @@ class ClientCache:
     # -- the hot path ----------------------------------------------------------------------------
 
     def get(self, client_id: str) -> ClientEntry | None:
-        entry = self._entries.get(client_id)
+        entry = self.entries.get(client_id)
         if entry is not None:
             try:  # noqa: SIM105 - contextlib.suppress costs more on the hot path
-                self._entries.move_to_end(client_id)
+                self.entries.move_to_end(client_id)
             except KeyError:  # evicted by another thread meanwhile
                 pass
         return entry
@@ -58,13 +59,13 @@ class ClientCache:
 
     def by_app_id(self, app_id: str) -> ClientEntry | None:
         client_id = self._app_ids.get(app_id)
-        return self._entries.get(client_id) if client_id is not None else None
+        return self.entries.get(client_id) if client_id is not None else None
 
     def corpus_roles(self, app_id: str) -> tuple[CorpusRole, ...]:
         return self._corpus_roles.get(app_id, ())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
     def is_known_unknown(self, client_id: str) -> bool:
         """Whether a recent store read found no such client (the negative cache)."""
@@ -120,14 +121,14 @@ class ClientCache:
         with self._lock:
             old_client_id = self._app_ids.get(entry.id)
             if old_client_id is not None and old_client_id != entry.client_id:
-                self._entries.pop(old_client_id, None)
-            self._entries[entry.client_id] = entry
-            self._entries.move_to_end(entry.client_id)
+                self.entries.pop(old_client_id, None)
+            self.entries[entry.client_id] = entry
+            self.entries.move_to_end(entry.client_id)
             self._app_ids[entry.id] = entry.client_id
             self._corpus_roles[entry.id] = corpus_roles
             self._unknown.pop(entry.client_id, None)
-            while len(self._entries) > self.size:
-                _, evicted = self._entries.popitem(last=False)
+            while len(self.entries) > self.size:
+                _, evicted = self.entries.popitem(last=False)
                 self._app_ids.pop(evicted.id, None)
                 self._corpus_roles.pop(evicted.id, None)
 
@@ -137,7 +138,7 @@ class ClientCache:
             client_id = self._app_ids.pop(app_id, None)
             self._corpus_roles.pop(app_id, None)
             if client_id is not None:
-                self._entries.pop(client_id, None)
+                self.entries.pop(client_id, None)
 
     def remember_unknown(self, client_id: str) -> None:
         with self._lock:
@@ -153,7 +154,7 @@ class ClientCache:
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self.entries.clear()
             self._app_ids.clear()
             self._corpus_roles.clear()
             self._unknown.clear()
