@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from gatehouse.customers import CUSTOMER_ID
+from gatehouse.errors import TemporarilyUnavailable
 from gatehouse.oauth.endpoint import TokenEndpoint, TokenRequest
 from gatehouse.oauth.metadata import server_metadata
 from gatehouse.oauth.params import MAX_BODY
@@ -105,6 +106,12 @@ def _unknown_customer(customer_id: str) -> Response:
     )
 
 
+def _unavailable(error: TemporarilyUnavailable) -> Response:
+    return Response(
+        error.body(), status_code=503, headers=dict(error.headers()), media_type="application/json"
+    )
+
+
 def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
     endpoint = runtime.token_endpoint
     replica = runtime.replica
@@ -115,7 +122,10 @@ def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def jwks(request: Request) -> Response:
         customer_id = request.path_params["customer_id"]
-        keys = replica.key_set(customer_id) if known(customer_id) else None
+        try:
+            keys = replica.key_set(customer_id) if known(customer_id) else None
+        except TemporarilyUnavailable as exc:  # a customer not in memory, the store away
+            return _unavailable(exc)
         if keys is None:
             return _unknown_customer(customer_id)
         # RFC 7517 §8.5: the JWK Set media type; short caching so rotations spread quickly.
@@ -127,8 +137,11 @@ def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def metadata(request: Request) -> Response:
         customer_id = request.path_params["customer_id"]
-        if not known(customer_id):
-            return _unknown_customer(customer_id)
+        try:
+            if not known(customer_id):
+                return _unknown_customer(customer_id)
+        except TemporarilyUnavailable as exc:
+            return _unavailable(exc)
         return _json(server_metadata(settings.issuer(customer_id)))
 
     # Every method reaches TokenASGI: anything but POST gets a JSON 405 (RFC 6749 §5.2).
