@@ -20,6 +20,9 @@ from gatehouse.oauth.directory import ClientEntry
 from gatehouse.store.models import CorpusRole
 
 NEGATIVE_TTL = 5.0  # seconds an unknown client_id is answered from memory
+# Fruitless reads may take at most this share of each second, however slow the store is: a slow
+# or loaded database must not let a flood of unknown ids stall the event loop.
+READ_TIME_SHARE = 0.1
 
 
 class ClientCache:
@@ -28,26 +31,26 @@ class ClientCache:
     def __init__(self, *, size: int, reads_per_second: int) -> None:
         self.size = size
         self.reads_per_second = reads_per_second
-        self._entries: OrderedDict[str, ClientEntry] = OrderedDict()
+        # client_id -> entry, least recently used first (read directly by Replica.find_client)
+        self.entries: OrderedDict[str, ClientEntry] = OrderedDict()
         self._app_ids: dict[str, str] = {}  # app id -> client_id
         self._corpus_roles: dict[str, tuple[CorpusRole, ...]] = {}  # app id -> roles
         self._unknown: OrderedDict[str, float] = OrderedDict()  # client_id -> until (monotonic)
         self._window = 0  # the second the budget counts in
         self._spent = 0
+        self._spent_time = 0.0
         self._lock = threading.Lock()
         self._flights: dict[str, threading.Lock] = {}
-        self.hits = 0
-        self.misses = 0
-        self.reads = 0
-        self.refused = 0
+        self.reads = 0  # store reads made for misses and rechecks
+        self.refused = 0  # misses answered without a read: the budget was spent
 
     # -- the hot path ----------------------------------------------------------------------------
 
     def get(self, client_id: str) -> ClientEntry | None:
-        entry = self._entries.get(client_id)
+        entry = self.entries.get(client_id)
         if entry is not None:
             try:  # noqa: SIM105 - contextlib.suppress costs more on the hot path
-                self._entries.move_to_end(client_id)
+                self.entries.move_to_end(client_id)
             except KeyError:  # evicted by another thread meanwhile
                 pass
         return entry
@@ -56,13 +59,13 @@ class ClientCache:
 
     def by_app_id(self, app_id: str) -> ClientEntry | None:
         client_id = self._app_ids.get(app_id)
-        return self._entries.get(client_id) if client_id is not None else None
+        return self.entries.get(client_id) if client_id is not None else None
 
     def corpus_roles(self, app_id: str) -> tuple[CorpusRole, ...]:
         return self._corpus_roles.get(app_id, ())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
     def is_known_unknown(self, client_id: str) -> bool:
         """Whether a recent store read found no such client (the negative cache)."""
@@ -76,23 +79,26 @@ class ClientCache:
 
     # -- the budget ------------------------------------------------------------------------------
 
-    def may_read(self) -> bool:
-        """Whether a store read for a miss may happen now: fewer than ``reads_per_second``
-        fruitless ones so far in this second."""
+    def _turn(self) -> None:
         second = int(time.monotonic())
         if second != self._window:
-            self._window, self._spent = second, 0
-        if self._spent >= self.reads_per_second:
+            self._window, self._spent, self._spent_time = second, 0, 0.0
+
+    def may_read(self) -> bool:
+        """Whether a store read for a miss may happen now: fewer than ``reads_per_second``
+        fruitless ones so far in this second, which took less than a tenth of it."""
+        self._turn()
+        if self._spent >= self.reads_per_second or self._spent_time >= READ_TIME_SHARE:
             self.refused += 1
             return False
         return True
 
-    def spend(self) -> None:
-        """A store read found nothing usable: it counts against this second's budget."""
-        second = int(time.monotonic())
-        if second != self._window:
-            self._window, self._spent = second, 0
+    def spend(self, seconds: float = 0.0) -> None:
+        """A store read (of ``seconds``) found nothing usable: it counts against this second's
+        budget."""
+        self._turn()
         self._spent += 1
+        self._spent_time += seconds
 
     @contextmanager
     def flight(self, client_id: str) -> Iterator[None]:
@@ -115,14 +121,14 @@ class ClientCache:
         with self._lock:
             old_client_id = self._app_ids.get(entry.id)
             if old_client_id is not None and old_client_id != entry.client_id:
-                self._entries.pop(old_client_id, None)
-            self._entries[entry.client_id] = entry
-            self._entries.move_to_end(entry.client_id)
+                self.entries.pop(old_client_id, None)
+            self.entries[entry.client_id] = entry
+            self.entries.move_to_end(entry.client_id)
             self._app_ids[entry.id] = entry.client_id
             self._corpus_roles[entry.id] = corpus_roles
             self._unknown.pop(entry.client_id, None)
-            while len(self._entries) > self.size:
-                _, evicted = self._entries.popitem(last=False)
+            while len(self.entries) > self.size:
+                _, evicted = self.entries.popitem(last=False)
                 self._app_ids.pop(evicted.id, None)
                 self._corpus_roles.pop(evicted.id, None)
 
@@ -132,7 +138,7 @@ class ClientCache:
             client_id = self._app_ids.pop(app_id, None)
             self._corpus_roles.pop(app_id, None)
             if client_id is not None:
-                self._entries.pop(client_id, None)
+                self.entries.pop(client_id, None)
 
     def remember_unknown(self, client_id: str) -> None:
         with self._lock:
@@ -148,7 +154,7 @@ class ClientCache:
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self.entries.clear()
             self._app_ids.clear()
             self._corpus_roles.clear()
             self._unknown.clear()

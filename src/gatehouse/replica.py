@@ -11,12 +11,14 @@ so a change that takes away is applied here well within a second.
 
 While the store is unreachable, what is in memory keeps serving; a read that cannot be made
 raises :class:`gatehouse.errors.TemporarilyUnavailable` (503), and for a second after a failure
-no read is tried at all, so an outage never makes a request wait.
+no read is tried by a request until the background poller reaches the store again, so an outage
+makes no request wait.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -117,6 +119,7 @@ class Replica:
         self._master_key = master_key
         self._lock = threading.Lock()
         self.clients = ClientCache(size=cache_size, reads_per_second=reads_per_second)
+        self._entries = self.clients.entries
         self._customers: set[str] = set()
         self._keys: dict[str, KeySet] = {}
         self._apis_store = ApiStore(store.engine)
@@ -138,8 +141,13 @@ class Replica:
     # -- Directory -------------------------------------------------------------------------------
 
     def find_client(self, client_id: str) -> ClientEntry | None:
-        entry = self.clients.get(client_id)
+        # The hot path: ClientCache.get inlined (two C calls, no Python frame).
+        entry = self._entries.get(client_id)
         if entry is not None:
+            try:  # noqa: SIM105 - contextlib.suppress costs more on the hot path
+                self._entries.move_to_end(client_id)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
             return entry
         return self._read_client(client_id, stale=None)
 
@@ -204,7 +212,7 @@ class Replica:
 
     @property
     def store_reachable(self) -> bool:
-        """False for a second after a store read failed."""
+        """False after a store read failed, until the store answers again."""
         return time.monotonic() >= self._down_until
 
     # -- read-through ----------------------------------------------------------------------------
@@ -224,16 +232,18 @@ class Replica:
                 if entry is not None:  # read by another thread meanwhile
                     return entry
             applied = self._applied
+            started = time.monotonic()
             record = self._from_store(lambda: self._store.find_client(client_id=client_id))
+            took = time.monotonic() - started
             cache.reads += 1
             if record is None:
-                cache.spend()
+                cache.spend(took)
                 cache.remember_unknown(client_id)
                 if stale is not None:
                     cache.forget(stale.id)
                 return None
             if stale is not None:
-                cache.spend()  # a failed authentication, whatever the read finds
+                cache.spend(took)  # a failed authentication, whatever the read finds
             entry = self._from_store(lambda: self._entry(record))
             # A change applied meanwhile may be newer than this read: serve it, do not keep it.
             if applied == self._applied:
@@ -273,7 +283,10 @@ class Replica:
             raise TemporarilyUnavailable(STORE_DOWN, retry_after=RETRY_AFTER) from None
 
     def _mark_down(self) -> None:
-        self._down_until = time.monotonic() + _DOWN_FOR
+        # With the poller running, only it probes the store again (its next success marks the
+        # store up), so no request waits on a connection attempt; without it, a second passes.
+        polling = self._thread is not None and not self._stop.is_set()
+        self._down_until = math.inf if polling else time.monotonic() + _DOWN_FOR
         self.store_failures += 1
 
     # -- loading ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from gatehouse.errors import quoted
+from gatehouse.errors import TemporarilyUnavailable, quoted
 from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.endpoint import TokenEndpoint, TokenRequest
 from gatehouse.oauth.metadata import server_metadata
@@ -132,6 +132,12 @@ def _unknown_customer(customer_id: str) -> Response:
     )
 
 
+def _unavailable(error: TemporarilyUnavailable) -> Response:
+    return Response(
+        error.body(), status_code=503, headers=dict(error.headers()), media_type="application/json"
+    )
+
+
 def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
     endpoint = runtime.token_endpoint
     assertions = runtime.assertions
@@ -143,7 +149,10 @@ def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def jwks(request: Request) -> Response:
         customer_id = request.path_params["customer_id"]
-        keys = replica.key_set(customer_id) if known(customer_id) else None
+        try:
+            keys = replica.key_set(customer_id) if known(customer_id) else None
+        except TemporarilyUnavailable as exc:  # a customer not in memory, the store away
+            return _unavailable(exc)
         if keys is None:
             return _unknown_customer(customer_id)
         # RFC 7517 §8.5: the JWK Set media type; short caching so rotations spread quickly.
@@ -155,8 +164,11 @@ def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def metadata(request: Request) -> Response:
         customer_id = request.path_params["customer_id"]
-        if not known(customer_id):
-            return _unknown_customer(customer_id)
+        try:
+            if not known(customer_id):
+                return _unknown_customer(customer_id)
+        except TemporarilyUnavailable as exc:
+            return _unavailable(exc)
         keys = replica.key_set(customer_id)
         # Only the algorithms of the keys this issuer publishes (RFC 8414 §2).
         algorithms = sorted({k.alg for k in keys.public_keys}) if keys is not None else []

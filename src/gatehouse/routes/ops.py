@@ -49,9 +49,26 @@ class RuntimeCollector(Collector):
         yield suppressed
         yield GaugeMetricFamily(
             "gatehouse_app_clients",
-            "App clients in memory",
+            "App clients in memory (at most GATEHOUSE_CLIENT_CACHE_SIZE)",
             value=self.runtime.replica.client_count(),
         )
+        cache = self.runtime.replica.clients
+        reads = CounterMetricFamily(
+            "gatehouse_client_store_reads", "Store reads for clients not in memory or rechecked"
+        )
+        reads.add_metric([], cache.reads)
+        yield reads
+        skipped = CounterMetricFamily(
+            "gatehouse_client_reads_refused",
+            "Client lookups answered without a store read: the per-second budget was spent",
+        )
+        skipped.add_metric([], cache.refused)
+        yield skipped
+        failures = CounterMetricFamily(
+            "gatehouse_store_failures", "Store reads or feed polls that could not reach the store"
+        )
+        failures.add_metric([], self.runtime.replica.store_failures)
+        yield failures
         yield GaugeMetricFamily(
             "gatehouse_replica_version",
             "Change batches applied to the replica",
