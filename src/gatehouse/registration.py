@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from gatehouse import appclients
+from gatehouse import appclients, authmethods
 from gatehouse.appclients import Actor
 from gatehouse.errors import InvalidInput
 from gatehouse.masterkey import MasterKey
@@ -177,6 +177,7 @@ def register_client(
     if found is None or found.customer_id != customer_id or not _usable(found, now):
         raise InvalidToken(REFUSED)
     metadata = parse_metadata(body, found.roles)
+    auth = _auth_fields(ctx, metadata)  # checked before the token is used
     used = ctx.registrations.use_initial_token(token_hash=token_hash, now=now)
     if used is None:  # used up or revoked meanwhile
         raise InvalidToken(REFUSED)
@@ -191,6 +192,8 @@ def register_client(
         lifetime=ctx.settings.token_lifetime,
         keep_secret=ctx.settings.secret_retrieval,
         actor=actor,
+        auth_fields=auth,
+        allow_insecure_urls=ctx.settings.allow_insecure_urls,
     )
     access_token = REGISTRATION_PREFIX + secrets.token_urlsafe(32)
     stored = _stored_metadata(metadata)
@@ -208,6 +211,27 @@ def register_client(
     )
     _audit(ctx, customer_id, actor, "app_client.register", record.id, client_id=record.client_id)
     return _document(ctx, record, stored, secret=secret, access_token=access_token)
+
+
+def _auth_fields(ctx: Registrar, metadata: ClientMetadata) -> dict[str, Any]:
+    """The app client's authentication fields for ``metadata``; keys that no app client may
+    register (private members, symmetric or short keys, an http URL) are
+    invalid_client_metadata (RFC 7591 §3.2.2)."""
+    if metadata.has_secret:
+        return {}
+    fields = {
+        "token_endpoint_auth_method": metadata.token_endpoint_auth_method,
+        "jwks": metadata.jwks,
+        "jwks_uri": metadata.jwks_uri,
+    }
+    try:
+        checked = authmethods.validate_fields(
+            fields, allow_insecure=ctx.settings.allow_insecure_urls
+        )
+        authmethods.check_consistent(checked)
+    except InvalidInput as exc:
+        raise InvalidClientMetadata(next(iter(exc.field_errors.values()))) from None
+    return checked
 
 
 def _usable(record: InitialTokenRecord, now: float) -> bool:
@@ -265,14 +289,23 @@ def update_client(
     # RFC 7592 §2.2: the request MUST include client_id, equal to the registered one.
     if sent != client.client_id:
         raise InvalidClientMetadata("client_id must be sent and match the registered client")
+    # A client keeps its kind: a secret one stays secret, a private_key_jwt one gets new keys.
+    if metadata.has_secret != authmethods.has_secret(client.token_endpoint_auth_method):
+        raise InvalidClientMetadata(
+            "token_endpoint_auth_method cannot change between a secret and private_key_jwt; "
+            "register a new client"
+        )
+    changes: dict[str, Any] = {"name": metadata.client_name, "api_roles": metadata.roles}
+    changes |= _auth_fields(ctx, metadata)
     actor = Actor(name=f"registration:{client.client_id}", source=source)
     try:
         updated = appclients.update_client(
             ctx.store,
             customer_id=customer_id,
             app_id=client.id,
-            changes={"name": metadata.client_name, "api_roles": metadata.roles},
+            changes=changes,
             actor=actor,
+            allow_insecure_urls=ctx.settings.allow_insecure_urls,
         )
     except NotFound:
         raise InvalidToken(REFUSED) from None

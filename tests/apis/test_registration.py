@@ -13,6 +13,8 @@ from gatehouse import registration
 from gatehouse.store.store import NotFound
 from tests.apis.conftest import Api, Caller
 from tests.factories import TEST_ACTOR
+from tests.secretless.assertions import ASSERTION_TYPE, INVALID_CLIENT, client_assertion
+from tests.secretless.keys import ec_key, public_jwks
 
 REGISTER = "/customers/acme/oauth2/register"
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
@@ -177,27 +179,41 @@ def test_defaults_are_the_initial_tokens_roles_and_basic(api: Api) -> None:
         (
             {"grant_types": ["authorization_code"]},
             "invalid_client_metadata",
-            'grant_types must be ["client_credentials"]',
+            "grant_types must be exactly client_credentials",
         ),
         (
             {"grant_types": ["client_credentials", "refresh_token"]},
             "invalid_client_metadata",
-            'grant_types must be ["client_credentials"]',
+            "grant_types must be exactly client_credentials",
         ),
         (
             {"token_endpoint_auth_method": "private_key_jwt"},
             "invalid_client_metadata",
-            "token_endpoint_auth_method must be client_secret_basic or client_secret_post",
+            "private_key_jwt needs the client's keys: jwks or jwks_uri",
         ),
         (
             {"token_endpoint_auth_method": "none"},
             "invalid_client_metadata",
-            "token_endpoint_auth_method must be client_secret_basic or client_secret_post",
+            "token_endpoint_auth_method must be client_secret_basic, client_secret_post or "
+            "private_key_jwt",
         ),
         (
             {"jwks_uri": "https://a.example/jwks"},
             "invalid_client_metadata",
-            "jwks and jwks_uri need private_key_jwt, not offered yet",
+            "jwks and jwks_uri are for private_key_jwt clients",
+        ),
+        (
+            {"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://a.example/j"},
+            "invalid_client_metadata",
+            "must be an absolute https URL",
+        ),
+        (
+            {
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]},
+            },
+            "invalid_client_metadata",
+            None,
         ),
         (
             {"scope": "viewer owner"},
@@ -221,10 +237,17 @@ def test_defaults_are_the_initial_tokens_roles_and_basic(api: Api) -> None:
     ],
 )
 def test_bad_metadata_is_400_and_uses_nothing(
-    api: Api, metadata: Any, error: str, description: str
+    api: Api, metadata: Any, error: str, description: str | None
 ) -> None:
     token = initial_token(api, max_uses=1)
-    refused(register(api, token, metadata), 400, error, description)
+    response = register(api, token, metadata)
+    if description is None or description.startswith("must"):
+        # The key checks of every app client (authmethods), in their own words.
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == error
+        assert description is None or description in response.json()["error_description"]
+    else:
+        refused(response, 400, error, description)
     # The refused request did not use the token up.
     assert register(api, token, {}).status_code == 201
 
@@ -310,3 +333,62 @@ def test_registration_is_per_customer_only(api: Api) -> None:
         "/customers/nobody/oauth2/register", content=b"{}", headers={"authorization": "Bearer x"}
     )
     refused(response, 401, "invalid_token", registration.REFUSED)
+
+
+def test_a_private_key_jwt_client_registers_its_keys_and_gets_tokens_with_an_assertion(
+    api: Api,
+) -> None:
+    key = ec_key("reg1")
+    token = initial_token(api, roles=["viewer"])
+    response = register(
+        api,
+        token,
+        {
+            "client_name": "keyed partner",
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": public_jwks(key),
+        },
+    )
+    assert response.status_code == 201, response.text
+    document = response.json()
+    assert document["token_endpoint_auth_method"] == "private_key_jwt"
+    assert document["jwks"] == public_jwks(key)
+    # RFC 7591 §3.2.1: no secret for a client that has none.
+    assert "client_secret" not in document
+    client_id = document["client_id"]
+    issuer = "http://testserver/customers/acme"
+    issued = api.client.post(
+        "/customers/acme/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(key, client_id, issuer),
+        },
+    )
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["scope"] == "viewer"
+    # RFC 7592 §2.2: new keys replace the old ones; the kind of client stays.
+    uri = document["registration_client_uri"].removeprefix("http://testserver")
+    auth = {"authorization": f"Bearer {document['registration_access_token']}"}
+    newer = ec_key("reg2")
+    body = {
+        "client_id": client_id,
+        "client_name": "keyed partner",
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": public_jwks(newer),
+    }
+    assert api.client.put(uri, json=body, headers=auth).status_code == 200
+    stale = api.client.post(
+        "/customers/acme/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(key, client_id, issuer),
+        },
+    )
+    assert stale.json() == INVALID_CLIENT
+    switched = api.client.put(
+        uri, json={**body, "token_endpoint_auth_method": "client_secret_basic"}, headers=auth
+    )
+    assert switched.status_code == 400
+    assert switched.json()["error"] == "invalid_client_metadata"

@@ -3,10 +3,10 @@ metadata a request may carry, checked and normalized, free of any web framework 
 
 Gatehouse registers machine clients only: ``grant_types`` is ``["client_credentials"]`` (RFC
 7591 §2 default for us), no ``response_types`` and no redirect URIs; ``token_endpoint_auth_method``
-is ``client_secret_basic`` (the default) or ``client_secret_post`` — methods without a shared
-secret (``private_key_jwt`` with ``jwks``/``jwks_uri``) are refused with invalid_client_metadata
-for now. ``scope`` is a space-separated subset of the roles the initial access token allows
-(default: all of them).
+is ``client_secret_basic`` (the default), ``client_secret_post``, or ``private_key_jwt`` with the
+client's public keys in ``jwks`` or at ``jwks_uri`` (RFC 7591 §2; their contents are checked by
+the registration service, as for any app client). ``scope`` is a space-separated subset of
+the roles the initial access token allows (default: all of them).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import orjson
 from gatehouse.errors import OAuthError
 
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+METHODS = (*SECRET_METHODS, "private_key_jwt")
 GRANT_TYPES = ("client_credentials",)
 MAX_BODY = 16 * 1024
 # Informational RFC 7591 §2 members kept and echoed back as given (strings).
@@ -53,6 +54,12 @@ class ClientMetadata:
     token_endpoint_auth_method: str
     roles: tuple[str, ...]
     extra: dict[str, Any]
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+
+    @property
+    def has_secret(self) -> bool:
+        return self.token_endpoint_auth_method in SECRET_METHODS
 
     def document(self) -> dict[str, Any]:
         """The registered metadata as RFC 7591 §3.2.1 returns it."""
@@ -62,6 +69,8 @@ class ClientMetadata:
             "grant_types": list(GRANT_TYPES),
             "response_types": [],
             "scope": " ".join(self.roles),
+            **({"jwks": self.jwks} if self.jwks is not None else {}),
+            **({"jwks_uri": self.jwks_uri} if self.jwks_uri is not None else {}),
             **self.extra,
         }
 
@@ -81,15 +90,26 @@ def parse_metadata(body: bytes, allowed_roles: tuple[str, ...]) -> ClientMetadat
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
         raise InvalidClientMetadata("client_name must be 1 to 200 characters")
     method = document.get("token_endpoint_auth_method", "client_secret_basic")
-    if method not in SECRET_METHODS:
+    if method not in METHODS:
         raise InvalidClientMetadata(
-            "token_endpoint_auth_method must be client_secret_basic or client_secret_post"
+            "token_endpoint_auth_method must be client_secret_basic, client_secret_post or "
+            "private_key_jwt"
         )
-    if "jwks" in document or "jwks_uri" in document:
-        raise InvalidClientMetadata("jwks and jwks_uri need private_key_jwt, not offered yet")
+    jwks, jwks_uri = document.get("jwks"), document.get("jwks_uri")
+    if method in SECRET_METHODS and (jwks is not None or jwks_uri is not None):
+        raise InvalidClientMetadata("jwks and jwks_uri are for private_key_jwt clients")
+    # RFC 7591 §2: jwks_uri and jwks MUST NOT both be present.
+    if jwks is not None and jwks_uri is not None:
+        raise InvalidClientMetadata("send jwks or jwks_uri, not both")
+    if method == "private_key_jwt" and jwks is None and jwks_uri is None:
+        raise InvalidClientMetadata("private_key_jwt needs the client's keys: jwks or jwks_uri")
+    if jwks is not None and not isinstance(jwks, dict):
+        raise InvalidClientMetadata("jwks must be a JWK Set object")
+    if jwks_uri is not None and (not isinstance(jwks_uri, str) or len(jwks_uri) > 1000):
+        raise InvalidClientMetadata("jwks_uri must be a URL of at most 1000 characters")
     grant_types = document.get("grant_types", list(GRANT_TYPES))
     if grant_types != list(GRANT_TYPES):
-        raise InvalidClientMetadata('grant_types must be ["client_credentials"]')
+        raise InvalidClientMetadata("grant_types must be exactly client_credentials")
     response_types = document.get("response_types", [])
     if response_types != []:
         raise InvalidClientMetadata("response_types must be empty: no authorization endpoint")
@@ -125,7 +145,7 @@ def parse_metadata(body: bytes, allowed_roles: tuple[str, ...]) -> ClientMetadat
         ):
             raise InvalidClientMetadata("contacts must be at most 20 strings")
         extra["contacts"] = contacts
-    return ClientMetadata(name.strip(), method, roles, extra)
+    return ClientMetadata(name.strip(), method, roles, extra, jwks, jwks_uri)
 
 
 class InvalidRedirectUri(OAuthError):
