@@ -136,7 +136,8 @@ def test_example_service_accepts_its_own_tokens_and_serves_its_metadata(
     bare = httpx.get(f"{payments}/payments")
     assert bare.status_code == 401
     assert bare.headers["www-authenticate"] == (
-        f'Bearer realm="gatehouse", resource_metadata="{metadata_url}"'
+        f'Bearer realm="gatehouse", resource_metadata="{metadata_url}", '
+        'DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
     )
     # A token for the built-in API is not one for payments.
     builtin = httpx.post(

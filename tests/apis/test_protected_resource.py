@@ -49,8 +49,10 @@ def test_shared_authorization_server_metadata_lists_no_customer(api: Api) -> Non
 def test_built_in_api_challenges_name_the_metadata(api: Api) -> None:
     response = api.client.get("/v2/corpora")
     assert response.status_code == 401
+    # RFC 9449 §7.1: without credentials, the DPoP challenge follows.
     assert response.headers["www-authenticate"] == (
-        f'Bearer realm="gatehouse", resource_metadata="{METADATA}"'
+        f'Bearer realm="gatehouse", resource_metadata="{METADATA}", '
+        'DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
     )
     response = api.client.get("/v2/audit", headers={"authorization": "Bearer x.y.z"})
     assert response.headers["www-authenticate"].endswith(f'resource_metadata="{METADATA}"')
@@ -107,5 +109,6 @@ def test_middleware_serves_the_metadata_and_points_its_challenges_to_it() -> Non
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"] == (
         'Bearer realm="gatehouse", resource_metadata='
-        '"https://api.example/.well-known/oauth-protected-resource/payments"'
+        '"https://api.example/.well-known/oauth-protected-resource/payments", '
+        'DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
     )

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from gatehouse.runtime import Runtime
 from gatehouse.users import create_user
 from tests.console.conftest import PASSWORD, csrf_of, sign_in
+from tests.console.forms import submit
 from tests.factories import add_customer
 from tests.secretless.issuer import Issuer
 from tests.secretless.keys import ec_key, public_jwks
@@ -34,18 +35,18 @@ def signed_in(client: TestClient, runtime: Runtime) -> str:
 def test_a_private_key_jwt_client_from_the_form_has_no_secret(
     client: TestClient, runtime: Runtime
 ) -> None:
-    csrf = signed_in(client, runtime)
+    signed_in(client, runtime)
     form = client.get(f"{BASE}/new")
     assert 'name="token_endpoint_auth_method"' in form.text
-    created = client.post(
+    created = submit(
+        client,
+        form,
         BASE,
-        data={
-            "csrf_token": csrf,
-            "name": "ci signer",
-            "api_roles": "viewer",
-            "token_endpoint_auth_method": "private_key_jwt",
-            "jwks": orjson.dumps(public_jwks(ec_key())).decode(),
-        },
+        name="ci signer",
+        api_roles="viewer",
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=orjson.dumps(public_jwks(ec_key())).decode(),
+        follow=True,
     )
     assert created.status_code == 200, created.text
     assert 'id="client-secret"' not in created.text
@@ -58,14 +59,13 @@ def test_a_private_key_jwt_client_from_the_form_has_no_secret(
     assert "Copy secret" not in row
     assert "Rotate secret" not in row
     assert f"{BASE}/{record.id}/federated" in row
-    bad = client.post(
+    bad = submit(
+        client,
+        f"{BASE}/new",
         BASE,
-        data={
-            "csrf_token": csrf,
-            "name": "bad",
-            "token_endpoint_auth_method": "private_key_jwt",
-            "jwks": "{not json",
-        },
+        name="bad",
+        token_endpoint_auth_method="private_key_jwt",
+        jwks="{not json",
     )
     assert bad.status_code == 400
     assert "Is not JSON" in bad.text
@@ -75,13 +75,8 @@ def test_the_federated_page_adds_tests_and_removes(
     client: TestClient, runtime: Runtime, issuer: Issuer
 ) -> None:
     csrf = signed_in(client, runtime)
-    client.post(
-        BASE,
-        data={
-            "csrf_token": csrf,
-            "name": "deployer",
-            "token_endpoint_auth_method": "private_key_jwt",
-        },
+    submit(
+        client, f"{BASE}/new", BASE, name="deployer", token_endpoint_auth_method="private_key_jwt"
     )
     [record] = runtime.store.list_clients(customer_id="acme")
     page_url = f"{BASE}/{record.id}/federated"
