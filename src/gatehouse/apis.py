@@ -20,7 +20,7 @@ from gatehouse.errors import InvalidInput
 from gatehouse.oauth.metadata import API_ROLES
 from gatehouse.oauth.target import identifier_problem, match_key
 from gatehouse.store.apis import ApiRecord, ApiScope, ApiStore, GrantRecord, new_api_id
-from gatehouse.store.models import AppClientRecord, AuditEvent
+from gatehouse.store.models import AppClientRecord
 from gatehouse.store.store import NotFound, Store
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -168,19 +168,7 @@ def find_api(ctx: Apis, *, customer_id: str, reference: str) -> ApiRecord:
 def _audit(
     ctx: Apis, actor: Actor, customer_id: str, action: str, target: str, **detail: Any
 ) -> None:
-    ctx.store.append_audit(
-        events=[
-            AuditEvent(
-                customer_id=customer_id,
-                at=time.time(),
-                actor=actor.name,
-                action=action,
-                target=target,
-                source=actor.source,
-                detail=detail,
-            )
-        ]
-    )
+    ctx.store.append_audit(events=[actor.event(customer_id, action, target, **detail)])
 
 
 def create_api(

@@ -38,6 +38,18 @@ class Actor:
     name: str
     source: str | None = None
 
+    def event(self, customer_id: str, action: str, target: str, **detail: Any) -> AuditEvent:
+        """The audit row of this actor's ``action`` on ``target`` (every admin action's shape)."""
+        return AuditEvent(
+            customer_id=customer_id,
+            at=time.time(),
+            actor=self.name,
+            action=action,
+            target=target,
+            source=self.source,
+            detail=detail,
+        )
+
 
 def validate_api_roles(roles: Iterable[str]) -> tuple[str, ...]:
     result: dict[str, None] = {}
@@ -108,15 +120,7 @@ def validate_description(description: str) -> str:
 
 def _event(actor: Actor, record: AppClientRecord, action: str, **detail: Any) -> AuditEvent:
     """The audit row of an action on ``record``; the store writes it with the change."""
-    return AuditEvent(
-        customer_id=record.customer_id,
-        at=time.time(),
-        actor=actor.name,
-        action=action,
-        target=record.id,
-        source=actor.source,
-        detail={"client_id": record.client_id, **detail},
-    )
+    return actor.event(record.customer_id, action, record.id, client_id=record.client_id, **detail)
 
 
 def create_client(

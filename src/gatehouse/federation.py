@@ -23,7 +23,7 @@ from gatehouse.oauth.assertions import (
 from gatehouse.oauth.trust_rules import TrustRules, check_rules, pins_nothing
 from gatehouse.secretless.keyfetch import FetchFailed, KeyFetcher
 from gatehouse.store import federated
-from gatehouse.store.models import AuditEvent, FederatedCredentialRecord
+from gatehouse.store.models import FederatedCredentialRecord
 from gatehouse.store.store import Store
 
 MAX_PER_CLIENT = 20
@@ -94,23 +94,15 @@ def view(record: FederatedCredentialRecord) -> dict[str, Any]:
 
 
 def _audit(store: Store, actor: Actor, record: FederatedCredentialRecord, action: str) -> None:
-    store.append_audit(
-        events=[
-            AuditEvent(
-                customer_id=record.customer_id,
-                at=time.time(),
-                actor=actor.name,
-                action=action,
-                target=record.app_id,
-                source=actor.source,
-                detail={
-                    "credential_id": record.id,
-                    "issuer": record.issuer,
-                    "subject": record.subject,
-                },
-            )
-        ]
+    event = actor.event(
+        record.customer_id,
+        action,
+        record.app_id,
+        credential_id=record.id,
+        issuer=record.issuer,
+        subject=record.subject,
     )
+    store.append_audit(events=[event])
 
 
 def add_credential(

@@ -26,7 +26,7 @@ from gatehouse.oauth.registration import (
 )
 from gatehouse.oauth.secrets import hash_secret
 from gatehouse.settings import Settings
-from gatehouse.store.models import AppClientRecord, AuditEvent
+from gatehouse.store.models import AppClientRecord
 from gatehouse.store.registrations import (
     InitialTokenRecord,
     RegistrationRecord,
@@ -59,19 +59,7 @@ class Registrar:
 def _audit(
     ctx: Registrar, customer_id: str, actor: Actor, action: str, target: str, **detail: Any
 ) -> None:
-    ctx.store.append_audit(
-        events=[
-            AuditEvent(
-                customer_id=customer_id,
-                at=time.time(),
-                actor=actor.name,
-                action=action,
-                target=target,
-                source=actor.source,
-                detail=detail,
-            )
-        ]
-    )
+    ctx.store.append_audit(events=[actor.event(customer_id, action, target, **detail)])
 
 
 # -- initial access tokens ----------------------------------------------------------------------

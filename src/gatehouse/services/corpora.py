@@ -7,14 +7,13 @@ away, so a corpus created later under the same key inherits no grants.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.store.corpora import CorpusRecord, CorpusStore
-from gatehouse.store.models import AuditEvent, CorpusRole
+from gatehouse.store.models import CorpusRole
 from gatehouse.store.store import NotFound, Store
 
 Notify = Callable[[], None]  # tells this process and the others that clients changed
@@ -23,19 +22,7 @@ Notify = Callable[[], None]  # tells this process and the others that clients ch
 def _audit(
     store: Store, actor: Actor, customer_id: str, action: str, key: str, **detail: Any
 ) -> None:
-    store.append_audit(
-        events=[
-            AuditEvent(
-                customer_id=customer_id,
-                at=time.time(),
-                actor=actor.name,
-                action=action,
-                target=key,
-                source=actor.source,
-                detail=detail,
-            )
-        ]
-    )
+    store.append_audit(events=[actor.event(customer_id, action, key, **detail)])
 
 
 def create_corpus(
