@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from gatehouse.store import tables as t
 from gatehouse.store.engine import create_store_engine
+from tests.console.forms import form_fields
 from tests.factories import LiveServer, start_server
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -85,7 +86,7 @@ def drive(server: LiveServer, done: Acknowledged, stop: threading.Event, worker:
         with httpx.Client(base_url=server.base_url, timeout=10) as http:
             owner = token_of(http, demo["client_id"], demo["client_secret"]).json()["access_token"]
             bearer = {"Authorization": f"Bearer {owner}"}
-            csrf = console_session(http, demo)
+            console_session(http, demo)  # signs in: the console posts below
             round_ = 0
             while not stop.is_set():
                 round_ += 1
@@ -122,9 +123,12 @@ def drive(server: LiveServer, done: Acknowledged, stop: threading.Event, worker:
                     done.cut_off.append((app_id, before))
                 if worker == 0:
                     done.attempts["keys"] += 1
+                    # The form as the keys page holds it, its one-time form token too.
+                    page = http.get("/console/apiAccess/keys").text
+                    form = form_fields(page, "/console/apiAccess/keys/rotate")
                     keys = http.post(
                         "/console/apiAccess/keys/rotate",
-                        data={"csrf_token": csrf, "confirm": "yes"},
+                        data={**form, "confirm": "yes"},
                         follow_redirects=False,
                     )
                     assert keys.status_code == 303, keys.text

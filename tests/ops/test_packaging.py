@@ -6,6 +6,7 @@ there verifies a real token from a real server and calls its API with ``gatehous
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -75,8 +76,10 @@ print(json.dumps({"client_id": claims["client_id"], "refused": refused,
 
 
 def _run(*args: str | Path, cwd: Path = ROOT) -> str:
+    # Nothing of this checkout may leak into the fresh venv (a PYTHONPATH would).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, timeout=600, cwd=cwd
+        [str(a) for a in args], capture_output=True, text=True, timeout=600, cwd=cwd, env=env
     )
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout

@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 
 from gatehouse import appclients
 from gatehouse.app import create_app
+from gatehouse.keycheck import MasterKeyError
 from gatehouse.masterkey import MasterKey
-from gatehouse.rewrap import WrongMasterKey
 from gatehouse.runtime import Runtime
 from gatehouse.settings import Settings
 from gatehouse.store import tables as t
@@ -116,14 +116,15 @@ def test_rewrap_moves_everything_to_the_new_key(
     finally:
         after.store.engine.dispose()
 
-    # The old key no longer opens the database: refused with a message, nothing served.
-    with pytest.raises(WrongMasterKey, match="rewrapped under another master key"):
+    # The old key no longer opens the database: the key check value moved to the new key in
+    # the rewrap's transaction, so the old one is refused with a message, nothing served.
+    with pytest.raises(MasterKeyError, match="not the master key this database was sealed with"):
         Runtime.open(_settings(tmp_path, database_url, old_key))
     refused = cli.run("clients", "list", "--customer", "acme")
     assert (refused.code, refused.stdout) == (2, "")
     assert refused.stderr == (
-        "error: this master key does not open the database: it was rewrapped under another "
-        "master key (gatehouse keys rewrap); set that one\n"
+        "error: GATEHOUSE_MASTER_KEY is not the master key this database was sealed with; set it "
+        "to that key (nothing was changed)\n"
     )
     # The same command again (old key configured, as on the first run) changes nothing.
     again = cli.json("keys", "rewrap", "--new-master-key-file", str(_key_file(tmp_path, new_key)))

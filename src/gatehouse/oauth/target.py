@@ -42,8 +42,12 @@ def identifier_problem(identifier: str) -> str | None:
     # RFC 8707 §2: the resource must be an absolute URI and must not include a fragment.
     if not sep or _SCHEME.fullmatch(scheme) is None or "#" in identifier:
         return "must be an absolute URI without a fragment"
-    parts = urlsplit(identifier)
-    if parts.scheme in ("http", "https") and not parts.hostname:
+    try:
+        parts = urlsplit(identifier)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 literal, http://[::1
+        return "must be an absolute URI without a fragment"
+    if parts.scheme in ("http", "https") and not host:
         return "must name a host"
     return None
 
