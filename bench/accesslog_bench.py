@@ -110,6 +110,7 @@ def main() -> None:
             keep_secret=False,
             actor=Actor(name="bench", source="bench"),
         )
+        assert secret is not None  # a client_secret_basic client
         runtime.changed()
         plain = create_app(runtime=runtime)
         with TestClient(plain, base_url="http://testserver") as http:
