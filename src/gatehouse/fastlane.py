@@ -75,15 +75,6 @@ def find_runtime(app: Any) -> Any:
     return None
 
 
-def find_endpoint(app: Any) -> TokenEndpoint | None:
-    """The token endpoint of the Gatehouse app inside uvicorn's middleware wrappers."""
-    runtime = find_runtime(app)
-    if runtime is None:
-        return None
-    endpoint: TokenEndpoint = runtime.token_endpoint
-    return endpoint
-
-
 # One batch per server (all its connections share it); gone with the server.
 _batches: weakref.WeakKeyDictionary[ServerState, Batch] = weakref.WeakKeyDictionary()
 

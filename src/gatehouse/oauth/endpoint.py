@@ -262,7 +262,7 @@ class TokenEndpoint:
             request.dpop,
             method=request.method,
             path=request.path,
-            required=_dpop_bound(client),
+            required=client.dpop_bound_access_tokens,
             duplicate=request.duplicate_dpop,
         )
         assert proof is not None
@@ -319,10 +319,6 @@ class TokenEndpoint:
         pending = exchange.prepare(client, params, signer)
         self.quota.consume(client)
         return _Staged(client, pending, request.client_addr, exchanged=True)
-
-
-def _dpop_bound(client: ClientEntry) -> bool:
-    return client.dpop_bound_access_tokens
 
 
 @dataclass(slots=True)
