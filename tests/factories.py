@@ -116,6 +116,21 @@ def claims_of(token: str) -> dict[str, Any]:
     return claims
 
 
+DPOP_ALGS = "ES256 ES384 ES512 PS256 RS256 EdDSA"
+
+
+def no_credentials_challenge(metadata_url: str | None = None) -> str:
+    """The WWW-Authenticate of a request without credentials (RFC 6750 §3.1): Bearer, with the
+    resource's RFC 9728 metadata when it has one, then DPoP (RFC 9449 §7.1)."""
+    metadata = f', resource_metadata="{metadata_url}"' if metadata_url is not None else ""
+    return f'Bearer realm="gatehouse"{metadata}, DPoP algs="{DPOP_ALGS}"'
+
+
+def builtin_metadata_url(base_url: str = "http://testserver") -> str:
+    """Where the built-in API's protected resource metadata is (RFC 9728 §3)."""
+    return f"{base_url}/.well-known/oauth-protected-resource"
+
+
 def wrong_secret(secret: str) -> str:
     """The secret with its last character changed (to one it certainly is not)."""
     return secret[:-1] + ("x" if secret[-1] != "x" else "y")

@@ -12,7 +12,13 @@ import pytest
 
 from gatehouse import appclients
 from tests.api.conftest import Api, Caller, b64, error_body, forge
-from tests.factories import TEST_ACTOR, add_customer, claims_of
+from tests.factories import (
+    TEST_ACTOR,
+    add_customer,
+    builtin_metadata_url,
+    claims_of,
+    no_credentials_challenge,
+)
 
 LIST = "/v2/corpora"
 
@@ -20,9 +26,7 @@ LIST = "/v2/corpora"
 # RFC 9728 §5.1: the built-in API's challenges name its protected resource metadata.
 METADATA = ', resource_metadata="http://testserver/.well-known/oauth-protected-resource"'
 # RFC 9449 §7.1: without credentials the API names both schemes it accepts.
-NO_CREDENTIALS = (
-    'Bearer realm="gatehouse"' + METADATA + ', DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
-)
+NO_CREDENTIALS = no_credentials_challenge(builtin_metadata_url())
 
 
 def invalid_token(description: str) -> str:

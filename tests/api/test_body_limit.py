@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.api.conftest import Api, Caller, error_body
-from tests.api.test_bearer import NO_CREDENTIALS
+from tests.factories import builtin_metadata_url, no_credentials_challenge
 
 CHUNK = 1024 * 1024
 LIMIT = 1_048_576
@@ -53,7 +53,7 @@ def test_an_unauthenticated_body_is_never_read(api: Api, path: str) -> None:
     body = Body(100)  # 100 MB, chunked
     response = send(api.client, path, body, {"content-type": "application/json"})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == NO_CREDENTIALS
+    assert response.headers["www-authenticate"] == no_credentials_challenge(builtin_metadata_url())
     error_body(response, "a bearer token is required")
     assert body.pulled == 0
 

@@ -7,15 +7,11 @@ from typing import Any
 import pytest
 
 from gatehouse import appclients
-from tests.factories import TEST_ACTOR, claims_of
+from tests.factories import TEST_ACTOR, builtin_metadata_url, claims_of, no_credentials_challenge
 from tests.lifecycle.conftest import App, Lifecycle
 
 # RFC 9449 §7.1: without credentials the API names both schemes it accepts.
-NO_CREDENTIALS = (
-    'Bearer realm="gatehouse", '
-    'resource_metadata="http://testserver/.well-known/oauth-protected-resource", '
-    'DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
-)
+NO_CREDENTIALS = no_credentials_challenge(builtin_metadata_url())
 
 REQUEST_ID_LENGTH = 16
 

@@ -15,19 +15,26 @@ from starlette.testclient import TestClient
 from gatehouse.app import create_app
 from gatehouse.runtime import Runtime
 from tests.conftest import copy_migrated_sqlite, make_settings
-from tests.factories import LiveServer, add_client, add_customer, basic_auth, start_server
+from tests.factories import (
+    DPOP_ALGS,
+    LiveServer,
+    add_client,
+    add_customer,
+    basic_auth,
+    builtin_metadata_url,
+    no_credentials_challenge,
+    start_server,
+)
 
 GRANT = {"grant_type": "client_credentials"}
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
-DPOP_ALGS = "ES256 ES384 ES512 PS256 RS256 EdDSA"
 # RFC 9449 §7.1: a request without credentials is told about both schemes.
-BOTH_CHALLENGES = f'Bearer realm="gatehouse", DPoP algs="{DPOP_ALGS}"'
+BOTH_CHALLENGES = no_credentials_challenge()
 
 
 def both_challenges(base_url: str) -> str:
     """RFC 9449 §7.1 with RFC 9728 §5.1: the built-in API's challenge without credentials."""
-    metadata = f'resource_metadata="{base_url}/.well-known/oauth-protected-resource"'
-    return f'Bearer realm="gatehouse", {metadata}, DPoP algs="{DPOP_ALGS}"'
+    return no_credentials_challenge(builtin_metadata_url(base_url))
 
 
 def dpop_challenge(error: str, description: str) -> str:

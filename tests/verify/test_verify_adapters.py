@@ -11,6 +11,7 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
+from tests.factories import no_credentials_challenge
 from tests.verify.fake_issuer import AUDIENCE, FakeIssuer, IssuerRegistry, serve
 
 from gatehouse.verify import TokenVerifier, VerifyError
@@ -22,7 +23,7 @@ from gatehouse.verify.starlette import (
     require_roles,
 )
 
-MISSING = 'Bearer realm="gatehouse", DPoP algs="ES256 ES384 ES512 PS256 RS256 EdDSA"'
+MISSING = no_credentials_challenge()
 
 
 def invalid(description: str) -> str:
