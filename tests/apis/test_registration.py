@@ -223,6 +223,11 @@ def test_defaults_are_the_initial_tokens_roles_and_basic(api: Api) -> None:
         ({"scope": 5}, "invalid_client_metadata", "scope must be a space-separated string"),
         ({"client_name": ""}, "invalid_client_metadata", "client_name must be 1 to 200 characters"),
         (
+            {"client_name": "a\x00b"},
+            "invalid_client_metadata",
+            "client_name must not contain NUL characters",
+        ),
+        (
             {"response_types": ["code"]},
             "invalid_client_metadata",
             "response_types must be empty: no authorization endpoint",

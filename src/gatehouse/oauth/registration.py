@@ -89,6 +89,8 @@ def parse_metadata(body: bytes, allowed_roles: tuple[str, ...]) -> ClientMetadat
     name = document.get("client_name", "registered client")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
         raise InvalidClientMetadata("client_name must be 1 to 200 characters")
+    if "\x00" in name:  # an app client's name holds no NUL (PostgreSQL text cannot)
+        raise InvalidClientMetadata("client_name must not contain NUL characters")
     method = document.get("token_endpoint_auth_method", "client_secret_basic")
     if method not in METHODS:
         raise InvalidClientMetadata(
