@@ -42,8 +42,8 @@ from sqlalchemy import insert
 
 from gatehouse import appclients
 from gatehouse.appclients import Actor
-from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
+from gatehouse.services.customers import create_customer
 from gatehouse.settings import Settings
 from gatehouse.store import tables as t
 
@@ -120,6 +120,7 @@ def seed(settings: Settings, corpora: int) -> dict[str, Any]:
             name=customer,
             alg="ES256",
             actor="bench",
+            notifier=runtime,
         )
         record, secret = appclients.create_client(
             runtime.store,

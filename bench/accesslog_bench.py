@@ -27,9 +27,9 @@ from gatehouse import appclients
 from gatehouse.accesslog import AccessLog
 from gatehouse.app import create_app
 from gatehouse.appclients import Actor
-from gatehouse.customers import create_customer
 from gatehouse.logs import JsonFormatter
 from gatehouse.runtime import Runtime
+from gatehouse.services.customers import create_customer
 from gatehouse.settings import Settings
 
 
@@ -100,6 +100,7 @@ def main() -> None:
             name="Acme",
             alg="ES256",
             actor="bench",
+            notifier=runtime,
         )
         record, secret = appclients.create_client(
             runtime.store,

@@ -45,8 +45,8 @@ from gatehouse import appclients
 from gatehouse.api import Principal, create_api
 from gatehouse.api.bearer import Bearer
 from gatehouse.appclients import Actor
-from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
+from gatehouse.services.customers import create_customer
 from gatehouse.settings import Settings
 from gatehouse.store.corpora import CorpusStore
 
@@ -161,7 +161,13 @@ def setup(data_dir: Path, corpora: int) -> tuple[Runtime, str, Principal]:
     )
     runtime = Runtime.open(settings)
     create_customer(
-        runtime.store, runtime.master_key, customer_id="bench", name="Bench", alg="ES256", actor="b"
+        runtime.store,
+        runtime.master_key,
+        customer_id="bench",
+        name="Bench",
+        alg="ES256",
+        actor="b",
+        notifier=runtime,
     )
     record, _secret = appclients.create_client(
         runtime.store,

@@ -17,8 +17,8 @@ import orjson
 
 from gatehouse import appclients
 from gatehouse.appclients import Actor
-from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
+from gatehouse.services.customers import create_customer
 from gatehouse.store.models import AppClientRecord
 
 TEST_ACTOR = Actor(name="test", source="test")
@@ -32,8 +32,8 @@ def add_customer(runtime: Runtime, customer_id: str = "acme") -> str:
         name=customer_id.title(),
         alg=runtime.settings.signing_alg,
         actor="test",
+        notifier=runtime,
     )
-    runtime.changed()
     return customer_id
 
 
