@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,12 +28,12 @@ from gatehouse.oauth.inspect import TokenChecker
 from gatehouse.oauth.introspection import IntrospectionEndpoint
 from gatehouse.oauth.params import MAX_BODY
 from gatehouse.oauth.revocation import RevocationEndpoint
-from gatehouse.revocations import read_feed, revoke_jti
+from gatehouse.revocations import read_feed
 from gatehouse.routes.oauth import read_body, token_request_from
 from gatehouse.runtime import Runtime
 from gatehouse.secretless.endpoint import may_carry_assertion
 from gatehouse.secretless.lifecycle import with_assertions
-from gatehouse.store.models import AuditEvent
+from gatehouse.services.revocation import revoke_token
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _CURSOR = re.compile(r"[0-9]{1,18}")
@@ -103,26 +102,16 @@ def lifecycle_routes(runtime: Runtime) -> list[BaseRoute]:
     )
 
     def revoke(client: ClientEntry, claims: dict[str, Any], address: str) -> None:
-        jti: str = claims["jti"]
-        # The deny entry, its change and its audit row: one transaction.
-        revoke_jti(
+        revoke_token(
             store,
             customer_id=client.customer_id,
             client_id=client.client_id,
-            jti=jti,
+            app_id=client.id,
+            jti=claims["jti"],
             expires_at=float(claims["exp"]),
-            audit=AuditEvent(
-                customer_id=client.customer_id,
-                at=time.time(),
-                actor=client.client_id,
-                action="token.revoke",
-                target=client.id,
-                source=address,
-                detail={"jti": jti},
-            ),
+            source=address,
+            notifier=runtime,
         )
-        # This process rejects the token from the next request on; the others within a second.
-        runtime.changed()
 
     refusals = runtime.token_endpoint.refusals  # one sampled log for the process
     revocation = RevocationEndpoint(auth=auth, checker=checker, revoke=revoke, refusals=refusals)
