@@ -15,6 +15,7 @@ from gatehouse.store.models import (
     Change,
     CorpusRole,
     Customer,
+    KeyState,
     SigningKeyRecord,
 )
 from gatehouse.store.store import Conflict, NotFound, Store
@@ -56,7 +57,9 @@ def client_record(
     return AppClientRecord(**values)
 
 
-def key_record(customer_id: str = "acme", *, kid: str, state: str = "active") -> SigningKeyRecord:
+def key_record(
+    customer_id: str = "acme", *, kid: str, state: KeyState = "active"
+) -> SigningKeyRecord:
     return SigningKeyRecord(
         kid=kid,
         customer_id=customer_id,

@@ -17,6 +17,7 @@ from gatehouse.store.models import (
     Change,
     CorpusRole,
     Customer,
+    KeyChange,
     SigningKeyRecord,
 )
 
@@ -407,7 +408,7 @@ class Store:
         self,
         *,
         customer_id: str,
-        states: dict[str, dict[str, Any]],
+        states: dict[str, KeyChange],
         insert_first: SigningKeyRecord | None = None,
         audit: AuditEvent | None = None,
     ) -> None:
