@@ -30,7 +30,7 @@ class ConsoleUser:
     id: str
     customer_id: str
     email: str
-    role: str
+    role: UserRole
 
 
 @dataclass(frozen=True, slots=True)
