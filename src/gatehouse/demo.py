@@ -9,9 +9,10 @@ from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.customers import create_customer
 from gatehouse.masterkey import MasterKey
+from gatehouse.services.console_users import create_user
 from gatehouse.settings import Settings
 from gatehouse.store.store import NotFound, Store
-from gatehouse.users import create_user, user_exists
+from gatehouse.users import user_exists
 
 DEMO_CUSTOMER = "demo"
 DEMO_CLIENT_NAME = "Demo owner client"
