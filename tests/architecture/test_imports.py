@@ -39,6 +39,13 @@ RULES: dict[str, tuple[set[str] | None, set[str]]] = {
     "store": (set(), {"starlette", "fastapi", "uvicorn", "jinja2", "typer"}),
     "errors": (set(), WEB_AND_STORAGE),
     "settings": (set(), {"sqlalchemy", "starlette", "fastapi", "uvicorn"}),
+    # the endpoint table: paths and the core's endpoints, nothing of the web or the store
+    "endpoints": ({"oauth"}, WEB_AND_STORAGE),
+    # the fast lane reads the endpoint table, never the Starlette routes
+    "fastlane": (
+        {"connlimits", "endpoints", "fastbatch", "fastrender", "oauth", "peers", "refusals", "tls"},
+        {"sqlalchemy", "starlette", "fastapi"},
+    ),
 }
 
 
@@ -111,6 +118,19 @@ def test_the_rules_catch_a_forbidden_import(tmp_path: Path) -> None:
         "gatehouse.verify.keyset imports starlette.requests"
     ]
     assert violations("gatehouse.verify.starlette", bad) == []
+
+
+def test_the_fast_lane_and_the_routes_read_one_endpoint_table(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from gatehouse.routes.oauth import oauth_routes\n")
+    assert violations("gatehouse.fastlane", bad) == [
+        "gatehouse.fastlane imports gatehouse.routes.oauth",
+        "gatehouse.fastlane imports gatehouse.routes.oauth.oauth_routes",
+    ]
+    assert (
+        violations("gatehouse.endpoints", bad)[0]
+        == "gatehouse.endpoints imports gatehouse.routes.oauth"
+    )
 
 
 def test_importing_every_oauth_module_loads_no_store_framework_or_settings() -> None:
