@@ -33,8 +33,10 @@ from uvicorn.server import ServerState
 from gatehouse import connlimits
 from gatehouse.connlimits import BODY, HEAD, IDLE, LINGER, NONE, Limits
 from gatehouse.endpoints import FastRoutes
+from gatehouse.errors import JSON, NO_STORE
 from gatehouse.fastbatch import Batch, Queued
 from gatehouse.fastrender import HEADS
+from gatehouse.headers import NOSNIFF
 from gatehouse.oauth.endpoint import Response, TokenEndpoint
 from gatehouse.oauth.params import MAX_BODY
 from gatehouse.oauth.request import request_from
@@ -56,9 +58,9 @@ _TOO_LARGE_BODY = (
     b'{"error":"invalid_request","error_description":"the request line and headers exceed 64 KiB"}'
 )
 _TOO_LARGE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-    b"cache-control: no-store\r\npragma: no-cache\r\nx-content-type-options: nosniff\r\n"
-    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    + b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in (JSON, *NO_STORE, NOSNIFF))
+    + b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
 )
 
 
