@@ -39,6 +39,16 @@ RULES: dict[str, tuple[set[str] | None, set[str]]] = {
     "store": (set(), {"starlette", "fastapi", "uvicorn", "jinja2", "typer"}),
     "errors": (set(), WEB_AND_STORAGE),
     "settings": (set(), {"sqlalchemy", "starlette", "fastapi", "uvicorn"}),
+    # the endpoint table: paths and the core's endpoints, nothing of the web or the store
+    "endpoints": ({"oauth"}, WEB_AND_STORAGE),
+    # the fast lane reads the endpoint table, never the Starlette routes
+    "fastlane": (
+        {
+            *("connlimits", "endpoints", "errors", "fastbatch", "fastrender", "headers"),
+            *("oauth", "peers", "refusals", "tls"),
+        },
+        {"sqlalchemy", "starlette", "fastapi"},
+    ),
 }
 
 
@@ -169,6 +179,17 @@ def test_the_sql_rule_catches_the_schema_and_statements(tmp_path: Path) -> None:
         "gatehouse.users imports sqlalchemy.sql",
     ]
     assert sql_violations("gatehouse.store.users", bad) == []
+def test_the_fast_lane_and_the_routes_read_one_endpoint_table(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from gatehouse.routes.oauth import oauth_routes\n")
+    assert sorted(violations("gatehouse.fastlane", bad)) == [
+        "gatehouse.fastlane imports gatehouse.routes.oauth",
+        "gatehouse.fastlane imports gatehouse.routes.oauth.oauth_routes",
+    ]
+    assert (
+        violations("gatehouse.endpoints", bad)[0]
+        == "gatehouse.endpoints imports gatehouse.routes.oauth"
+    )
 
 
 def test_importing_every_oauth_module_loads_no_store_framework_or_settings() -> None:
