@@ -15,10 +15,11 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import AppClientRecord
 
 TEST_ACTOR = Actor(name="test", source="test")
@@ -46,7 +47,7 @@ def add_client(
     lifetime: int = 1800,
     corpus_roles: tuple[dict[str, Any], ...] = (),
 ) -> tuple[AppClientRecord, str]:
-    record, secret = appclients.create_client(
+    record, secret = app_clients.create_client(
         runtime.store,
         runtime.master_key,
         customer_id=customer_id,
@@ -56,6 +57,7 @@ def add_client(
         lifetime=lifetime,
         keep_secret=runtime.settings.secret_retrieval,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     runtime.changed()
     assert secret is not None

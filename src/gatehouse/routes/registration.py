@@ -19,6 +19,7 @@ from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.registration import MAX_BODY, InvalidClientMetadata, InvalidToken, bearer_token
 from gatehouse.routes.responses import error_response, no_store_json
 from gatehouse.runtime import Runtime
+from gatehouse.services import registration as service
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ def registration_routes(runtime: Runtime) -> list[BaseRoute]:
         except Exception:
             log.exception("registration request failed")
             return error_response(ServerError("the server could not complete the registration"))
-        runtime.changed()
         return no_store_json(document, status=status)
 
     def source(request: Request) -> str | None:
@@ -53,8 +53,13 @@ def registration_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def register(request: Request) -> Response:
         def work(customer_id: str, token: str, body: bytes) -> Any:
-            return registration.register_client(
-                ctx, customer_id=customer_id, initial_token=token, body=body, source=source(request)
+            return service.register_client(
+                ctx,
+                customer_id=customer_id,
+                initial_token=token,
+                body=body,
+                source=source(request),
+                notify=runtime,
             )
 
         # RFC 7591 §3.2.1: a successful registration is 201 Created.
@@ -65,7 +70,7 @@ def registration_routes(runtime: Runtime) -> list[BaseRoute]:
         if request.method == "GET":
 
             def read(customer_id: str, token: str, _body: bytes) -> Any:
-                return registration.read_client(
+                return service.read_client(
                     ctx, customer_id=customer_id, client_id=client_id, access_token=token
                 )
 
@@ -73,24 +78,26 @@ def registration_routes(runtime: Runtime) -> list[BaseRoute]:
         if request.method == "PUT":
 
             def put(customer_id: str, token: str, body: bytes) -> Any:
-                return registration.update_client(
+                return service.update_client(
                     ctx,
                     customer_id=customer_id,
                     client_id=client_id,
                     access_token=token,
                     body=body,
                     source=source(request),
+                    notify=runtime,
                 )
 
             return await answer(request, put, 200)
 
         def remove(customer_id: str, token: str, _body: bytes) -> Any:
-            registration.delete_client(
+            service.delete_client(
                 ctx,
                 customer_id=customer_id,
                 client_id=client_id,
                 access_token=token,
                 source=source(request),
+                notify=runtime,
             )
             return None
 
