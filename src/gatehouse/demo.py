@@ -9,8 +9,8 @@ from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.customers import create_customer
 from gatehouse.masterkey import MasterKey
-from gatehouse.services.console_users import create_user
 from gatehouse.services import app_clients
+from gatehouse.services.console_users import create_user
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store.store import NotFound, Store

@@ -226,6 +226,8 @@ class Runtime:
             self.maintenance.stop()
         if self.propagation is not None:
             self.propagation.stop()
+        if self.token_endpoint.dpop is not None:
+            self.token_endpoint.dpop.close()  # its replay-check thread
         self.replica.stop()
         self.audit.stop()
         self.store.engine.dispose()

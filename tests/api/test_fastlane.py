@@ -50,8 +50,8 @@ from gatehouse.api.fastlane import FastLane
 from gatehouse.app import GatehouseApp, create_app
 from gatehouse.console.sessions import start_session
 from gatehouse.runtime import Runtime
-from gatehouse.services.console_users import create_user
 from gatehouse.services import app_clients
+from gatehouse.services.console_users import create_user
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.users import get_user

@@ -179,6 +179,8 @@ def test_the_sql_rule_catches_the_schema_and_statements(tmp_path: Path) -> None:
         "gatehouse.users imports sqlalchemy.sql",
     ]
     assert sql_violations("gatehouse.store.users", bad) == []
+
+
 def test_the_fast_lane_and_the_routes_read_one_endpoint_table(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from gatehouse.routes.oauth import oauth_routes\n")

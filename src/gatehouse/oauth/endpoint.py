@@ -7,6 +7,7 @@ CPU caches, which nearly halves the cost of an ES256 signature in a busy server.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -76,8 +77,12 @@ class TokenEndpoint:
 
     def handle_batch(self, requests: list[TokenRequest]) -> list[Response]:
         """Answer several requests: check them all, sign all their tokens, then render."""
-        staged = self._settle([self._stage(request) for request in requests])
+        staged: list[_Staged | Response] = [self._stage(request) for request in requests]
+        # The single-use check of the batch's DPoP proofs runs while its tokens are signed; a
+        # token whose proof is then refused is dropped unsent.
+        settled = self._begin_settle(staged)
         signatures = [self._sign(item) if isinstance(item, _Staged) else None for item in staged]
+        staged = settled()
         return [
             self._complete(item, signature) if isinstance(item, _Staged) else item
             for item, signature in zip(staged, signatures, strict=True)
@@ -172,26 +177,41 @@ class TokenEndpoint:
         return self._complete(settled, self._sign(settled), on_issued)
 
     def _settle(self, staged: list[_Staged | Response]) -> list[_Staged | Response]:
+        return self._begin_settle(staged)()
+
+    def _begin_settle(
+        self, staged: list[_Staged | Response]
+    ) -> Callable[[], list[_Staged | Response]]:
         """RFC 9449 §4.3 (6) and §11.1: the batch's DPoP proof signatures, verified back to
-        back, and their single use across processes, in one round trip."""
+        back, and their single use across processes, in one round trip; the callable returned
+        waits for that and gives the batch with refused proofs as error responses."""
         proofs = [i.proof for i in staged if isinstance(i, _Staged) and i.proof is not None]
         if not proofs or self.dpop is None:
-            return staged
+            return lambda: staged
+        dpop = self.dpop
+
+        def settled() -> list[_Staged | Response]:
+            try:
+                refusals = iter(finish())
+            except Exception:
+                log.exception("the DPoP replay check failed")
+                error: OAuthError = ServerError("the server could not check the DPoP proof")
+                return [
+                    render_error(error) if isinstance(i, _Staged) and i.proof else i for i in staged
+                ]
+            result: list[_Staged | Response] = []
+            for item in staged:
+                if isinstance(item, _Staged) and item.proof is not None:
+                    refusal = next(refusals)
+                    if refusal is not None:
+                        item = self._refuse(InvalidDPoPProof(refusal), item.client_addr)
+                result.append(item)
+            return result
+
         try:
-            refusals = iter(self.dpop.settle(proofs))
-        except Exception:
-            log.exception("the DPoP replay check failed")
-            error: OAuthError = ServerError("the server could not check the DPoP proof")
-            return [
-                render_error(error) if isinstance(i, _Staged) and i.proof else i for i in staged
-            ]
-        settled: list[_Staged | Response] = []
-        for item in staged:
-            if isinstance(item, _Staged) and item.proof is not None:
-                refusal = next(refusals)
-                if refusal is not None:
-                    item = self._refuse(InvalidDPoPProof(refusal), item.client_addr)
-            settled.append(item)
+            finish = dpop.begin_settle(proofs)
+        except Exception as error:  # raised again, and logged, when the batch is settled
+            finish = functools.partial(_reraise, error)
         return settled
 
     def refuse(self, error: OAuthError, client_addr: str) -> Response:
@@ -325,3 +345,7 @@ class _Staged:
     headers: tuple[tuple[str, str], ...] = TOKEN_HEADERS
     proof: DPoPProof | None = None  # a DPoP proof whose signature and single use are pending
     exchanged: bool = False  # RFC 8693: the answer names the issued token type
+
+
+def _reraise(error: Exception) -> list[str | None]:
+    raise error
