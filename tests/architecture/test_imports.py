@@ -188,9 +188,8 @@ def test_the_fast_lane_and_the_routes_read_one_endpoint_table(tmp_path: Path) ->
         "gatehouse.fastlane imports gatehouse.routes.oauth",
         "gatehouse.fastlane imports gatehouse.routes.oauth.oauth_routes",
     ]
-    assert (
-        violations("gatehouse.endpoints", bad)[0]
-        == "gatehouse.endpoints imports gatehouse.routes.oauth"
+    assert "gatehouse.endpoints imports gatehouse.routes.oauth" in violations(
+        "gatehouse.endpoints", bad
     )
 
 
