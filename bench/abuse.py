@@ -41,9 +41,9 @@ import httpx
 from sqlalchemy import insert
 
 from gatehouse.appclients import Actor
-from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
 from gatehouse.services import app_clients
+from gatehouse.services.customers import create_customer
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store import tables as t
@@ -121,6 +121,7 @@ def seed(settings: Settings, corpora: int) -> dict[str, Any]:
             name=customer,
             alg="ES256",
             actor="bench",
+            notifier=runtime,
         )
         record, secret = app_clients.create_client(
             runtime.store,

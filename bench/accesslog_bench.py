@@ -26,10 +26,10 @@ from starlette.types import ASGIApp, Message
 from gatehouse.accesslog import AccessLog
 from gatehouse.app import create_app
 from gatehouse.appclients import Actor
-from gatehouse.customers import create_customer
 from gatehouse.logs import JsonFormatter
 from gatehouse.runtime import Runtime
 from gatehouse.services import app_clients
+from gatehouse.services.customers import create_customer
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 
@@ -101,6 +101,7 @@ def main() -> None:
             name="Acme",
             alg="ES256",
             actor="bench",
+            notifier=runtime,
         )
         record, secret = app_clients.create_client(
             runtime.store,

@@ -44,9 +44,9 @@ from starlette.types import ASGIApp, Message
 from gatehouse.api import Principal, create_api
 from gatehouse.api.bearer import Bearer
 from gatehouse.appclients import Actor
-from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
 from gatehouse.services import app_clients
+from gatehouse.services.customers import create_customer
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store.corpora import CorpusStore
@@ -162,7 +162,13 @@ def setup(data_dir: Path, corpora: int) -> tuple[Runtime, str, Principal]:
     )
     runtime = Runtime.open(settings)
     create_customer(
-        runtime.store, runtime.master_key, customer_id="bench", name="Bench", alg="ES256", actor="b"
+        runtime.store,
+        runtime.master_key,
+        customer_id="bench",
+        name="Bench",
+        alg="ES256",
+        actor="b",
+        notifier=runtime,
     )
     record, _secret = app_clients.create_client(
         runtime.store,

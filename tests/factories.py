@@ -18,9 +18,9 @@ import httpx
 import orjson
 
 from gatehouse.appclients import Actor
-from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
 from gatehouse.services import app_clients
+from gatehouse.services.customers import create_customer
 from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import AppClientRecord
 
@@ -35,8 +35,8 @@ def add_customer(runtime: Runtime, customer_id: str = "acme") -> str:
         name=customer_id.title(),
         alg=runtime.settings.signing_alg,
         actor="test",
+        notifier=runtime,
     )
-    runtime.changed()
     return customer_id
 
 

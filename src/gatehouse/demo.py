@@ -7,10 +7,10 @@ from typing import Any
 
 from gatehouse import appclients
 from gatehouse.appclients import Actor
-from gatehouse.customers import create_customer
 from gatehouse.masterkey import MasterKey
 from gatehouse.services import app_clients
 from gatehouse.services.console_users import create_user
+from gatehouse.services.customers import create_customer
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store.store import NotFound, Store
@@ -34,6 +34,7 @@ def ensure_demo(settings: Settings, store: Store, master_key: MasterKey) -> dict
             name="Demo",
             alg=settings.signing_alg,
             actor="demo",
+            notifier=UNHEARD,
         )
     existing = [
         c for c in store.list_clients(customer_id=DEMO_CUSTOMER) if c.name == DEMO_CLIENT_NAME

@@ -23,7 +23,7 @@ from gatehouse.oauth.keys import (
     public_jwk_members,
     thumbprint,
 )
-from gatehouse.store.models import AuditEvent, SigningKeyRecord
+from gatehouse.store.models import AuditEvent, KeyChange, KeyState, SigningKeyRecord
 from gatehouse.store.store import Store
 
 MAX_TOKEN_LIFETIME = 86400
@@ -32,7 +32,9 @@ ACTIVATION_MARGIN = 60  # beyond it: clock skew, a verifier's own refetch limit 
 ACTIVATION_DELAY = JWKS_MAX_AGE + ACTIVATION_MARGIN
 
 
-def new_key(master_key: MasterKey, *, customer_id: str, alg: Alg, state: str) -> SigningKeyRecord:
+def new_key(
+    master_key: MasterKey, *, customer_id: str, alg: Alg, state: KeyState
+) -> SigningKeyRecord:
     """A fresh key, its private part sealed under the master key and bound to its kid."""
     private = generate_private_key(alg)
     members = public_jwk_members(private)
@@ -74,7 +76,7 @@ def rotate_keys(
     else:
         promoted = fresh = new_key(master_key, customer_id=customer_id, alg=alg, state="next")
     now = time.time()
-    states: dict[str, dict[str, object]] = {
+    states: dict[str, KeyChange] = {
         k.kid: {
             "state": "retired",
             "retired_at": now,
@@ -151,8 +153,7 @@ def activate_due(
         return None
     key = due[-1]
     event = _event(key.customer_id, "keys.activate", key.kid, now, actor, None)
-    alg: Alg = key.alg  # type: ignore[assignment]
-    return rotate_keys(store, master_key, customer_id=key.customer_id, alg=alg, audit=event)
+    return rotate_keys(store, master_key, customer_id=key.customer_id, alg=key.alg, audit=event)
 
 
 def _event(

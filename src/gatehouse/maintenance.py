@@ -16,19 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gatehouse.auditlog import AuditWriter
-from gatehouse.keyring import activate_due, new_key, schedule_rotation
 from gatehouse.masterkey import MasterKey
 from gatehouse.revocations import DENY_GRACE, prune_revoked
+from gatehouse.services import signing_keys
+from gatehouse.services.notify import Gathered
+from gatehouse.services.signing_keys import maintain_signing_keys
 from gatehouse.settings import Settings
 from gatehouse.store.audit import delete_audit_before
 from gatehouse.store.changes import delete_changes_before
 from gatehouse.store.locks import try_lock
-from gatehouse.store.models import AuditEvent, SigningKeyRecord
 from gatehouse.store.store import Store
 
 log = logging.getLogger(__name__)
 
-DAY = 86400.0
+DAY = signing_keys.DAY
+
 PG_LOCK = 7_262_837_002  # pg_try_advisory_lock key of the maintenance pass
 _FIRST_RUN = 5.0  # seconds after start-up before the first pass
 ACTOR = "scheduler"
@@ -45,10 +47,6 @@ class MaintenanceReport:
     pruned_revocations: int = 0
     pruned_audit: int = 0
     pruned_changes: int = 0
-
-
-def _event(customer_id: str, action: str, target: str, now: float) -> AuditEvent:
-    return AuditEvent(customer_id=customer_id, at=now, actor=ACTOR, action=action, target=target)
 
 
 class Maintenance:
@@ -75,6 +73,7 @@ class Maintenance:
         """Do every step now, unless another process holds the lock."""
         now = now if now is not None else time.time()
         report = MaintenanceReport()
+        gathered = Gathered()
         with try_lock(self.store, key=PG_LOCK, name="maintenance") as held:
             if not held:
                 return report
@@ -82,9 +81,19 @@ class Maintenance:
             report.pruned_revocations = prune_revoked(self.store, now=now - DENY_GRACE)
             report.pruned_audit = self._prune_audit(now)
             report.pruned_changes = self._prune_changes(now)
-            self._keys(now, report)
-        if report.rotated or report.published or report.removed_keys:
-            self.on_change()
+            keys = maintain_signing_keys(
+                self.store,
+                self.master_key,
+                alg=self.settings.signing_alg,
+                rotation_days=self.settings.key_rotation_days,
+                now=now,
+                actor=ACTOR,
+                notifier=gathered,
+            )
+            report.rotated, report.published = keys.rotated, keys.published
+            report.removed_keys = keys.removed_keys
+        # Told after the lock is released: this process's replica reads the new key set.
+        gathered.flush(self)
         return report
 
     def _prune_audit(self, now: float) -> int:
@@ -101,57 +110,9 @@ class Maintenance:
         """
         return delete_changes_before(self.store, before=now - CHANGE_RETENTION)
 
-    def _keys(self, now: float, report: MaintenanceReport) -> None:
-        period = self.settings.key_rotation_days * DAY
-        # A next key is published this long before it signs, so verifiers already hold it.
-        ahead = min(DAY, period / 2)
-        by_customer: dict[str, list[SigningKeyRecord]] = {}
-        for key in self.store.list_keys():
-            by_customer.setdefault(key.customer_id, []).append(key)
-        alg = self.settings.signing_alg
-        for customer_id, keys in sorted(by_customer.items()):
-            expired = [
-                k.kid
-                for k in keys
-                if k.state == "retired" and k.remove_after is not None and k.remove_after <= now
-            ]
-            if expired:
-                # Every token these keys signed has expired: take them out of the JWKS.
-                self.store.set_key_states(
-                    customer_id=customer_id,
-                    states={kid: {"state": "removed"} for kid in expired},
-                    audit=_event(customer_id, "keys.remove", ",".join(expired), now),
-                )
-                report.removed_keys += expired
-            # A rotation scheduled by `keys rotate` or the console: activate it once due.
-            if activate_due(self.store, self.master_key, keys=keys, now=now, actor=ACTOR):
-                report.rotated.append(customer_id)
-                continue
-            active = [k for k in keys if k.state == "active"]
-            if period <= 0 or not active:
-                continue
-            since = active[-1].activated_at or active[-1].created_at
-            next_keys = [k for k in keys if k.state == "next" and k.alg == alg]
-            if any(k.activated_at is not None for k in next_keys):
-                continue  # scheduled already: activate_due takes it when due
-            if now - since >= period:
-                # The key published ahead is activated now; without one, a new key is
-                # published and activated once verifiers' JWKS copies have expired.
-                rotation = schedule_rotation(
-                    self.store,
-                    self.master_key,
-                    customer_id=customer_id,
-                    alg=alg,
-                    actor=ACTOR,
-                    now=now,
-                )
-                (report.rotated if rotation.active_now else report.published).append(customer_id)
-            elif now - since >= period - ahead and not next_keys:
-                key = new_key(self.master_key, customer_id=customer_id, alg=alg, state="next")
-                self.store.insert_key(
-                    record=key, audit=_event(customer_id, "keys.publish_next", key.kid, now)
-                )
-                report.published.append(customer_id)
+    def changed(self) -> None:
+        """The notifier the key work tells, through :class:`Gathered`, once per pass."""
+        self.on_change()
 
     # -- the thread ----------------------------------------------------------------------------
 

@@ -414,10 +414,10 @@ class Replica:
         signer: Signer | None = None
         published: list[PublicKey] = []
         for record in records:
-            alg: Alg = record.alg  # type: ignore[assignment]
+            alg: Alg = record.alg
             if record.state == "removed":
                 continue
-            published.append(PublicKey(record.kid, alg, record.state, record.public_jwk))  # type: ignore[arg-type]
+            published.append(PublicKey(record.kid, alg, record.state, record.public_jwk))
             if record.state == "active":
                 der = self._master_key.unseal(record.private_key_sealed, context=record.kid)
                 signer = Signer(kid=record.kid, alg=alg, key=private_key_from_der(der))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,15 +29,15 @@ from gatehouse.oauth.secrets import SecretHasher
 from gatehouse.peers import Peers, parse_networks
 from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
-from gatehouse.revocations import read_feed, revoke_jti
+from gatehouse.revocations import read_feed
 from gatehouse.rewrap import adopt_stored_keys
 from gatehouse.secretless.endpoint import AssertionEndpoint
 from gatehouse.secretless.keyfetch import KeyFetcher
 from gatehouse.secretless.lifecycle import with_assertions
 from gatehouse.secretless.replay import AssertionIds
+from gatehouse.services.revocation import revoke_token
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
-from gatehouse.store.models import AuditEvent
 from gatehouse.store.proofs import RedisReplayCache, StoreReplayCache
 from gatehouse.store.store import Store
 from gatehouse.tls import TrustStore
@@ -179,26 +178,16 @@ class Runtime:
 
     def revoke_token(self, client: ClientEntry, claims: dict[str, Any], address: str) -> None:
         """RFC 7009: put a token's ``jti`` on the deny list (the revocation endpoint's hook)."""
-        jti: str = claims["jti"]
-        # The deny entry, its change and its audit row: one transaction.
-        revoke_jti(
+        revoke_token(
             self.store,
             customer_id=client.customer_id,
             client_id=client.client_id,
-            jti=jti,
+            app_id=client.id,
+            jti=claims["jti"],
             expires_at=float(claims["exp"]),
-            audit=AuditEvent(
-                customer_id=client.customer_id,
-                at=time.time(),
-                actor=client.client_id,
-                action="token.revoke",
-                target=client.id,
-                source=address,
-                detail={"jti": jti},
-            ),
+            source=address,
+            notifier=self,
         )
-        # This process rejects the token from the next request on; the others within a second.
-        self.changed()
 
     def feed_page(self, customer_id: str, cursor: int | None) -> dict[str, Any]:
         """A page of the revocation feed (the feed endpoint's hook)."""

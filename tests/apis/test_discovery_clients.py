@@ -123,12 +123,17 @@ def test_express_oauth2_jwt_bearer_accepts_gatehouse_tokens(
 
 def test_each_issuer_advertises_only_its_keys_algorithms(api: Api) -> None:
     runtime = api.runtime
-    from gatehouse.customers import create_customer
+    from gatehouse.services.customers import create_customer
 
     create_customer(
-        runtime.store, runtime.master_key, customer_id="rsa", name="rsa", alg="RS256", actor="t"
+        runtime.store,
+        runtime.master_key,
+        customer_id="rsa",
+        name="rsa",
+        alg="RS256",
+        actor="t",
+        notifier=runtime,
     )
-    runtime.changed()
     for path in ("oauth-authorization-server", "openid-configuration"):
         document = api.client.get(f"/customers/rsa/.well-known/{path}").json()
         assert document["id_token_signing_alg_values_supported"] == ["RS256"]

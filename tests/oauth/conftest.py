@@ -26,12 +26,12 @@ from tests.conftest import make_settings
 from tests.factories import TEST_ACTOR, LiveServer, start_server
 
 from gatehouse.app import create_app
-from gatehouse.customers import create_customer
 from gatehouse.oauth.keys import Alg
 from gatehouse.oauth.secrets import generate_app_id, hash_secret
 from gatehouse.runtime import Runtime
 from gatehouse.services import app_clients
 from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.customers import create_customer
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store.models import AppClientRecord
@@ -97,8 +97,8 @@ class Lane:
             name=customer_id,
             alg=alg,
             actor="test",
+            notifier=self.runtime,
         )
-        self.runtime.changed()
         self._wait(lambda: self.http.get(f"{self.issuer(customer_id)}/.well-known/jwks.json"))
         return customer_id
 

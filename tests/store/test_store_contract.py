@@ -16,6 +16,7 @@ from gatehouse.store.models import (
     ClientColumns,
     CorpusRole,
     Customer,
+    KeyState,
     SigningKeyRecord,
 )
 from gatehouse.store.store import Conflict, NotFound, Store
@@ -57,7 +58,9 @@ def client_record(
     return AppClientRecord(**values)
 
 
-def key_record(customer_id: str = "acme", *, kid: str, state: str = "active") -> SigningKeyRecord:
+def key_record(
+    customer_id: str = "acme", *, kid: str, state: KeyState = "active"
+) -> SigningKeyRecord:
     return SigningKeyRecord(
         kid=kid,
         customer_id=customer_id,

@@ -19,6 +19,7 @@ from gatehouse.api.corpora import AUTH_RESPONSES, corpus_position
 from gatehouse.api.listing import MAX_PAGE_KEY, encode_page_key
 from gatehouse.api.schemas import NO_NUL, ListMetadata
 from gatehouse.appclients import iso_time
+from gatehouse.services.audit import read_audit
 from gatehouse.store.models import AuditEvent
 
 MAX_LIMIT = 1000
@@ -73,11 +74,15 @@ def list_audit_events(
     FastAPI runs it in the threadpool, off the event loop)."""
     permissions.require_client_manager(principal)
     before = corpus_position(page_key) or None  # the same one-integer position as ListCorpora
-    events = ctx.runtime.store.list_audit(
-        customer_id=principal.customer_id, limit=limit + 1, before_id=before, action=action or None
+    page = read_audit(
+        ctx.runtime.store,
+        customer_id=principal.customer_id,
+        limit=limit,
+        before_id=before,
+        action=action,
     )
-    page, more = events[:limit], len(events) > limit
-    next_key = encode_page_key([page[-1].id]) if more and page else None
+    next_before = page.next_before
+    next_key = encode_page_key([next_before]) if next_before is not None else None
     return json_response(
-        {"audit_events": [audit_view(e) for e in page], "metadata": {"page_key": next_key}}
+        {"audit_events": [audit_view(e) for e in page.events], "metadata": {"page_key": next_key}}
     )

@@ -24,10 +24,11 @@ def audit(
 ) -> None:
     """Show a customer's audit log, newest first."""
     from gatehouse.appclients import iso_time
+    from gatehouse.services.audit import read_audit
 
     ctx = open_context()
     require_customer(ctx, customer)
-    events = ctx.store.list_audit(customer_id=customer, limit=limit, action=action)
+    events = read_audit(ctx.store, customer_id=customer, limit=limit, action=action).events
     rows = [
         {
             "id": e.id,

@@ -16,8 +16,9 @@ from gatehouse.cli.common import (
     print_table,
     token_url,
 )
-from gatehouse.customers import create_customer
 from gatehouse.errors import InvalidInput
+from gatehouse.services.customers import create_customer
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import Customer
 from gatehouse.store.store import Conflict, NotFound
 
@@ -40,6 +41,7 @@ def customers_create(
             name=name,
             alg=ctx.settings.signing_alg,
             actor="cli",
+            notifier=UNHEARD,
         )
     except InvalidInput as exc:
         fail(str(exc), 2)

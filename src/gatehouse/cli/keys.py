@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,8 +20,8 @@ from gatehouse.cli.common import (
     print_table,
     require_customer,
 )
-from gatehouse.keyring import rotate_keys, schedule_rotation
-from gatehouse.store.models import AuditEvent
+from gatehouse.services.notify import UNHEARD
+from gatehouse.services.signing_keys import rotate_signing_key
 
 app = typer.Typer(no_args_is_help=True, help="Signing keys.")
 
@@ -66,29 +65,18 @@ def keys_rotate(
     the old one stays published until its tokens expire."""
     ctx = open_context()
     require_customer(ctx, customer)
-    alg = ctx.settings.signing_alg
-    if now:
-        event = AuditEvent(
-            customer_id=customer,
-            at=time.time(),
-            actor=CLI_ACTOR.name,
-            action="keys.rotate",
-            target=None,
-            source=CLI_ACTOR.source,
-            detail={"now": True},
-        )
-        kid = rotate_keys(ctx.store, ctx.master_key, customer_id=customer, alg=alg, audit=event)
-        document = _keys_document(ctx, customer)
-        emit(as_json, document, f"active_kid: {kid}")
-        return
-    rotation = schedule_rotation(
+    rotation = rotate_signing_key(
         ctx.store,
         ctx.master_key,
         customer_id=customer,
-        alg=alg,
-        actor=CLI_ACTOR.name,
-        source=CLI_ACTOR.source,
+        alg=ctx.settings.signing_alg,
+        actor=CLI_ACTOR,
+        at_once=now,
+        notifier=UNHEARD,
     )
+    if now:
+        emit(as_json, _keys_document(ctx, customer), f"active_kid: {rotation.kid}")
+        return
     document = {
         **_keys_document(ctx, customer),
         "next_kid": rotation.kid,

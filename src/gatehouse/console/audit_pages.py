@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse.console.pages import ConsoleRequest, Pages
+from gatehouse.services.audit import read_audit
 from gatehouse.store.models import AuditEvent
 
 BASE = "/console/audit"
@@ -61,19 +62,19 @@ def audit_routes(pages: Pages) -> list[BaseRoute]:
             )
         before = params.get("before", "")
         before_id = int(before) if before.isdigit() and len(before) < 19 else None
-        events = store.list_audit(
+        found_page = read_audit(
+            store,
             customer_id=page.customer_id,
-            limit=PAGE_SIZE + 1,
+            limit=PAGE_SIZE,
             before_id=before_id,
             action=action or None,
             target=client or None,
         )
-        more = len(events) > PAGE_SIZE
-        events = events[:PAGE_SIZE]
+        events = found_page.events
         clients = store.list_clients(customer_id=page.customer_id, limit=MAX_CLIENT_CHOICES)
         names = {c.id: c.name for c in clients}
         query: dict[str, Any] = {k: v for k, v in (("action", action), ("client", client)) if v}
-        last_id = events[-1].id if events else None
+        last_id = found_page.next_before
         return pages.renderer.page(
             page.request,
             "audit.html",
@@ -86,7 +87,9 @@ def audit_routes(pages: Pages) -> list[BaseRoute]:
             names=names,
             known_actions=KNOWN_ACTIONS,
             first_url=f"{BASE}?{urlencode(query)}" if before_id is not None else None,
-            next_url=f"{BASE}?{urlencode({**query, 'before': last_id})}" if more else None,
+            next_url=f"{BASE}?{urlencode({**query, 'before': last_id})}"
+            if last_id is not None
+            else None,
         )
 
     return [Route(BASE, pages.signed_in(audit_page), methods=["GET"])]

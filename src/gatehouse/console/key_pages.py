@@ -6,7 +6,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse.console.pages import ConsoleRequest, Done, Pages
-from gatehouse.keyring import ACTIVATION_DELAY, schedule_rotation
+from gatehouse.keyring import ACTIVATION_DELAY
+from gatehouse.services.signing_keys import rotate_signing_key
 
 BASE = "/console/apiAccess/keys"
 STATE_HELP = {
@@ -60,16 +61,15 @@ def key_routes(pages: Pages) -> list[BaseRoute]:
         )
 
     def rotate(page: ConsoleRequest) -> Done:
-        actor = page.actor
-        schedule_rotation(
+        rotate_signing_key(
             store,
             runtime.master_key,
             customer_id=page.customer_id,
             alg=runtime.settings.signing_alg,
-            actor=actor.name,
-            source=actor.source,
+            actor=page.actor,
+            at_once=False,
+            notifier=runtime,
         )
-        runtime.changed()
         return Done(
             location=BASE,
             notice="A new signing key is published. It becomes active at the time shown, once "

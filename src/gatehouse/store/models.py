@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict
+
+# The JWS algorithms a signing key may have (the same set as gatehouse.oauth.keys.Alg; a test
+# holds the two equal, as the store imports nothing of the protocol core).
+Algorithm = Literal["ES256", "RS256", "PS256", "EdDSA"]
+# next: published, not signing yet; active: signs; retired: published until every token it
+# signed has expired; removed: out of the JWKS (gatehouse.keyring).
+KeyState = Literal["next", "active", "retired", "removed"]
+ALGORITHMS: tuple[Algorithm, ...] = ("ES256", "RS256", "PS256", "EdDSA")
+KEY_STATES: tuple[KeyState, ...] = ("next", "active", "retired", "removed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,14 +136,23 @@ class FederatedCredentialRecord:
 class SigningKeyRecord:
     kid: str
     customer_id: str
-    alg: str
-    state: str
+    alg: Algorithm
+    state: KeyState
     private_key_sealed: bytes = field(repr=False)
     public_jwk: dict[str, str]
     created_at: float
     activated_at: float | None
     retired_at: float | None
     remove_after: float | None
+
+
+class KeyChange(TypedDict, total=False):
+    """The columns of a signing key that a state change sets."""
+
+    state: KeyState
+    activated_at: float
+    retired_at: float
+    remove_after: float
 
 
 @dataclass(frozen=True, slots=True)

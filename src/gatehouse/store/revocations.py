@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gatehouse.store import tables as t
 from gatehouse.store.models import AuditEvent, Change
-from gatehouse.store.store import Store, audit_values
+from gatehouse.store.store import Store
 
 _r = t.revoked_tokens.c
 _ch = t.changes.c
@@ -62,8 +62,7 @@ def insert_revocation(
         except IntegrityError:  # revoked at the same moment by another request
             return False
         Store.record_change(conn, kind="revocation", customer_id=customer_id, entity_id=jti)
-        if audit is not None:
-            conn.execute(insert(t.audit_events).values(**audit_values(audit)))
+        Store.write_audit(conn, audit)
     return True
 
 

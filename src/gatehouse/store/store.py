@@ -18,6 +18,7 @@ from gatehouse.store.models import (
     ClientColumns,
     CorpusRole,
     Customer,
+    KeyChange,
     SigningKeyRecord,
 )
 
@@ -202,29 +203,10 @@ class Store:
     # -- customers -----------------------------------------------------------------------------
 
     def create_customer(self, *, customer_id: str, name: str) -> Customer:
-        customer = Customer(id=customer_id, name=name, created_at=time.time())
-        with self.engine.begin() as conn:
-            if conn.execute(
-                select(t.customers.c.id).where(t.customers.c.id == customer_id)
-            ).first():
-                raise Conflict(f"customer {customer_id} exists")
-            conn.execute(
-                insert(t.customers).values(
-                    id=customer_id, name=name, created_at=customer.created_at
-                )
-            )
-            self._record_change(
-                conn, kind="customer", customer_id=customer_id, entity_id=customer_id
-            )
-            # Every customer has the built-in API (its identifier is the configured audience).
-            from gatehouse.store.apis import builtin_api_values, new_api_id
+        """A new customer with its built-in API (``gatehouse.store.customers``)."""
+        from gatehouse.store.customers import insert_customer
 
-            conn.execute(
-                insert(t.apis).values(
-                    builtin_api_values(new_api_id(), customer_id, customer.created_at)
-                )
-            )
-        return customer
+        return insert_customer(self, customer_id=customer_id, name=name)
 
     def get_customer(self, *, customer_id: str) -> Customer:
         with self.engine.connect() as conn:
@@ -424,11 +406,14 @@ class Store:
             )
         )
 
+    # Public for the store modules that write a key in a transaction of their own (customers).
+    insert_key_row = _insert_key
+
     def set_key_states(
         self,
         *,
         customer_id: str,
-        states: dict[str, dict[str, Any]],
+        states: dict[str, KeyChange],
         insert_first: SigningKeyRecord | None = None,
         audit: AuditEvent | None = None,
     ) -> None:
@@ -464,7 +449,7 @@ class Store:
         if event is not None:
             conn.execute(insert(t.audit_events).values(**audit_values(event)))
 
-    # Public for the store modules of other tables (APIs, grants, federated credentials).
+    # Public for the store modules that write an audit row in their own transactions.
     write_audit = _audit_in
 
     def append_audit(self, *, events: Sequence[AuditEvent]) -> None:

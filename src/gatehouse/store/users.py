@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Delete, Update, delete, func, insert, select,
 
 from gatehouse.store import tables as t
 from gatehouse.store.models import AuditEvent
-from gatehouse.store.store import Conflict, NotFound, Store, audit_values
+from gatehouse.store.store import Conflict, NotFound, Store
 
 UserRole = Literal["owner", "administrator"]
 USER_ROLES: tuple[UserRole, ...] = ("owner", "administrator")
@@ -30,7 +30,7 @@ class ConsoleUser:
     id: str
     customer_id: str
     email: str
-    role: str
+    role: UserRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +51,6 @@ AuditOf = Callable[[ConsoleUser], AuditEvent]
 def _user_of(row: Any) -> ConsoleUser:
     m = row._mapping
     return ConsoleUser(id=m["id"], customer_id=m["customer_id"], email=m["email"], role=m["role"])
-
-
-def _audit_in(conn: Connection, event: AuditEvent | None) -> None:
-    if event is not None:
-        conn.execute(insert(t.audit_events).values(**audit_values(event)))
 
 
 def insert_user(
@@ -82,7 +77,7 @@ def insert_user(
                 created_at=time.time(),
             )
         )
-        _audit_in(conn, audit)
+        Store.write_audit(conn, audit)
     return ConsoleUser(id=user_id, customer_id=customer_id, email=email, role=role)
 
 
@@ -174,7 +169,7 @@ def update_user_role(
                 conn, customer_id=customer_id, user_id=user_id, statement=statement
             )
         after = ConsoleUser(id=before.id, customer_id=customer_id, email=before.email, role=role)
-        _audit_in(conn, audit(after) if audit is not None else None)
+        Store.write_audit(conn, audit(after) if audit is not None else None)
     return after
 
 
@@ -187,7 +182,7 @@ def delete_user(
             conn, customer_id=customer_id, user_id=user_id, statement=delete(t.console_users)
         )
         conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user_id))
-        _audit_in(conn, audit(before) if audit is not None else None)
+        Store.write_audit(conn, audit(before) if audit is not None else None)
     return before
 
 
@@ -205,5 +200,5 @@ def update_user_password(
         user = _own_row(conn, customer_id=customer_id, user_id=user_id)
         conn.execute(update(t.console_users).where(mine).values(password_hash=password_hash))
         conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user_id))
-        _audit_in(conn, audit(user) if audit is not None else None)
+        Store.write_audit(conn, audit(user) if audit is not None else None)
     return user

@@ -1,0 +1,71 @@
+"""services/console_users.py: each change writes its audit row with it, and a refused change
+(a bad input, a taken email, the last owner) writes neither."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatehouse.errors import InvalidInput
+from gatehouse.services.console_users import (
+    LastOwner,
+    create_user,
+    delete_user,
+    reset_password,
+    set_user_role,
+)
+from gatehouse.store.store import Conflict, Store
+from gatehouse.users import authenticate, list_users
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def acme(store: Store) -> Store:
+    store.create_customer(customer_id="acme", name="Acme")
+    return store
+
+
+def _add(store: Store, email: str, role: str = "owner", password: str = PASSWORD) -> str:
+    return create_user(
+        store, customer_id="acme", email=email, role=role, password=password, actor="t"
+    )
+
+
+def _audit(store: Store) -> list[tuple[str, str | None]]:
+    return [(e.action, e.target) for e in reversed(store.list_audit(customer_id="acme"))]
+
+
+def test_each_change_is_audited(acme: Store) -> None:
+    owner = _add(acme, " Owner@Acme.test ")
+    admin = _add(acme, "admin@acme.test", "administrator")
+    set_user_role(acme, customer_id="acme", user_id=admin, role="owner", actor="t")
+    reset_password(
+        acme, customer_id="acme", user_id=owner, password="another long password", actor="t"
+    )
+    assert authenticate(acme, email="owner@acme.test", password="another long password")
+    delete_user(acme, customer_id="acme", user_id=owner, actor="t")
+    assert _audit(acme) == [
+        ("user.create", "owner@acme.test"),
+        ("user.create", "admin@acme.test"),
+        ("user.set_role", "admin@acme.test"),
+        ("user.reset_password", "owner@acme.test"),
+        ("user.delete", "owner@acme.test"),
+    ]
+
+
+def test_a_refused_change_writes_no_audit_row(acme: Store) -> None:
+    only = _add(acme, "only@acme.test")
+    with pytest.raises(InvalidInput):
+        _add(acme, "not an email")
+    with pytest.raises(InvalidInput):
+        _add(acme, "x@acme.test", role="root")
+    with pytest.raises(InvalidInput):
+        _add(acme, "x@acme.test", password="short")
+    with pytest.raises(Conflict):
+        _add(acme, "only@acme.test")
+    with pytest.raises(LastOwner):
+        set_user_role(acme, customer_id="acme", user_id=only, role="administrator", actor="t")
+    with pytest.raises(LastOwner):
+        delete_user(acme, customer_id="acme", user_id=only, actor="t")
+    assert _audit(acme) == [("user.create", "only@acme.test")]
+    assert [u.email for u in list_users(acme, customer_id="acme")] == ["only@acme.test"]
