@@ -214,7 +214,7 @@ class ApiError(GatehouseError):
         self.extra_headers = headers or {}
 
     def headers(self) -> list[tuple[str, str]]:
-        return [NO_STORE[0], *self.extra_headers.items()]
+        return [*NO_STORE, *self.extra_headers.items()]
 
     def document(self, request_id: str) -> dict[str, object]:
         body: dict[str, object] = {"messages": self.messages, "request_id": request_id}
