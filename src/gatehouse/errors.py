@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from abc import ABCMeta, abstractmethod
 from typing import ClassVar
 
 import orjson
@@ -39,8 +40,9 @@ NO_STORE: tuple[tuple[str, str], ...] = (("cache-control", "no-store"), ("pragma
 JSON = ("content-type", "application/json")
 
 
-class GatehouseError(Exception):
-    """The root of every error the server renders: a status, headers and a JSON body."""
+class GatehouseError(Exception, metaclass=ABCMeta):
+    """The root of every error the server renders: a status, headers and a JSON body (each
+    shape below renders its own)."""
 
     status_code: int = 400
 
@@ -48,8 +50,8 @@ class GatehouseError(Exception):
         """The response headers besides the content type; an error is never cached."""
         return list(NO_STORE)
 
-    def body(self) -> bytes:
-        raise NotImplementedError  # every shape below renders its own body
+    @abstractmethod
+    def body(self) -> bytes: ...
 
     @property
     def description(self) -> str:
@@ -214,7 +216,7 @@ class ApiError(GatehouseError):
         self.extra_headers = headers or {}
 
     def headers(self) -> list[tuple[str, str]]:
-        return [NO_STORE[0], *self.extra_headers.items()]
+        return [*NO_STORE, *self.extra_headers.items()]
 
     def document(self, request_id: str) -> dict[str, object]:
         body: dict[str, object] = {"messages": self.messages, "request_id": request_id}

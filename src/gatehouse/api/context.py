@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from gatehouse.api.bearer import Bearer, Principal
 from gatehouse.appclients import Actor
+from gatehouse.errors import NO_STORE
 from gatehouse.loopgate import LoopGate
 from gatehouse.peers import CLIENT_CERT
 from gatehouse.runtime import Runtime
@@ -169,5 +170,5 @@ def json_response(document: Any, *, status_code: int = 200) -> Response:
         orjson.dumps(document),
         status_code=status_code,
         media_type="application/json",
-        headers={"cache-control": "no-store"},
+        headers=dict(NO_STORE),
     )

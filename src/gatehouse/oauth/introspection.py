@@ -17,7 +17,7 @@ import orjson
 from gatehouse.errors import JSON, NO_STORE
 from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.inspect import TokenChecker
-from gatehouse.oauth.refuse import answer
+from gatehouse.oauth.refuse import Refusing
 from gatehouse.oauth.request import TokenRequest
 from gatehouse.oauth.response import Response
 from gatehouse.oauth.revocation import required_token
@@ -33,23 +33,17 @@ MEMBERS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti"
 
 
 @dataclass
-class IntrospectionEndpoint:
+class IntrospectionEndpoint(Refusing):
+    kind = "introspection"
+    failure = "the server could not introspect the token"
+    log = log
+
     auth: ClientAuthenticator
     checker: TokenChecker  # any audience: the resource server checks aud (RFC 7662 §4)
     clock: Callable[[], float] = time.time
     refusals: RefusalLog = field(default_factory=RefusalLog)
 
-    def handle(self, request: TokenRequest) -> Response:
-        return answer(
-            self._introspect,
-            request,
-            kind="introspection",
-            log=log,
-            refusals=self.refusals,
-            failure="the server could not introspect the token",
-        )
-
-    def _introspect(self, request: TokenRequest) -> Response:
+    def serve(self, request: TokenRequest) -> Response:
         client, params = self.auth.authenticate(request)
         token = required_token(params)
         # RFC 7662 §2.1: token_type_hint is optional; only access tokens exist here.

@@ -5,7 +5,9 @@ its RFC 6749 §5.2 response, counted and logged by sample; anything unexpected b
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import ClassVar
 
 from gatehouse.errors import JSON, OAuthError, ServerError
 from gatehouse.oauth.request import TokenRequest
@@ -45,3 +47,26 @@ def answer(
     except Exception:  # anything unexpected renders as a generic server_error
         log.exception("%s failed", kind)
         return render_error(ServerError(failure))
+
+
+class Refusing(ABC):
+    """An endpoint whose :meth:`handle` is :meth:`serve` ending in :func:`answer`: every
+    refusal counted in ``refusals`` under ``kind`` and logged to ``log``."""
+
+    kind: ClassVar[str]
+    failure: ClassVar[str]  # the server_error description
+    log: ClassVar[logging.Logger]
+    refusals: RefusalLog
+
+    @abstractmethod
+    def serve(self, request: TokenRequest) -> Response: ...
+
+    def handle(self, request: TokenRequest) -> Response:
+        return answer(
+            self.serve,
+            request,
+            kind=self.kind,
+            log=self.log,
+            refusals=self.refusals,
+            failure=self.failure,
+        )

@@ -20,7 +20,7 @@ from gatehouse.errors import (
 from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.inspect import TokenChecker
-from gatehouse.oauth.refuse import answer
+from gatehouse.oauth.refuse import Refusing
 from gatehouse.oauth.request import TokenRequest
 from gatehouse.oauth.response import Response
 from gatehouse.refusals import RefusalLog
@@ -43,24 +43,18 @@ def required_token(params: dict[str, str]) -> str:
 
 
 @dataclass
-class RevocationEndpoint:
+class RevocationEndpoint(Refusing):
+    kind = "revocation"
+    failure = "the server could not revoke the token"
+    log = log
+
     auth: ClientAuthenticator
     checker: TokenChecker  # any audience: a token is revocable whatever its aud
     revoke: RevokeHook
     clock: Callable[[], float] = time.time
     refusals: RefusalLog = field(default_factory=RefusalLog)
 
-    def handle(self, request: TokenRequest) -> Response:
-        return answer(
-            self._revoke,
-            request,
-            kind="revocation",
-            log=log,
-            refusals=self.refusals,
-            failure="the server could not revoke the token",
-        )
-
-    def _revoke(self, request: TokenRequest) -> Response:
+    def serve(self, request: TokenRequest) -> Response:
         client, params = self.auth.authenticate(request)
         token = required_token(params)
         # RFC 7009 §2.1: token_type_hint is optional and the server may ignore it; only access

@@ -18,7 +18,7 @@ import orjson
 
 from gatehouse.errors import JSON, NO_STORE, InvalidRequest, MethodNotAllowed
 from gatehouse.oauth.client_auth import ClientAuthenticator
-from gatehouse.oauth.refuse import answer
+from gatehouse.oauth.refuse import Refusing
 from gatehouse.oauth.request import TokenRequest
 from gatehouse.oauth.response import Response
 from gatehouse.refusals import RefusalLog
@@ -44,22 +44,16 @@ def feed_cursor(query: str) -> int | None:
 
 
 @dataclass
-class RevocationFeedEndpoint:
+class RevocationFeedEndpoint(Refusing):
+    kind = "revocation feed"
+    failure = "the server could not read the revocation feed"
+    log = log
+
     auth: ClientAuthenticator  # the token endpoint's own client-authentication step
     read_page: ReadPage
     refusals: RefusalLog = field(default_factory=RefusalLog)
 
-    def handle(self, request: TokenRequest) -> Response:
-        return answer(
-            self._page,
-            request,
-            kind="revocation feed",
-            log=log,
-            refusals=self.refusals,
-            failure="the server could not read the revocation feed",
-        )
-
-    def _page(self, request: TokenRequest) -> Response:
+    def serve(self, request: TokenRequest) -> Response:
         if request.method != "GET":
             raise MethodNotAllowed("the revocation feed takes GET", allow="GET")
         client = self.auth.authenticate_basic(request)
