@@ -1,0 +1,56 @@
+"""A fresh, migrated store per test (SQLite and PostgreSQL) with two customers, a master key,
+and a notifier that counts its notices: what every service test needs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from gatehouse.masterkey import MasterKey
+from gatehouse.store.engine import create_store_engine, migrate
+from gatehouse.store.models import AuditEvent
+from gatehouse.store.store import Store
+
+
+class Counting:
+    """A notifier that remembers how often it was told."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def changed(self) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    engine = create_store_engine(database_url)
+    migrate(engine)
+    store = Store(engine)
+    store.create_customer(customer_id="acme", name="Acme")
+    store.create_customer(customer_id="globex", name="Globex")
+    try:
+        yield store
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def master_key() -> MasterKey:
+    return MasterKey.from_bytes(os.urandom(32))
+
+
+@pytest.fixture
+def notifier() -> Counting:
+    return Counting()
+
+
+def audit_of(store: Store, customer_id: str = "acme") -> list[AuditEvent]:
+    """The customer's audit rows, oldest first."""
+    return list(reversed(store.list_audit(customer_id=customer_id)))
+
+
+def actions(store: Store, customer_id: str = "acme") -> list[str]:
+    return [event.action for event in audit_of(store, customer_id)]
