@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from gatehouse.apis import Apis
-from gatehouse.errors import InvalidInput
+from gatehouse.appclients import Actor
+from gatehouse.errors import ApiError, InvalidInput
 from gatehouse.masterkey import MasterKey
 from gatehouse.services import apis as api_service
 from gatehouse.services import app_clients
@@ -237,3 +238,39 @@ def test_a_grant_on_the_builtin_api_sets_the_clients_roles(
     assert ctx.store.get_client(app_id=client.id).api_roles == ("viewer", "corpus_developer")
     event = audit_of(ctx.store)[-1]
     assert (event.action, event.detail["fields"]) == ("app_client.update", ["api_roles"])
+
+
+def test_only_an_owner_changes_the_grants_of_an_owner_client(
+    ctx: Apis, master_key: MasterKey, notifier: Counting
+) -> None:
+    api = _api(ctx, notifier)
+    owner = Actor(name="owner", source="test", roles=frozenset({"owner"}))
+    admin = Actor(name="admin", source="test", roles=frozenset({"administrator"}))
+    client, _ = app_clients.create_client(
+        ctx.store,
+        master_key,
+        customer_id="acme",
+        name="root",
+        api_roles=["owner"],
+        keep_secret=False,
+        actor=owner,
+        notify=UNHEARD,
+    )
+    with pytest.raises(ApiError):
+        api_service.put_grant(
+            ctx, client=client, api=api, scopes=["read"], actor=admin, notify=notifier
+        )
+    with pytest.raises(ApiError):
+        api_service.delete_grant(ctx, client=client, api=api, actor=admin, notify=notifier)
+    builtin = ctx.apis.builtin_api(customer_id="acme")
+    plain = _client(ctx.store, master_key)
+    with pytest.raises(ApiError):
+        api_service.put_grant(
+            ctx, client=plain, api=builtin, scopes=["owner"], actor=admin, notify=notifier
+        )
+    assert notifier.count == 1
+    assert ctx.apis.list_grants(app_id=client.id) == []
+    api_service.put_grant(
+        ctx, client=client, api=api, scopes=["read"], actor=owner, notify=notifier
+    )
+    assert notifier.count == 2

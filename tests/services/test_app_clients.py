@@ -7,11 +7,13 @@ import time
 
 import pytest
 
-from gatehouse.errors import InvalidInput
+from gatehouse.appclients import OWNER_ONLY, Actor
+from gatehouse.errors import ApiError, InvalidInput
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.secrets import hash_secret
 from gatehouse.services import app_clients
 from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import AppClientRecord, CorpusRole
 from gatehouse.store.store import NotFound, Store
 from tests.factories import TEST_ACTOR
@@ -333,3 +335,100 @@ def test_revoke_and_delete_audit_and_notify_once_each(
             store, customer_id="acme", app_id=record.id, actor=TEST_ACTOR, notify=notifier
         )
     assert notifier.count == 3
+
+
+ADMIN = Actor(name="admin", source="test", roles=frozenset({"administrator"}))
+OWNER = Actor(name="owner", source="test", roles=frozenset({"owner"}))
+
+
+def _owner_client(store: Store, master_key: MasterKey) -> AppClientRecord:
+    record, _ = app_clients.create_client(
+        store,
+        master_key,
+        customer_id="acme",
+        name="root",
+        api_roles=["owner"],
+        keep_secret=False,
+        actor=OWNER,
+        notify=UNHEARD,
+    )
+    return record
+
+
+def test_only_an_owner_grants_owner(
+    store: Store, master_key: MasterKey, notifier: Counting
+) -> None:
+    with pytest.raises(ApiError) as refused:
+        app_clients.create_client(
+            store,
+            master_key,
+            customer_id="acme",
+            name="root",
+            api_roles=["owner"],
+            keep_secret=False,
+            actor=ADMIN,
+            notify=notifier,
+        )
+    assert (refused.value.status_code, refused.value.messages) == (403, [OWNER_ONLY])
+    record = _create(store, master_key, notifier)
+    with pytest.raises(ApiError):
+        app_clients.update_client(
+            store,
+            customer_id="acme",
+            app_id=record.id,
+            changes=ClientChanges(api_roles=["owner"]),
+            actor=ADMIN,
+            notify=notifier,
+        )
+    assert notifier.count == 1
+    assert store.get_client(app_id=record.id) == record
+    assert actions(store) == ["app_client.create"]
+
+
+@pytest.mark.parametrize("action", ["update", "enable", "roles", "rotate", "revoke", "delete"])
+def test_only_an_owner_changes_an_owner_client(
+    store: Store, master_key: MasterKey, notifier: Counting, action: str
+) -> None:
+    record = _owner_client(store, master_key)
+
+    def act(actor: Actor) -> None:
+        at = {"customer_id": "acme", "app_id": record.id}
+        if action == "update":
+            app_clients.update_client(
+                store,
+                customer_id="acme",
+                app_id=record.id,
+                changes=ClientChanges(name="mine"),
+                actor=actor,
+                notify=notifier,
+            )
+        elif action == "enable":
+            app_clients.set_enabled(store, **at, enabled=False, actor=actor, notify=notifier)
+        elif action == "roles":
+            app_clients.set_corpus_roles(store, **at, roles=(), actor=actor, notify=notifier)
+        elif action == "rotate":
+            app_clients.rotate_secret(
+                store,
+                master_key,
+                customer_id="acme",
+                app_id=record.id,
+                keep_secret=False,
+                actor=actor,
+                notify=notifier,
+            )
+        elif action == "revoke":
+            app_clients.revoke_tokens(store, **at, actor=actor, notify=notifier)
+        else:
+            app_clients.delete_client(store, **at, actor=actor, notify=notifier)
+
+    with pytest.raises(ApiError):
+        act(ADMIN)
+    assert notifier.count == 0
+    assert store.get_client(app_id=record.id) == record
+    assert actions(store) == ["app_client.create"]
+    act(OWNER)
+    assert notifier.count == 1
+    act_cli = Actor(name="cli", source="cli")  # an operator: no roles, no rule
+    if action != "delete":
+        act(act_cli)
+        assert notifier.count == 2

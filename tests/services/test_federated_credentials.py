@@ -3,9 +3,12 @@ row and tells the notifier once; a refused write changes nothing and notifies no
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from gatehouse.errors import InvalidInput
+from gatehouse.appclients import Actor
+from gatehouse.errors import ApiError, InvalidInput
 from gatehouse.federation import MAX_PER_CLIENT
 from gatehouse.masterkey import MasterKey
 from gatehouse.services import app_clients
@@ -183,4 +186,55 @@ def test_remove_audits_and_notifies_once(
             actor=TEST_ACTOR,
             notify=notifier,
         )
+    assert notifier.count == 2
+
+
+def test_only_an_owner_changes_the_credentials_of_an_owner_client(
+    store: Store, master_key: MasterKey, notifier: Counting
+) -> None:
+    owner = Actor(name="owner", source="test", roles=frozenset({"owner"}))
+    admin = Actor(name="admin", source="test", roles=frozenset({"administrator"}))
+    root, _ = app_clients.create_client(
+        store,
+        master_key,
+        customer_id="acme",
+        name="root",
+        api_roles=["owner"],
+        keep_secret=False,
+        actor=owner,
+        notify=UNHEARD,
+    )
+    credential = _add(store, root, notifier)  # TEST_ACTOR: an operator
+
+    def refused(act: Callable[[], object]) -> None:
+        with pytest.raises(ApiError):
+            act()
+
+    at = {"customer_id": "acme", "app_id": root.id}
+    refused(
+        lambda: service.add_credential(
+            store, **at, fields=FIELDS, allow_insecure=False, actor=admin, notify=notifier
+        )
+    )
+    refused(
+        lambda: service.change_credential(
+            store,
+            **at,
+            credential_id=credential.id,
+            changes=CredentialChanges(name="mine"),
+            allow_insecure=False,
+            actor=admin,
+            notify=notifier,
+        )
+    )
+    refused(
+        lambda: service.remove_credential(
+            store, **at, credential_id=credential.id, actor=admin, notify=notifier
+        )
+    )
+    assert notifier.count == 1
+    assert federated.list_credentials(store, app_id=root.id) == [credential]
+    service.remove_credential(
+        store, **at, credential_id=credential.id, actor=owner, notify=notifier
+    )
     assert notifier.count == 2
