@@ -10,10 +10,11 @@ from gatehouse.appclients import Actor
 from gatehouse.customers import create_customer
 from gatehouse.masterkey import MasterKey
 from gatehouse.services import app_clients
+from gatehouse.services.console_users import create_user
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store.store import NotFound, Store
-from gatehouse.users import create_user, user_exists
+from gatehouse.users import user_exists
 
 DEMO_CUSTOMER = "demo"
 DEMO_CLIENT_NAME = "Demo owner client"

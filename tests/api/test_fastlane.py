@@ -51,9 +51,10 @@ from gatehouse.app import GatehouseApp, create_app
 from gatehouse.console.sessions import start_session
 from gatehouse.runtime import Runtime
 from gatehouse.services import app_clients
+from gatehouse.services.console_users import create_user
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
-from gatehouse.users import create_user, get_user
+from gatehouse.users import get_user
 from tests.api.conftest import REQUEST_ID, Api, forge
 from tests.conftest import copy_migrated_sqlite, make_settings
 from tests.factories import TEST_ACTOR

@@ -18,7 +18,7 @@ from gatehouse.services.notify import UNHEARD
 from gatehouse.store import federated
 from gatehouse.store.engine import create_store_engine, migrate
 from gatehouse.store.store import Store
-from tests.factories import TEST_ACTOR
+from tests.factories import TEST_ACTOR, redis_url
 from tests.secretless.keys import ec_key, public_jwks
 
 
@@ -120,7 +120,7 @@ def test_an_assertion_id_is_used_once_even_by_racing_writers(store: Store) -> No
 def test_jti_in_redis_when_configured(store: Store) -> None:
     import redis
 
-    url = os.environ.get("GATEHOUSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    url = redis_url()
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:

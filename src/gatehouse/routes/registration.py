@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,29 +17,11 @@ from gatehouse import registration
 from gatehouse.errors import OAuthError, ServerError
 from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.registration import MAX_BODY, InvalidClientMetadata, InvalidToken, bearer_token
+from gatehouse.routes.responses import error_response, no_store_json
 from gatehouse.runtime import Runtime
 from gatehouse.services import registration as service
 
 log = logging.getLogger(__name__)
-
-
-def _render(status: int, document: Any | None) -> Response:
-    # RFC 7591 §3.2.1: the response carries Cache-Control: no-store and Pragma: no-cache.
-    return Response(
-        orjson.dumps(document) if document is not None else b"",
-        status_code=status,
-        media_type="application/json" if document is not None else None,
-        headers={"cache-control": "no-store", "pragma": "no-cache"},
-    )
-
-
-def _error(error: OAuthError) -> Response:
-    return Response(
-        error.body(),
-        status_code=error.status_code,
-        media_type="application/json",
-        headers=dict(error.headers()),
-    )
 
 
 def registration_routes(runtime: Runtime) -> list[BaseRoute]:
@@ -61,11 +42,11 @@ def registration_routes(runtime: Runtime) -> list[BaseRoute]:
                 raise InvalidClientMetadata(f"the request body is larger than {MAX_BODY} bytes")
             document = await run_in_threadpool(work, customer_id, token, body)
         except OAuthError as error:
-            return _error(error)
+            return error_response(error)
         except Exception:
             log.exception("registration request failed")
-            return _error(ServerError("the server could not complete the registration"))
-        return _render(status, document)
+            return error_response(ServerError("the server could not complete the registration"))
+        return no_store_json(document, status=status)
 
     def source(request: Request) -> str | None:
         return request.client.host if request.client else None
