@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatehouse import authmethods
-from gatehouse.errors import InvalidInput
+from gatehouse.errors import ApiError, InvalidInput
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.metadata import API_ROLES, CORPUS_ROLES
 from gatehouse.store.models import AppClientRecord, AuditEvent, CorpusRole
@@ -23,12 +23,39 @@ MAX_QUOTA = 100_000_000
 CLIENT_TYPE = "client_credentials"
 
 
+OWNER_ONLY = "Only an owner may change an app client that holds the owner role, or grant owner."
+
+
+def may_change_client(roles: Iterable[str], client_roles: Iterable[str]) -> bool:
+    """Only an owner changes, rotates, revokes, deletes (or copies the secret of) a client that
+    holds ``owner``: doing so would let an administrator act as owner."""
+    return "owner" in roles or "owner" not in client_roles
+
+
+def may_grant(roles: Iterable[str], granted: Iterable[str]) -> bool:
+    """Only an owner grants ``owner``."""
+    return "owner" in roles or "owner" not in granted
+
+
 @dataclass(frozen=True)
 class Actor:
-    """Who acts (for the audit log): an app client id, a console user, or ``cli``."""
+    """Who acts (for the audit log): an app client id, a console user, or ``cli``; ``roles``:
+    the account roles it acts with (``None``: an operator the rules do not bind, the CLI or
+    dynamic registration, whose initial access token bounds what it grants)."""
 
     name: str
     source: str | None = None
+    roles: frozenset[str] | None = None
+
+    def require_may_change(self, client_roles: Iterable[str]) -> None:
+        """The services' check of :func:`may_change_client` (the adapters check first, to
+        answer in their own words; this holds whatever adapter calls)."""
+        if self.roles is not None and not may_change_client(self.roles, client_roles):
+            raise ApiError(403, OWNER_ONLY)
+
+    def require_may_grant(self, granted: Iterable[str]) -> None:
+        if self.roles is not None and not may_grant(self.roles, granted):
+            raise ApiError(403, OWNER_ONLY)
 
     def event(self, customer_id: str, action: str, target: str, **detail: Any) -> AuditEvent:
         """The audit row of this actor's ``action`` on ``target`` (every admin action's shape)."""

@@ -222,7 +222,8 @@ class Runtime:
         self.store.engine.dispose()
 
     def changed(self) -> None:
-        """After a local write: apply it to this process's replica at once, and tell the others
+        """The notifier of the services (:class:`gatehouse.services.notify.Notifier`): after a
+        local write, apply it to this process's replica at once, and tell the others
         (through Redis when configured; PostgreSQL's NOTIFY is sent by the store).
 
         The write has committed: a failure here is logged, never the caller's 500 (the poller

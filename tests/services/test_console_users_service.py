@@ -16,6 +16,13 @@ from gatehouse.services.console_users import (
 from gatehouse.store.store import Conflict, Store
 from gatehouse.users import authenticate, list_users
 
+
+@pytest.fixture
+def store(empty_store: Store) -> Store:
+    """These use-cases start from a store with no customer."""
+    return empty_store
+
+
 PASSWORD = "correct horse battery"
 
 

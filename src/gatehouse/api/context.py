@@ -162,7 +162,7 @@ def _is_sqlite_file(url: URL) -> bool:
 
 
 def actor_of(principal: Principal) -> Actor:
-    return Actor(name=principal.actor, source=principal.source)
+    return Actor(name=principal.actor, source=principal.source, roles=principal.api_roles)
 
 
 def json_response(document: Any, *, status_code: int = 200) -> Response:

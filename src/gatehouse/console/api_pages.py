@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse import apis
+from gatehouse.appclients import may_change_client
 from gatehouse.console.pages import ConsoleRequest, Pages
 from gatehouse.console.render import confirmed, redirect
 from gatehouse.errors import InvalidInput
@@ -126,7 +127,7 @@ def api_routes(pages: Pages) -> list[BaseRoute]:
         return redirect(f"{BASE}?done=api_deleted")
 
     def may_change(page: ConsoleRequest, roles: tuple[str, ...]) -> bool:
-        return page.principal.user.role == "owner" or "owner" not in roles
+        return may_change_client({page.principal.user.role}, roles)
 
     def grants_page(
         page: ConsoleRequest, *, error: str | None = None, status: int = 200

@@ -69,7 +69,7 @@ def whole_number(form: FormData | None, name: str, *, blank: int | None) -> int 
 
 def require_may_grant(user_role: str, api_roles: Iterable[str]) -> None:
     # Only an owner may grant owner (the same rule as the API's).
-    if "owner" in api_roles and user_role != "owner":
+    if not appclients.may_grant({user_role}, api_roles):
         raise InvalidInput({"api_roles": "Only an owner may grant the owner role."})
 
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse import federation
+from gatehouse.appclients import may_change_client
 from gatehouse.console.appclient_forms import BASE as CLIENTS
 from gatehouse.console.pages import ConsoleRequest, Pages
 from gatehouse.console.render import confirmed, field, redirect
@@ -43,7 +44,7 @@ def federated_routes(pages: Pages) -> list[BaseRoute]:
         return store.get_client(app_id=page.path_param("app_id"), customer_id=page.customer_id)
 
     def may_change(page: ConsoleRequest, record: AppClientRecord) -> bool:
-        return page.principal.user.role == "owner" or "owner" not in record.api_roles
+        return may_change_client({page.principal.user.role}, record.api_roles)
 
     def show(
         page: ConsoleRequest,

@@ -150,6 +150,7 @@ def put_grant(
     notify: Notifier,
 ) -> tuple[str, ...]:
     """Create or replace the client's grant on ``api``; on the built-in API, set its roles."""
+    actor.require_may_change(client.api_roles)
     wanted = _grant_scopes(api, scopes)
     if api.builtin:
         app_clients.update_client(
@@ -177,6 +178,7 @@ def delete_grant(
     ctx: Apis, *, client: AppClientRecord, api: ApiRecord, actor: Actor, notify: Notifier
 ) -> None:
     """Remove the client's grant on ``api`` (``NotFound`` when it has none)."""
+    actor.require_may_change(client.api_roles)
     if api.builtin:
         raise InvalidInput({"api_id": "the built-in API's grant is the client's api_roles"})
     ctx.apis.delete_grant(

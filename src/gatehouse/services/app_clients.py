@@ -3,8 +3,9 @@ the tokens, delete.
 
 The v2 API, the console, the CLI, dynamic registration and the corpus and grant services all
 call these, so each use-case exists once: it validates (:mod:`gatehouse.appclients`,
-:mod:`gatehouse.authmethods`), writes the change and its audit row through one store verb in
-one transaction, and then tells the notifier (:mod:`gatehouse.services.notify`) once.
+:mod:`gatehouse.authmethods`), authorizes (an actor with roles changes an owner client or
+grants ``owner`` only as an owner), writes the change and its audit row through one store verb
+in one transaction, and then tells the notifier (:mod:`gatehouse.services.notify`) once.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def create_client(
 ) -> tuple[AppClientRecord, str | None]:
     """A new enabled client and its secret (the only time the caller gets it unasked); no
     secret for a client that authenticates otherwise (``auth_fields``, docs/secretless.md)."""
+    actor.require_may_grant(api_roles)
     record, secret = new_client(
         master_key,
         customer_id=customer_id,
@@ -179,6 +181,9 @@ def update_client(
 ) -> AppClientRecord:
     """Apply validated ``changes``; disabling also revokes the tokens issued so far.
     ``NotFound`` when the client is not the customer's."""
+    _authorize(store, customer_id, app_id, actor)
+    if changes.api_roles is not None:
+        actor.require_may_grant(changes.api_roles)
     columns = _columns(store, customer_id, app_id, changes, allow_insecure_urls)
     return _write(store, customer_id, app_id, columns, actor, notify)
 
@@ -213,6 +218,12 @@ def set_corpus_roles(
     return update_client(
         store, customer_id=customer_id, app_id=app_id, changes=changes, actor=actor, notify=notify
     )
+
+
+def _authorize(store: Store, customer_id: str, app_id: str, actor: Actor) -> None:
+    """The actor may change this client (an actor with roles: one more read of the client)."""
+    if actor.roles is not None:
+        actor.require_may_change(store.get_client(app_id=app_id, customer_id=customer_id).api_roles)
 
 
 def _write(
@@ -298,6 +309,7 @@ def delete_client(
 ) -> None:
     """Delete the client; its tokens stop working. ``NotFound`` when it is not the customer's."""
     record = store.get_client(app_id=app_id, customer_id=customer_id)
+    actor.require_may_change(record.api_roles)
     store.delete_client(
         customer_id=customer_id, app_id=app_id, audit=_event(actor, record, "app_client.delete")
     )
@@ -319,6 +331,7 @@ def rotate_secret(
     if isinstance(grace_period_seconds, bool) or not 0 <= grace_period_seconds <= MAX_GRACE:
         raise InvalidInput({"grace_period_seconds": f"must be between 0 and {MAX_GRACE}"})
     current = store.get_client(app_id=app_id, customer_id=customer_id)
+    actor.require_may_change(current.api_roles)
     if not authmethods.has_secret(current.token_endpoint_auth_method):
         raise InvalidInput(
             {
@@ -352,6 +365,7 @@ def revoke_tokens(
     store: Store, *, customer_id: str, app_id: str, actor: Actor, notify: Notifier
 ) -> AppClientRecord:
     """Every token issued to the client before now is rejected from now on."""
+    _authorize(store, customer_id, app_id, actor)
     record = store.update_client(
         customer_id=customer_id,
         app_id=app_id,

@@ -7,6 +7,7 @@ away, so a corpus created later under the same key inherits no grants.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from gatehouse.appclients import Actor
@@ -89,8 +90,14 @@ def _grant_owner(
     except NotFound:
         return
     roles = (*record.corpus_roles, CorpusRole(corpus_key=key, role="owner"))
+    # The creator owns its corpus: a corpus role, whatever the account roles of the actor.
     app_clients.set_corpus_roles(
-        store, customer_id=customer_id, app_id=app_id, roles=roles, actor=actor, notify=notify
+        store,
+        customer_id=customer_id,
+        app_id=app_id,
+        roles=roles,
+        actor=replace(actor, roles=None),
+        notify=notify,
     )
 
 
@@ -99,6 +106,9 @@ def _drop_roles(
 ) -> None:
     """Take every client's roles on ``key`` away; one notice for them all."""
     gathered = Gathered()
+    # The roles go with the corpus, whoever deletes it: no change of a client the actor must be
+    # allowed to make.
+    actor = replace(actor, roles=None)
     for record in store.list_clients(customer_id=customer_id):
         kept = tuple(r for r in record.corpus_roles if r.corpus_key != key)
         if len(kept) != len(record.corpus_roles):

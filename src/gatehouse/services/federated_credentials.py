@@ -50,6 +50,11 @@ def _event(actor: Actor, record: FederatedCredentialRecord, action: str) -> Audi
     )
 
 
+def _authorize(store: Store, customer_id: str, app_id: str, actor: Actor) -> None:
+    if actor.roles is not None:
+        actor.require_may_change(store.get_client(app_id=app_id, customer_id=customer_id).api_roles)
+
+
 def add_credential(
     store: Store,
     *,
@@ -61,7 +66,8 @@ def add_credential(
     notify: Notifier,
 ) -> FederatedCredentialRecord:
     """A new credential of the client (``NotFound`` when the client is not the customer's)."""
-    store.get_client(app_id=app_id, customer_id=customer_id)  # NotFound for another customer
+    client = store.get_client(app_id=app_id, customer_id=customer_id)  # NotFound: not theirs
+    actor.require_may_change(client.api_roles)
     values = validate(fields, allow_insecure=allow_insecure)
     if federated.count_credentials(store, app_id=app_id) >= MAX_PER_CLIENT:
         raise InvalidInput({"federated_credentials": f"at most {MAX_PER_CLIENT} per app client"})
@@ -93,6 +99,7 @@ def change_credential(
     notify: Notifier,
 ) -> FederatedCredentialRecord:
     """Change some fields; the credential they make is checked whole, as a new one is."""
+    _authorize(store, customer_id, app_id, actor)
     current = federated.get_credential(
         store, customer_id=customer_id, app_id=app_id, credential_id=credential_id
     )
@@ -122,6 +129,7 @@ def remove_credential(
     notify: Notifier,
 ) -> None:
     """Stop trusting one credential (``NotFound`` when the client has no such credential)."""
+    _authorize(store, customer_id, app_id, actor)
     record = federated.get_credential(
         store, customer_id=customer_id, app_id=app_id, credential_id=credential_id
     )
