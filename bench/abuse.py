@@ -40,10 +40,11 @@ from typing import Any
 import httpx
 from sqlalchemy import insert
 
-from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store import tables as t
 
@@ -121,7 +122,7 @@ def seed(settings: Settings, corpora: int) -> dict[str, Any]:
             alg="ES256",
             actor="bench",
         )
-        record, secret = appclients.create_client(
+        record, secret = app_clients.create_client(
             runtime.store,
             runtime.master_key,
             customer_id=customer,
@@ -129,6 +130,7 @@ def seed(settings: Settings, corpora: int) -> dict[str, Any]:
             api_roles=("owner",),
             keep_secret=False,
             actor=ACTOR,
+            notify=UNHEARD,
         )
         found[customer] = (record.client_id, secret)
     now = time.time()

@@ -23,13 +23,14 @@ from typing import Any
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message
 
-from gatehouse import appclients
 from gatehouse.accesslog import AccessLog
 from gatehouse.app import create_app
 from gatehouse.appclients import Actor
 from gatehouse.customers import create_customer
 from gatehouse.logs import JsonFormatter
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 
 
@@ -101,7 +102,7 @@ def main() -> None:
             alg="ES256",
             actor="bench",
         )
-        record, secret = appclients.create_client(
+        record, secret = app_clients.create_client(
             runtime.store,
             runtime.master_key,
             customer_id="acme",
@@ -109,6 +110,7 @@ def main() -> None:
             api_roles=["owner"],
             keep_secret=False,
             actor=Actor(name="bench", source="bench"),
+            notify=UNHEARD,
         )
         assert secret is not None  # a client_secret_basic client
         runtime.changed()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
+import collections
 import os
 import socket
 import subprocess
@@ -15,10 +17,11 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import AppClientRecord
 
 TEST_ACTOR = Actor(name="test", source="test")
@@ -46,7 +49,7 @@ def add_client(
     lifetime: int = 1800,
     corpus_roles: tuple[dict[str, Any], ...] = (),
 ) -> tuple[AppClientRecord, str]:
-    record, secret = appclients.create_client(
+    record, secret = app_clients.create_client(
         runtime.store,
         runtime.master_key,
         customer_id=customer_id,
@@ -56,6 +59,7 @@ def add_client(
         lifetime=lifetime,
         keep_secret=runtime.settings.secret_retrieval,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     runtime.changed()
     assert secret is not None
@@ -136,11 +140,44 @@ def wrong_secret(secret: str) -> str:
     return secret[:-1] + ("x" if secret[-1] != "x" else "y")
 
 
+def redis_url() -> str:
+    """The Redis database of this test process: ``GATEHOUSE_TEST_REDIS_URL`` (default
+    ``redis://127.0.0.1:6379/0``), or under pytest-xdist database 1 + the worker's number, so
+    parallel workers never share the brute-force, quota, sign-in and replay counters
+    (docs/deployment.md: every process on one Redis database shares those counts)."""
+    base = os.environ.get("GATEHOUSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return base
+    server = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+    return f"{server}/{1 + int(worker[2:]) % 15}"
+
+
+# Ports handed out by free_port() stay bound (SO_REUSEADDR, never listening) until this many
+# later ones: no other bind(0) or outgoing connection on the machine takes the port before the
+# server it is for binds it (every server the tests start sets SO_REUSEADDR: uvicorn, asyncio,
+# nginx, Node), and a test that wants a closed port still gets "connection refused".
+_HELD_PORTS = 64
+_held: collections.deque[socket.socket] = collections.deque()
+
+
+@atexit.register
+def _release_ports() -> None:
+    while _held:
+        _held.popleft().close()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A free port on 127.0.0.1, reserved for a while (see ``_HELD_PORTS``): parallel test
+    workers and other test runs on the machine cannot be given it in the meantime."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    _held.append(sock)
+    while len(_held) > _HELD_PORTS:
+        _held.popleft().close()
+    return port
 
 
 @dataclass

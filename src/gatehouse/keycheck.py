@@ -10,17 +10,14 @@ development key file beside it.
 from __future__ import annotations
 
 import hmac
-import time
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import Connection, Engine, delete, exists, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
 from gatehouse.masterkey import MasterKey, load_master_key
 from gatehouse.settings import Settings
-from gatehouse.store import tables as t
-
-_ROW = 1
+from gatehouse.store import sealed
+from gatehouse.store.store import Store
 
 
 class MasterKeyError(ValueError):
@@ -61,17 +58,13 @@ def open_master_key(
 
     Raises :class:`MasterKeyError`; nothing is written unless the key is right.
     """
-    with engine.connect() as conn:
-        stored = conn.execute(select(t.key_check.c.value).where(t.key_check.c.id == _ROW)).scalar()
-        sealed = stored is not None or bool(
-            conn.execute(
-                select(exists().select_from(t.signing_keys) | exists().select_from(t.app_clients))
-            ).scalar()
-        )
+    store = Store(engine)
+    stored = sealed.key_check(store)
+    holds_sealed = stored is not None or sealed.holds_sealed_data(store)
     master_key = configured_key(settings)
     if master_key is None:
         # A development key file is created only beside a store that holds nothing sealed.
-        if sealed:
+        if holds_sealed:
             raise MasterKeyError(
                 f"GATEHOUSE_MASTER_KEY is not set and {settings.data_dir / 'master.key'} does not "
                 "exist, but the database holds data sealed with a master key: set "
@@ -82,11 +75,11 @@ def open_master_key(
         except (OSError, ValueError) as exc:
             raise MasterKeyError(f"invalid master key: {exc}") from None
     if stored is None:
-        _prove_legacy(engine, master_key, settings)
-        stored = _write_check(engine, master_key)
-    if rewrapping_to is not None and hmac.compare_digest(bytes(stored), rewrapping_to.check_value):
+        _prove_legacy(store, master_key, settings)
+        stored = sealed.insert_key_check(store, value=master_key.check_value)
+    if rewrapping_to is not None and hmac.compare_digest(stored, rewrapping_to.check_value):
         return master_key
-    if not hmac.compare_digest(bytes(stored), master_key.check_value):
+    if not hmac.compare_digest(stored, master_key.check_value):
         raise MasterKeyError(
             f"{key_setting(settings)} is not the master key this database was sealed with; "
             "set it to that key (nothing was changed)"
@@ -94,49 +87,14 @@ def open_master_key(
     return master_key
 
 
-def _prove_legacy(engine: Engine, master_key: MasterKey, settings: Settings) -> None:
+def _prove_legacy(store: Store, master_key: MasterKey, settings: Settings) -> None:
     """A store sealed before key checks existed: unseal one sealed value before trusting it."""
-    with engine.connect() as conn:
-        key = conn.execute(
-            select(t.signing_keys.c.kid, t.signing_keys.c.private_key_sealed).limit(1)
-        ).first()
-        client = conn.execute(
-            select(t.app_clients.c.id, t.app_clients.c.secret_sealed)
-            .where(t.app_clients.c.secret_sealed.is_not(None))
-            .limit(1)
-        ).first()
+    sample = sealed.a_sealed_value(store)
     try:
-        if key is not None:
-            master_key.unseal(bytes(key.private_key_sealed), context=key.kid)
-        elif client is not None:
-            master_key.unseal(bytes(client.secret_sealed), context=client.id)
+        if sample is not None:
+            master_key.unseal(sample[0], context=sample[1])
     except InvalidTag:
         raise MasterKeyError(
             f"{key_setting(settings)} cannot unseal the signing keys in this database; "
             "set it to the master key they were sealed with (nothing was changed)"
         ) from None
-
-
-def _write_check(engine: Engine, master_key: MasterKey) -> bytes:
-    """Insert the check value unless another process did first; returns the stored one."""
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                insert(t.key_check).values(
-                    id=_ROW, value=master_key.check_value, created_at=time.time()
-                )
-            )
-    except IntegrityError:  # another process wrote its value first: compare with that one
-        pass
-    with engine.connect() as conn:
-        return bytes(
-            conn.execute(select(t.key_check.c.value).where(t.key_check.c.id == _ROW)).scalar_one()
-        )
-
-
-def replace_check(conn: Connection, master_key: MasterKey) -> None:
-    """In the transaction of a rewrap: the store is sealed under ``master_key`` from now on."""
-    conn.execute(delete(t.key_check).where(t.key_check.c.id == _ROW))
-    conn.execute(
-        insert(t.key_check).values(id=_ROW, value=master_key.check_value, created_at=time.time())
-    )

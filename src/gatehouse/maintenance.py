@@ -9,23 +9,20 @@ that lock, so two processes never rotate the same customer's key twice.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from sqlalchemy import delete, func, select, text
 
 from gatehouse.auditlog import AuditWriter
 from gatehouse.keyring import activate_due, new_key, schedule_rotation
 from gatehouse.masterkey import MasterKey
 from gatehouse.revocations import DENY_GRACE, prune_revoked
 from gatehouse.settings import Settings
-from gatehouse.store import tables as t
+from gatehouse.store.audit import delete_audit_before
+from gatehouse.store.changes import delete_changes_before
+from gatehouse.store.locks import try_lock
 from gatehouse.store.models import AuditEvent, SigningKeyRecord
 from gatehouse.store.store import Store
 
@@ -78,7 +75,7 @@ class Maintenance:
         """Do every step now, unless another process holds the lock."""
         now = now if now is not None else time.time()
         report = MaintenanceReport()
-        with self._lock() as held:
+        with try_lock(self.store, key=PG_LOCK, name="maintenance") as held:
             if not held:
                 return report
             report.ran = True
@@ -94,11 +91,7 @@ class Maintenance:
         days = self.settings.audit_retention_days
         if days <= 0:
             return 0
-        with self.store.engine.begin() as conn:
-            result = conn.execute(
-                delete(t.audit_events).where(t.audit_events.c.at < now - days * DAY)
-            )
-        return int(result.rowcount or 0)
+        return delete_audit_before(self.store, before=now - days * DAY)
 
     def _prune_changes(self, now: float) -> int:
         """Drop change-feed rows older than any token can live (plus an hour).
@@ -106,13 +99,7 @@ class Maintenance:
         The newest row always stays, so ids keep growing (SQLite may reuse the largest rowid
         once it is deleted) and every process's cursor stays meaningful.
         """
-        c = t.changes.c
-        newest = select(func.max(c.id)).scalar_subquery()
-        with self.store.engine.begin() as conn:
-            result = conn.execute(
-                delete(t.changes).where((c.at < now - CHANGE_RETENTION) & (c.id < newest))
-            )
-        return int(result.rowcount or 0)
+        return delete_changes_before(self.store, before=now - CHANGE_RETENTION)
 
     def _keys(self, now: float, report: MaintenanceReport) -> None:
         period = self.settings.key_rotation_days * DAY
@@ -165,37 +152,6 @@ class Maintenance:
                     record=key, audit=_event(customer_id, "keys.publish_next", key.kid, now)
                 )
                 report.published.append(customer_id)
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[bool]:
-        engine = self.store.engine
-        if engine.dialect.name == "postgresql":
-            with engine.connect() as conn:
-                held = bool(
-                    conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK}).scalar()
-                )
-                conn.commit()
-                try:
-                    yield held
-                finally:
-                    if held:
-                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK})
-                        conn.commit()
-            return
-        database = engine.url.database
-        if not database or database == ":memory:":
-            yield True
-            return
-        with Path(f"{database}.maintenance.lock").open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- the thread ----------------------------------------------------------------------------
 

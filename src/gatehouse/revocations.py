@@ -20,12 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
-
-from gatehouse.store import tables as t
+from gatehouse.store import revocations as deny
 from gatehouse.store.models import AuditEvent, Change
-from gatehouse.store.store import Store, audit_values
+from gatehouse.store.store import Store
 
 SETTLE = 10.0  # seconds after which a change id is taken as final (see the module docstring)
 FEED_PAGE = 1000
@@ -48,53 +45,26 @@ def revoke_jti(
 ) -> bool:
     """Put ``jti`` on the deny list until ``expires_at``; False if it already was. ``audit`` is
     written in the same transaction when the entry is new."""
-    with store.engine.begin() as conn:
-        exists = conn.execute(
-            select(t.revoked_tokens.c.jti).where(t.revoked_tokens.c.jti == jti)
-        ).first()
-        if exists is not None:
-            return False
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(t.revoked_tokens).values(
-                        jti=jti,
-                        customer_id=customer_id,
-                        client_id=client_id,
-                        expires_at=expires_at,
-                        revoked_at=time.time(),
-                    )
-                )
-        except IntegrityError:  # revoked at the same moment by another request
-            return False
-        Store.record_change(conn, kind="revocation", customer_id=customer_id, entity_id=jti)
-        if audit is not None:
-            conn.execute(insert(t.audit_events).values(**audit_values(audit)))
-    return True
+    return deny.insert_revocation(
+        store,
+        customer_id=customer_id,
+        client_id=client_id,
+        jti=jti,
+        expires_at=expires_at,
+        audit=audit,
+    )
 
 
 def revoked_until(store: Store, *, jtis: Iterable[str] | None = None) -> dict[str, float]:
     """``jti -> exp`` of the deny-list entries whose token may still be accepted somewhere (all,
     or those among ``jtis``): unexpired, or expired less than :data:`DENY_GRACE` ago."""
-    c = t.revoked_tokens.c
-    query = select(c.jti, c.expires_at).where(c.expires_at > time.time() - DENY_GRACE)
-    if jtis is not None:
-        wanted = list(jtis)
-        if not wanted:
-            return {}
-        query = query.where(c.jti.in_(wanted))
-    with store.engine.connect() as conn:
-        return {row.jti: row.expires_at for row in conn.execute(query)}
+    return deny.revocations_after(store, expires_after=time.time() - DENY_GRACE, jtis=jtis)
 
 
 def prune_revoked(store: Store, *, now: float | None = None) -> int:
     """Drop deny-list entries whose token has expired; returns how many."""
     cutoff = now if now is not None else time.time()
-    with store.engine.begin() as conn:
-        result = conn.execute(
-            delete(t.revoked_tokens).where(t.revoked_tokens.c.expires_at < cutoff)
-        )
-    return int(result.rowcount or 0)
+    return deny.delete_revocations(store, expired_before=cutoff)
 
 
 # -- the feed ---------------------------------------------------------------------------------
@@ -130,43 +100,21 @@ def _client_entry(
     return {"client_id": client_id, "status": status, "revoked_before": revoked_before}
 
 
-def _latest_reductions(
-    store: Store, customer_id: str, client_ids: Sequence[str] | None, since: float
-) -> dict[str, float]:
-    c = t.changes.c
-    query = (
-        select(c.entity_id, func.max(c.at))
-        .where((c.customer_id == customer_id) & (c.kind == "roles_reduced") & (c.at > since))
-        .group_by(c.entity_id)
-    )
-    if client_ids is not None:
-        query = query.where(c.entity_id.in_(list(client_ids)))
-    with store.engine.connect() as conn:
-        return {row[0]: float(row[1]) for row in conn.execute(query)}
-
-
 def _client_entries(
     store: Store, customer_id: str, app_ids: Sequence[str] | None, now: float
 ) -> dict[str, dict[str, Any]]:
     """Entries of the given clients (all with a cut-off when ``app_ids`` is None)."""
-    c = t.app_clients.c
-    query = select(c.id, c.client_id, c.enabled, c.tokens_revoked_before, c.updated_at).where(
-        c.customer_id == customer_id
-    )
-    if app_ids is not None:
-        if not app_ids:
-            return {}
-        query = query.where(c.id.in_(list(app_ids)))
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    reductions = _latest_reductions(
+    standings = deny.client_standings(store, customer_id=customer_id, app_ids=app_ids)
+    if not standings:
+        return {}
+    reductions = deny.latest_reductions(
         store,
-        customer_id,
-        [r.client_id for r in rows] if app_ids is not None else None,
-        now - DELETED_HORIZON,
+        customer_id=customer_id,
+        client_ids=[s.client_id for s in standings] if app_ids is not None else None,
+        after=now - DELETED_HORIZON,
     )
     entries: dict[str, dict[str, Any]] = {}
-    for row in rows:
+    for row in standings:
         cutoffs = [x for x in (row.tokens_revoked_before, reductions.get(row.client_id)) if x]
         revoked_before = max(cutoffs) if cutoffs else None
         if row.enabled and revoked_before is None and app_ids is None:
@@ -191,36 +139,16 @@ def read_feed(
 ) -> FeedPage:
     """The entries since ``cursor`` (everything still relevant when ``cursor`` is None)."""
     now = now if now is not None else time.time()
-    c = t.changes.c
     if cursor is None:
-        with store.engine.connect() as conn:
-            settled = conn.execute(
-                select(func.coalesce(func.max(c.id), 0)).where(c.at <= now - SETTLE)
-            ).scalar_one()
-            deletions = conn.execute(
-                select(t.changes).where(
-                    (c.customer_id == customer_id)
-                    & (c.kind == "client_deleted")
-                    & (c.at > now - DELETED_HORIZON)
-                )
-            ).all()
-        page = FeedPage(cursor=int(settled))
-        rvc = t.revoked_tokens.c
-        with store.engine.connect() as conn:
-            rows = conn.execute(
-                select(rvc.jti, rvc.expires_at).where(
-                    (rvc.customer_id == customer_id) & (rvc.expires_at > now)
-                )
-            ).all()
-        page.revoked = {row.jti: row.expires_at for row in rows}
+        page = FeedPage(cursor=deny.settled_change_id(store, at_or_before=now - SETTLE))
+        deletions = deny.changes_of_kind(
+            store, customer_id=customer_id, kind="client_deleted", after=now - DELETED_HORIZON
+        )
+        page.revoked = deny.customer_revocations(store, customer_id=customer_id, expires_after=now)
         page.clients = _client_entries(store, customer_id, None, now)
-        page.clients.update(_deleted(Change(**row._mapping) for row in deletions))
+        page.clients.update(_deleted(deletions))
         return page
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(t.changes).where(c.id > cursor).order_by(c.id).limit(FEED_PAGE)
-        ).all()
-    changes = [Change(**row._mapping) for row in rows]
+    changes = store.changes_after(cursor, limit=FEED_PAGE)
     page = FeedPage(cursor=cursor, has_more=len(changes) == FEED_PAGE)
     for change in changes:
         # The cursor moves only over settled changes unless a full page forces it on.
@@ -229,21 +157,11 @@ def read_feed(
         page.cursor = change.id
     mine = [ch for ch in changes if ch.customer_id == customer_id and ch.kind in FEED_KINDS]
     jtis = [ch.entity_id for ch in mine if ch.kind == "revocation"]
-    page.revoked = (
-        {jti: exp for jti, exp in revoked_until(store, jtis=jtis).items()} if jtis else {}
-    )
+    page.revoked = revoked_until(store, jtis=jtis) if jtis else {}
     app_ids = sorted({ch.entity_id for ch in mine if ch.kind == "client"})
     reduced = sorted({ch.entity_id for ch in mine if ch.kind == "roles_reduced"})
     if reduced:
-        with store.engine.connect() as conn:
-            app_ids = sorted(
-                {
-                    *app_ids,
-                    *conn.execute(
-                        select(t.app_clients.c.id).where(t.app_clients.c.client_id.in_(reduced))
-                    ).scalars(),
-                }
-            )
+        app_ids = sorted({*app_ids, *deny.app_ids_of(store, client_ids=reduced)})
     page.clients = _client_entries(store, customer_id, app_ids, now)
     page.clients.update(_deleted(mine))
     return page

@@ -20,11 +20,9 @@ import time
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import Connection, select, update
 
-from gatehouse.keycheck import replace_check
 from gatehouse.masterkey import MasterKey
-from gatehouse.store import tables as t
+from gatehouse.store import sealed as rows
 from gatehouse.store.models import AuditEvent
 from gatehouse.store.store import Store
 
@@ -44,8 +42,7 @@ class RewrapResult:
 
 def adopt_stored_keys(store: Store, master_key: MasterKey) -> MasterKey:
     """``master_key`` with the client-secret HMAC key the database keeps, if it keeps one."""
-    with store.engine.connect() as conn:
-        sealed = _stored_hmac_key(conn)
+    sealed = rows.kept_secret(store, name=HMAC_KEY_ROW)
     if sealed is None:
         return master_key
     try:
@@ -60,36 +57,15 @@ def adopt_stored_keys(store: Store, master_key: MasterKey) -> MasterKey:
 def rewrap(store: Store, current: MasterKey, new: MasterKey) -> RewrapResult:
     """Re-seal everything under ``new``; all or nothing. ``current`` is the key the data is
     sealed under now (as :func:`adopt_stored_keys` returned it)."""
-    resealed_keys = resealed_secrets = unchanged = 0
-    with _write_transaction(store) as conn:
-        for kid, sealed in conn.execute(
-            select(t.signing_keys.c.kid, t.signing_keys.c.private_key_sealed)
-        ).all():
-            fresh = _reseal(bytes(sealed), kid, current, new)
-            if fresh is None:
-                unchanged += 1
-                continue
-            conn.execute(
-                update(t.signing_keys)
-                .where(t.signing_keys.c.kid == kid)
-                .values(private_key_sealed=fresh)
-            )
-            resealed_keys += 1
-        c = t.app_clients.c
-        for app_id, sealed in conn.execute(
-            select(c.id, c.secret_sealed).where(c.secret_sealed.is_not(None))
-        ).all():
-            fresh = _reseal(bytes(sealed), app_id, current, new)
-            if fresh is None:
-                unchanged += 1
-                continue
-            conn.execute(update(t.app_clients).where(c.id == app_id).values(secret_sealed=fresh))
-            resealed_secrets += 1
-        _store_hmac_key(conn, current, new)
-        replace_check(conn, new)  # every process now needs the new key
-        conn.commit()
-    _audit(store, resealed_keys + resealed_secrets)
-    return RewrapResult(resealed_keys, resealed_secrets, unchanged)
+    result = rows.reseal_all(
+        store,
+        reseal=lambda sealed, context: _reseal(sealed, context, current, new),
+        keep=lambda existing: _hmac_key_for(existing, current, new),
+        kept_name=HMAC_KEY_ROW,
+        check_value=new.check_value,  # every process now needs the new key
+    )
+    _audit(store, result.signing_keys + result.client_secrets)
+    return RewrapResult(result.signing_keys, result.client_secrets, result.unchanged)
 
 
 def _reseal(sealed: bytes, context: str, current: MasterKey, new: MasterKey) -> bytes | None:
@@ -109,30 +85,12 @@ def _reseal(sealed: bytes, context: str, current: MasterKey, new: MasterKey) -> 
     return new.seal(plaintext, context=context)
 
 
-def _stored_hmac_key(conn: Connection) -> bytes | None:
-    sealed = conn.execute(
-        select(t.master_key_state.c.sealed).where(t.master_key_state.c.name == HMAC_KEY_ROW)
-    ).scalar()
-    return bytes(sealed) if sealed is not None else None
-
-
-def _store_hmac_key(conn: Connection, current: MasterKey, new: MasterKey) -> None:
-    """Keep the HMAC key that verifies today's client secrets, sealed under ``new``."""
-    existing = _stored_hmac_key(conn)
+def _hmac_key_for(existing: bytes | None, current: MasterKey, new: MasterKey) -> bytes | None:
+    """The HMAC key that verifies today's client secrets, sealed under ``new`` (None: the one
+    kept already is)."""
     if existing is not None and _opens(new, existing):
-        return
-    values = {
-        "sealed": new.seal(current.secret_hmac_key, context=HMAC_KEY_ROW),
-        "updated_at": time.time(),
-    }
-    if existing is None:
-        conn.execute(t.master_key_state.insert().values(name=HMAC_KEY_ROW, **values))
-    else:
-        conn.execute(
-            update(t.master_key_state)
-            .where(t.master_key_state.c.name == HMAC_KEY_ROW)
-            .values(**values)
-        )
+        return None
+    return new.seal(current.secret_hmac_key, context=HMAC_KEY_ROW)
 
 
 def _opens(key: MasterKey, sealed: bytes) -> bool:
@@ -141,20 +99,6 @@ def _opens(key: MasterKey, sealed: bytes) -> bool:
     except InvalidTag:
         return False
     return True
-
-
-def _write_transaction(store: Store) -> Connection:
-    """A transaction that holds off every other writer of sealed values until it commits;
-    readers (the token path reads from memory anyway) are not blocked."""
-    conn = store.engine.connect()
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.begin()
-        conn.exec_driver_sql(
-            "LOCK TABLE signing_keys, app_clients, master_key_state IN EXCLUSIVE MODE"
-        )
-    return conn
 
 
 def _audit(store: Store, resealed: int) -> None:
@@ -177,8 +121,7 @@ def _audit(store: Store, resealed: int) -> None:
 def key_for_rewrap(store: Store, configured: MasterKey, new: MasterKey) -> MasterKey:
     """The current key for :func:`rewrap`: the configured one, with the stored HMAC key opened by
     it or, when the same rewrap runs again after the switch, by the new key."""
-    with store.engine.connect() as conn:
-        sealed = _stored_hmac_key(conn)
+    sealed = rows.kept_secret(store, name=HMAC_KEY_ROW)
     if sealed is None:
         return configured
     for key in (configured, new):

@@ -5,30 +5,40 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gatehouse.auditlog import AuditWriter
+from gatehouse.endpoints import CUSTOMER, Endpoint, EndpointTable
 from gatehouse.keycheck import MasterKeyError, open_master_key
 from gatehouse.maintenance import Maintenance
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.bruteforce import BruteForceGuard
+from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.dpop import DPoPNonces, TokenDPoP
 from gatehouse.oauth.endpoint import TokenEndpoint
 from gatehouse.oauth.exchange import TokenExchange
 from gatehouse.oauth.inspect import TokenChecker
+from gatehouse.oauth.introspection import IntrospectionEndpoint
 from gatehouse.oauth.mtls import CertificateAuthenticator, load_ca_store, registered_certificates
 from gatehouse.oauth.quota import TokenQuota
+from gatehouse.oauth.revocation import RevocationEndpoint
+from gatehouse.oauth.revocation_feed import RevocationFeedEndpoint
 from gatehouse.oauth.secrets import SecretHasher
 from gatehouse.peers import Peers, parse_networks
 from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
+from gatehouse.revocations import read_feed, revoke_jti
 from gatehouse.rewrap import adopt_stored_keys
 from gatehouse.secretless.endpoint import AssertionEndpoint
 from gatehouse.secretless.keyfetch import KeyFetcher
+from gatehouse.secretless.lifecycle import with_assertions
 from gatehouse.secretless.replay import AssertionIds
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
+from gatehouse.store.models import AuditEvent
 from gatehouse.store.proofs import RedisReplayCache, StoreReplayCache
 from gatehouse.store.store import Store
 from gatehouse.tls import TrustStore
@@ -44,6 +54,8 @@ class Runtime:
     replica: Replica
     audit: AuditWriter
     token_endpoint: TokenEndpoint
+    checker: TokenChecker  # the server's own tokens, any audience (exchange, revoke, inspect)
+    endpoints: EndpointTable = field(default_factory=lambda: EndpointTable(()))
     assertions: AssertionEndpoint | None = None  # the token endpoint's assertion lane
     propagation: Propagation | None = None  # wake-ups from other processes (started by start)
     maintenance: Maintenance | None = None  # key rotation, pruning (started by start)
@@ -96,8 +108,13 @@ class Runtime:
                 nonces=DPoPNonces(master_key.secret_hmac_key) if settings.dpop_nonce else None,
             ),
         )
-        endpoint.exchange = token_exchange(settings, replica)
-        runtime = cls(settings, store, master_key, replica, audit, endpoint)
+        # One check of the server's own tokens, of any audience, from memory: behind token
+        # exchange (RFC 8693), revocation (RFC 7009) and introspection (RFC 7662).
+        checker = TokenChecker(
+            issuer_for=settings.issuer, audience=None, keys=replica, standing=replica
+        )
+        endpoint.exchange = token_exchange(settings, replica, checker)
+        runtime = cls(settings, store, master_key, replica, audit, endpoint, checker)
         runtime.assertions = AssertionEndpoint(
             token=endpoint,
             store=store,
@@ -122,7 +139,70 @@ class Runtime:
             runtime.peers = Peers(
                 parse_networks(settings.trusted_proxies), settings.client_cert_header
             )
+        runtime.endpoints = runtime.endpoint_table()
         return runtime
+
+    def endpoint_table(self) -> EndpointTable:
+        """Every protocol endpoint, built once around the token endpoint's client
+        authentication step, the one token checker and the one refusal log."""
+        token, assertions = self.token_endpoint, self.assertions
+        auth, refusals = token.auth, token.refusals
+        revocation = RevocationEndpoint(
+            auth=auth, checker=self.checker, revoke=self.revoke_token, refusals=refusals
+        )
+        introspection = IntrospectionEndpoint(auth=auth, checker=self.checker, refusals=refusals)
+        feed = RevocationFeedEndpoint(auth=auth, read_page=self.feed_page, refusals=refusals)
+        issuer = "/customers/" + CUSTOMER
+        lane = assertions.handle if assertions is not None else None
+        revoke_lane = with_assertions(revocation, assertions, threaded=True) if assertions else None
+        inspect_lane = (
+            with_assertions(introspection, assertions, threaded=False) if assertions else None
+        )
+        return EndpointTable(
+            (
+                Endpoint("/oauth2/token", token.handle, with_assertion=lane, fast=True),
+                Endpoint(
+                    "/oauth/token", token.handle, json_allowed=True, with_assertion=lane, fast=True
+                ),
+                Endpoint(issuer + "/oauth2/token", token.handle, with_assertion=lane, fast=True),
+                *(
+                    Endpoint(path, revocation.handle, threaded=True, with_assertion=revoke_lane)
+                    for path in ("/oauth2/revoke", issuer + "/oauth2/revoke")
+                ),
+                *(
+                    Endpoint(path, introspection.handle, with_assertion=inspect_lane)
+                    for path in ("/oauth2/introspect", issuer + "/oauth2/introspect")
+                ),
+                Endpoint(issuer + "/oauth2/revocations", feed.handle, threaded=True),
+            )
+        )
+
+    def revoke_token(self, client: ClientEntry, claims: dict[str, Any], address: str) -> None:
+        """RFC 7009: put a token's ``jti`` on the deny list (the revocation endpoint's hook)."""
+        jti: str = claims["jti"]
+        # The deny entry, its change and its audit row: one transaction.
+        revoke_jti(
+            self.store,
+            customer_id=client.customer_id,
+            client_id=client.client_id,
+            jti=jti,
+            expires_at=float(claims["exp"]),
+            audit=AuditEvent(
+                customer_id=client.customer_id,
+                at=time.time(),
+                actor=client.client_id,
+                action="token.revoke",
+                target=client.id,
+                source=address,
+                detail={"jti": jti},
+            ),
+        )
+        # This process rejects the token from the next request on; the others within a second.
+        self.changed()
+
+    def feed_page(self, customer_id: str, cursor: int | None) -> dict[str, Any]:
+        """A page of the revocation feed (the feed endpoint's hook)."""
+        return read_feed(self.store, customer_id=customer_id, cursor=cursor).document()
 
     def start(self) -> None:
         self.replica.start(self.settings.change_poll_interval)
@@ -172,11 +252,8 @@ class Runtime:
             self.propagation.publish()
 
 
-def token_exchange(settings: Settings, replica: Replica) -> TokenExchange:
+def token_exchange(settings: Settings, replica: Replica, checker: TokenChecker) -> TokenExchange:
     """RFC 8693 token exchange, checking subject tokens of any audience from memory."""
-    checker = TokenChecker(
-        issuer_for=settings.issuer, audience=None, keys=replica, standing=replica
-    )
     return TokenExchange(
         check_subject=lambda token: checker.check(token).claims,
         directory=replica,

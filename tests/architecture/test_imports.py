@@ -39,6 +39,16 @@ RULES: dict[str, tuple[set[str] | None, set[str]]] = {
     "store": (set(), {"starlette", "fastapi", "uvicorn", "jinja2", "typer"}),
     "errors": (set(), WEB_AND_STORAGE),
     "settings": (set(), {"sqlalchemy", "starlette", "fastapi", "uvicorn"}),
+    # the endpoint table: paths and the core's endpoints, nothing of the web or the store
+    "endpoints": ({"oauth"}, WEB_AND_STORAGE),
+    # the fast lane reads the endpoint table, never the Starlette routes
+    "fastlane": (
+        {
+            *("connlimits", "endpoints", "errors", "fastbatch", "fastrender", "headers"),
+            *("oauth", "peers", "refusals", "tls"),
+        },
+        {"sqlalchemy", "starlette", "fastapi"},
+    ),
 }
 
 
@@ -111,6 +121,76 @@ def test_the_rules_catch_a_forbidden_import(tmp_path: Path) -> None:
         "gatehouse.verify.keyset imports starlette.requests"
     ]
     assert violations("gatehouse.verify.starlette", bad) == []
+
+
+# Outside gatehouse.store, SQLAlchemy may name an engine or a URL (typing, the composition root)
+# and its exception types, nothing that builds a statement; nor may anything reach the schema.
+SQL_FREE_NAMES = {"sqlalchemy": {"Engine", "URL"}, "sqlalchemy.exc": None}
+
+
+def sql_violations(module: str, path: Path) -> list[str]:
+    """Where ``module`` (outside gatehouse.store) could build SQL: it imports the schema
+    (``gatehouse.store.tables``) or a part of SQLAlchemy other than :data:`SQL_FREE_NAMES`."""
+    if part_of(module) == "store":
+        return []
+    problems = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "sqlalchemy" or alias.name.startswith(
+                    "gatehouse.store.tables"
+                ):
+                    problems.append(f"{module} imports {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [alias.name for alias in node.names]
+            if node.module.startswith("gatehouse.store.tables") or (
+                node.module == "gatehouse.store" and "tables" in names
+            ):
+                problems.append(f"{module} imports gatehouse.store.tables")
+            elif node.module.split(".")[0] == "sqlalchemy":
+                if node.module not in SQL_FREE_NAMES:
+                    problems.append(f"{module} imports {node.module}")
+                    continue
+                allowed = SQL_FREE_NAMES[node.module]
+                problems += [
+                    f"{module} imports {node.module}.{name}"
+                    for name in names
+                    if allowed is not None and name not in allowed
+                ]
+    return problems
+
+
+def test_no_sql_is_built_outside_the_store() -> None:
+    found = modules()
+    assert [problem for module, path in found for problem in sql_violations(module, path)] == []
+
+
+def test_the_sql_rule_catches_the_schema_and_statements(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from gatehouse.store import tables as t\n"
+        "from sqlalchemy import Engine, select\n"
+        "from sqlalchemy.exc import IntegrityError\n"
+        "import sqlalchemy.sql\n"
+    )
+    assert sql_violations("gatehouse.users", bad) == [
+        "gatehouse.users imports gatehouse.store.tables",
+        "gatehouse.users imports sqlalchemy.select",
+        "gatehouse.users imports sqlalchemy.sql",
+    ]
+    assert sql_violations("gatehouse.store.users", bad) == []
+
+
+def test_the_fast_lane_and_the_routes_read_one_endpoint_table(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from gatehouse.routes.oauth import oauth_routes\n")
+    assert sorted(violations("gatehouse.fastlane", bad)) == [
+        "gatehouse.fastlane imports gatehouse.routes.oauth",
+        "gatehouse.fastlane imports gatehouse.routes.oauth.oauth_routes",
+    ]
+    assert "gatehouse.endpoints imports gatehouse.routes.oauth" in violations(
+        "gatehouse.endpoints", bad
+    )
 
 
 def test_importing_every_oauth_module_loads_no_store_framework_or_settings() -> None:

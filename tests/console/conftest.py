@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from gatehouse.runtime import Runtime
-from gatehouse.users import create_user
+from gatehouse.services.console_users import create_user
 from tests.factories import add_customer
 
 PASSWORD = "correct horse battery"

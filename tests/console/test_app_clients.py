@@ -142,7 +142,7 @@ def test_show_once_mode_offers_no_copy_secret(
 ) -> None:
     runtime = Runtime.open(make_settings(tmp_path / "once", secret_retrieval=False))
     add_customer(runtime, "acme")
-    from gatehouse.users import create_user
+    from gatehouse.services.console_users import create_user
     from tests.console.conftest import PASSWORD
 
     create_user(

@@ -78,7 +78,7 @@ def test_signing_in_sets_an_httponly_samesite_lax_session_cookie(
 def test_the_session_cookie_is_secure_when_the_public_url_is_https(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, public_url="https://auth.example.com")
     runtime = Runtime.open(settings)
-    from gatehouse.users import create_user
+    from gatehouse.services.console_users import create_user
     from tests.factories import add_customer
 
     add_customer(runtime, "acme")

@@ -10,16 +10,15 @@ from pathlib import Path
 import pytest
 
 from gatehouse.runtime import Runtime
-from gatehouse.store.store import NotFound
-from gatehouse.users import (
+from gatehouse.services.console_users import (
     LastOwner,
-    authenticate,
     create_user,
     delete_user,
-    list_users,
     reset_password,
     set_user_role,
 )
+from gatehouse.store.store import NotFound
+from gatehouse.users import authenticate, list_users
 from tests.conftest import make_settings
 from tests.factories import add_customer
 

@@ -9,7 +9,7 @@ import orjson
 from starlette.testclient import TestClient
 
 from gatehouse.runtime import Runtime
-from gatehouse.users import create_user
+from gatehouse.services.console_users import create_user
 from tests.console.conftest import PASSWORD, csrf_of, sign_in
 from tests.console.forms import submit
 from tests.factories import add_customer

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from gatehouse.app import create_app
 from gatehouse.peers import Peers, der_from_header, parse_networks
 from gatehouse.runtime import Runtime
-from gatehouse.users import create_user
+from gatehouse.services.console_users import create_user
 from tests.conftest import copy_migrated_sqlite, make_settings
 from tests.console.conftest import PASSWORD, csrf_of
 from tests.factories import add_customer

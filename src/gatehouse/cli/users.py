@@ -41,7 +41,7 @@ def users_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a console user."""
-    from gatehouse.users import create_user
+    from gatehouse.services.console_users import create_user
 
     if not password_stdin:
         fail("pass the password on standard input with --password-stdin", 2)
@@ -94,7 +94,7 @@ def _find_user(ctx: Context, customer: str, email: str) -> ConsoleUser:
 @app.command("delete")
 def users_delete(customer: CustomerOpt, email: EmailArg, as_json: JsonOpt = False) -> None:
     """Remove a console user (never the customer's last owner); its sessions end."""
-    from gatehouse.users import delete_user
+    from gatehouse.services.console_users import delete_user
 
     ctx = open_context()
     require_customer(ctx, customer)
@@ -116,7 +116,7 @@ def users_set_role(
     as_json: JsonOpt = False,
 ) -> None:
     """Change a console user's role (the last owner cannot be demoted)."""
-    from gatehouse.users import set_user_role
+    from gatehouse.services.console_users import set_user_role
 
     ctx = open_context()
     require_customer(ctx, customer)
@@ -141,7 +141,8 @@ def users_reset_password(
 ) -> None:
     """Set a new console password (a generated one, printed once, without --password-stdin);
     the user's console sessions end."""
-    from gatehouse.users import generate_password, reset_password
+    from gatehouse.services.console_users import reset_password
+    from gatehouse.users import generate_password
 
     generated = not password_stdin
     password = generate_password() if generated else sys.stdin.readline().rstrip("\r\n")

@@ -16,6 +16,7 @@ from gatehouse.console.pages import ConsoleRequest, Pages
 from gatehouse.console.render import confirmed, field, redirect
 from gatehouse.errors import InvalidInput
 from gatehouse.secretless.keyfetch import KeyFetcher
+from gatehouse.services import federated_credentials as service
 from gatehouse.store import federated
 from gatehouse.store.models import AppClientRecord
 
@@ -93,7 +94,7 @@ def federated_routes(pages: Pages) -> list[BaseRoute]:
         values["single_use"] = field(form, "single_use") == "yes"
         values["allow_any_subject"] = field(form, "allow_any_subject") == "yes"
         try:
-            federation.add_credential(
+            service.add_credential(
                 store,
                 customer_id=page.customer_id,
                 app_id=record.id,
@@ -104,11 +105,11 @@ def federated_routes(pages: Pages) -> list[BaseRoute]:
                 },
                 allow_insecure=settings.allow_insecure_urls,
                 actor=page.actor,
+                notify=runtime,
             )
         except InvalidInput as exc:
             errors = {k: v[:1].upper() + v[1:] for k, v in exc.field_errors.items()}
             return show(page, record, values=values, errors=errors)
-        runtime.changed()
         return redirect(f"{CLIENTS}/{record.id}/federated")
 
     def remove(page: ConsoleRequest) -> Response:
@@ -116,14 +117,14 @@ def federated_routes(pages: Pages) -> list[BaseRoute]:
         if not may_change(page, record):
             return owner_only(page)
         if confirmed(page.form):
-            federation.remove_credential(
+            service.remove_credential(
                 store,
                 customer_id=page.customer_id,
                 app_id=record.id,
                 credential_id=page.path_param("credential_id"),
                 actor=page.actor,
+                notify=runtime,
             )
-            runtime.changed()
         return redirect(f"{CLIENTS}/{record.id}/federated")
 
     def test(page: ConsoleRequest) -> Response:

@@ -20,12 +20,10 @@ import time
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from gatehouse.console.sessions import ConsolePrincipal
 from gatehouse.masterkey import MasterKey
-from gatehouse.store import tables as t
+from gatehouse.store import sessions as rows
 from gatehouse.store.store import Store
 
 # A secret waits this long for its result page; after that it is gone even if never shown.
@@ -61,50 +59,38 @@ def claim_form(store: Store, principal: ConsolePrincipal, *, form_token: str) ->
     """Claim ``form_token`` for ``principal``'s session; None for an unusable token."""
     if not 16 <= len(form_token) <= MAX_FORM_TOKEN or not form_token.isascii():
         return None
-    c = t.console_results.c
     digest = _digest(form_token)
     now = time.time()
     result_id = "res_" + secrets.token_urlsafe(18)
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(
-                insert(t.console_results).values(
-                    id=result_id,
-                    form_token_hash=digest,
-                    session_hash=principal.session_hash,
-                    created_at=now,
-                    expires_at=principal.expires_at,
-                )
-            )
+    if rows.insert_claim(
+        store,
+        result_id=result_id,
+        form_token_hash=digest,
+        session_hash=principal.session_hash,
+        created_at=now,
+        expires_at=principal.expires_at,
+    ):
         return Claim(id=result_id, first=True, location=None)
-    except IntegrityError:
-        pass
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            select(c.id, c.session_hash, c.location).where(c.form_token_hash == digest)
-        ).first()
-    if row is None or row.session_hash != principal.session_hash:
+    found = rows.find_claim(store, form_token_hash=digest)
+    if found is None or found.session_hash != principal.session_hash:
         return None  # released meanwhile, or another session's token: never theirs to see
-    return Claim(id=row.id, first=False, location=row.location)
+    return Claim(id=found.id, first=False, location=found.location)
 
 
 def wait_for_result(store: Store, *, claim: Claim, timeout: float = WAIT_SECONDS) -> str | None:
     """Where the first submission of a form shows its result, once it has acted (the second
     of two concurrent submissions waits for it); None if it did not finish in time."""
-    c = t.console_results.c
     deadline = time.monotonic() + timeout
     while True:
-        with store.engine.connect() as conn:
-            row = conn.execute(select(c.location).where(c.id == claim.id)).first()
-        if row is None or row.location is not None or time.monotonic() >= deadline:
-            return row.location if row is not None else None
+        exists, location = rows.result_location(store, result_id=claim.id)
+        if not exists or location is not None or time.monotonic() >= deadline:
+            return location
         time.sleep(0.05)
 
 
 def release_form(store: Store, *, claim: Claim) -> None:
     """Forget a claim whose action did not happen (a form with errors), so it can be resent."""
-    with store.engine.begin() as conn:
-        conn.execute(delete(t.console_results).where(t.console_results.c.id == claim.id))
+    rows.delete_result(store, result_id=claim.id)
 
 
 def finish_form(
@@ -118,24 +104,16 @@ def finish_form(
 ) -> None:
     """Record where the result is shown, what to say there, and the secret to show once."""
     sealed = master_key.seal(secret.encode(), context=claim.id) if secret is not None else None
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(t.console_results)
-            .where(t.console_results.c.id == claim.id)
-            .values(location=location, notice=notice, flash_sealed=sealed)
-        )
+    rows.finish_result(
+        store, result_id=claim.id, location=location, notice=notice, flash_sealed=sealed
+    )
 
 
 def read_notice(store: Store, principal: ConsolePrincipal, *, result_id: str) -> str | None:
     """The notice of one of this session's results, or None."""
     if len(result_id) > 40:
         return None
-    c = t.console_results.c
-    with store.engine.connect() as conn:
-        notice: str | None = conn.execute(
-            select(c.notice).where((c.id == result_id) & (c.session_hash == principal.session_hash))
-        ).scalar()
-    return notice
+    return rows.result_notice(store, result_id=result_id, session_hash=principal.session_hash)
 
 
 def take_secret(
@@ -145,25 +123,15 @@ def take_secret(
     the page the result was made for (``path``: the client's or the user's)."""
     if len(result_id) > 40:
         return None
-    c = t.console_results.c
-    mine = (
-        (c.id == result_id)
-        & (c.session_hash == principal.session_hash)
-        & (c.location == with_result(path, result_id))
+    flash = rows.take_flash(
+        store,
+        result_id=result_id,
+        session_hash=principal.session_hash,
+        location=with_result(path, result_id),
     )
-    with store.engine.begin() as conn:
-        row = conn.execute(select(c.flash_sealed, c.created_at).where(mine)).first()
-        if row is None or row.flash_sealed is None:
-            return None
-        # Taking it is one conditional write: of two concurrent reads, only one gets a row.
-        taken = conn.execute(
-            update(t.console_results)
-            .where(mine & c.flash_sealed.is_not(None))
-            .values(flash_sealed=None)
-        ).rowcount
-    if taken != 1 or row.created_at + FLASH_SECONDS < time.time():
+    if flash is None or flash.created_at + FLASH_SECONDS < time.time():
         return None
     try:
-        return master_key.unseal(row.flash_sealed, context=result_id).decode()
+        return master_key.unseal(flash.sealed, context=result_id).decode()
     except InvalidTag:  # sealed under a master key that has since been replaced
         return None

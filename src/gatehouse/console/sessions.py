@@ -13,7 +13,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,7 +22,7 @@ from gatehouse.appclients import Actor
 from gatehouse.console import csrf
 from gatehouse.runtime import Runtime
 from gatehouse.settings import Settings
-from gatehouse.store import tables as t
+from gatehouse.store import sessions as rows
 from gatehouse.store.store import Store
 from gatehouse.users import ConsoleUser
 
@@ -71,18 +70,14 @@ def start_session(store: Store, *, user: ConsoleUser) -> tuple[str, ConsolePrinc
         expires_at=now + LIFETIME_SECONDS,
         session_hash=_digest(session_id),
     )
-    with store.engine.begin() as conn:
-        conn.execute(delete(t.console_sessions).where(t.console_sessions.c.expires_at < now))
-        conn.execute(delete(t.console_results).where(t.console_results.c.expires_at < now))
-        conn.execute(
-            insert(t.console_sessions).values(
-                id_hash=principal.session_hash,
-                user_id=user.id,
-                csrf_token=principal.csrf_token,
-                created_at=now,
-                expires_at=principal.expires_at,
-            )
-        )
+    rows.insert_session(
+        store,
+        id_hash=principal.session_hash,
+        user_id=user.id,
+        csrf_token=principal.csrf_token,
+        created_at=now,
+        expires_at=principal.expires_at,
+    )
     return session_id, principal
 
 
@@ -90,30 +85,19 @@ def load_session(store: Store, *, session_id: str) -> ConsolePrincipal | None:
     """The principal of a live session, or None for an unknown, ended or expired one."""
     if not session_id or len(session_id) > 100:
         return None
-    s, u = t.console_sessions.c, t.console_users.c
-    query = (
-        select(s.csrf_token, s.expires_at, u.id, u.customer_id, u.email, u.role)
-        .join_from(t.console_sessions, t.console_users, s.user_id == u.id)
-        .where(s.id_hash == _digest(session_id))
-    )
-    with store.engine.connect() as conn:
-        row = conn.execute(query).first()
-    if row is None or row.expires_at <= time.time():
+    found = rows.find_session(store, id_hash=_digest(session_id))
+    if found is None or found.expires_at <= time.time():
         return None
-    user = ConsoleUser(id=row.id, customer_id=row.customer_id, email=row.email, role=row.role)
     return ConsolePrincipal(
-        user=user,
-        csrf_token=row.csrf_token,
-        expires_at=row.expires_at,
+        user=found.user,
+        csrf_token=found.csrf_token,
+        expires_at=found.expires_at,
         session_hash=_digest(session_id),
     )
 
 
 def end_session(store: Store, *, session_id: str) -> None:
-    digest = _digest(session_id)
-    with store.engine.begin() as conn:
-        conn.execute(delete(t.console_sessions).where(t.console_sessions.c.id_hash == digest))
-        conn.execute(delete(t.console_results).where(t.console_results.c.session_hash == digest))
+    rows.delete_session(store, id_hash=_digest(session_id))
 
 
 def cookie_is_secure(settings: Settings, request: Request) -> bool:

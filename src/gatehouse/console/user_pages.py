@@ -17,18 +17,20 @@ from gatehouse.console import results
 from gatehouse.console.pages import ConsoleRequest, Done, Handler, Pages
 from gatehouse.console.render import field
 from gatehouse.errors import InvalidInput
+from gatehouse.services.console_users import (
+    create_user,
+    delete_user,
+    reset_password,
+    set_user_role,
+)
 from gatehouse.store.store import Conflict, NotFound
 from gatehouse.users import (
     USER_ROLES,
     ConsoleUser,
     LastOwner,
-    create_user,
-    delete_user,
     generate_password,
     get_user,
     list_users,
-    reset_password,
-    set_user_role,
 )
 
 BASE = "/console/users"

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import orjson
 
 from gatehouse.errors import (
+    JSON,
+    NO_STORE,
     InvalidClient,
     InvalidDPoPProof,
     InvalidScope,
@@ -33,7 +35,9 @@ from gatehouse.oauth.exchange import GRANT_TYPE as TOKEN_EXCHANGE
 from gatehouse.oauth.grant import check_grant_type, narrow_scope
 from gatehouse.oauth.mtls import CertificateAuthenticator, certificate_binding
 from gatehouse.oauth.quota import TokenQuota
+from gatehouse.oauth.refuse import render_error as render_error  # re-exported
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
+from gatehouse.oauth.response import Response as Response  # re-exported
 from gatehouse.oauth.target import match_key, requested_target, resolve_target
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
 from gatehouse.refusals import RefusalLog
@@ -42,20 +46,9 @@ from gatehouse.verify.dpop import DPoPProof
 log = logging.getLogger("gatehouse.token")
 
 # RFC 6749 §5.1: the response carries Cache-Control: no-store and Pragma: no-cache.
-TOKEN_HEADERS = (
-    ("content-type", "application/json"),
-    ("cache-control", "no-store"),
-    ("pragma", "no-cache"),
-)
+TOKEN_HEADERS = (JSON, *NO_STORE)
 
 IssuedHook = Callable[[ClientEntry, IssuedToken, str], None]
-
-
-@dataclass(slots=True)
-class Response:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
 
 
 @dataclass
@@ -356,9 +349,3 @@ class _Staged:
 
 def _reraise(error: Exception) -> list[str | None]:
     raise error
-
-
-def render_error(error: OAuthError) -> Response:
-    """RFC 6749 §5.2: a JSON error body with the error's own status and headers."""
-    headers = (("content-type", "application/json"), *error.headers())
-    return Response(error.status_code, headers, error.body())

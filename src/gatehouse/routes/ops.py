@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse.runtime import Runtime
+from gatehouse.store.health import database_answers
 
 
 class RuntimeCollector(Collector):
@@ -94,16 +94,8 @@ def ops_routes(runtime: Runtime) -> list[BaseRoute]:
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    def _database_ok() -> bool:
-        try:
-            with runtime.store.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:
-            return False
-        return True
-
     async def readyz(_request: Request) -> Response:
-        ok = await run_in_threadpool(_database_ok)
+        ok = await run_in_threadpool(database_answers, runtime.store)
         replica = runtime.replica
         # A skipped change-feed record degrades this process (it still serves what it holds).
         feed = {"ok": replica.skipped_changes == 0, "skipped": replica.skipped_changes}
