@@ -42,7 +42,7 @@ from gatehouse.oauth.params import MAX_BODY
 from gatehouse.oauth.request import request_from
 from gatehouse.peers import Peers
 from gatehouse.refusals import RefusalLog, SampledWarnings
-from gatehouse.tls import TLSPeer
+from gatehouse.tls import TLSPeer, fresh_context
 
 log = logging.getLogger("gatehouse.connections")
 
@@ -101,8 +101,8 @@ class FastLaneProtocol(HttpToolsProtocol):
         self._routes: FastRoutes = runtime.endpoints.fast if runtime else FastRoutes()
         self._tls: TLSPeer | None = None  # set in connection_made for a TLS connection
         if self.config.ssl is not None and runtime is not None and runtime.trust is not None:
-            # Before this connection's handshake: trust newly registered self-signed certs.
-            runtime.trust.attach(self.config.ssl)
+            # Registered self-signed certificates are trusted by the listener (read off the loop).
+            runtime.trust.attach(self.config.ssl, fresh_context(self.config))
             runtime.trust.sync()
         self._batch = (
             _batch_for(self.server_state, self._endpoint, self.loop) if self._endpoint else None

@@ -202,6 +202,9 @@ class Runtime:
             self.settings, self.store, self.master_key, audit=self.audit, on_change=self.changed
         )
         self.maintenance.start()
+        if self.trust is not None and self.settings.ssl_certfile is not None:
+            # The TLS listener's self-signed client certificates: read now, then off the loop.
+            self.trust.start(self.settings.change_poll_interval)
         # What start-up allocated lives as long as the process: keep the collector off it, and
         # collect the young generation less often (the token path allocates short-lived objects).
         gc.collect()
@@ -215,6 +218,8 @@ class Runtime:
             self.maintenance.stop()
         if self.propagation is not None:
             self.propagation.stop()
+        if self.trust is not None:
+            self.trust.stop()
         if self.token_endpoint.dpop is not None:
             self.token_endpoint.dpop.close()  # its replay-check thread
         self.replica.stop()
