@@ -22,6 +22,7 @@ from gatehouse.appclients import Actor
 from gatehouse.customers import create_customer
 from gatehouse.runtime import Runtime
 from gatehouse.store.models import AppClientRecord
+from tests.cli.inprocess import invoke
 
 TEST_ACTOR = Actor(name="test", source="test")
 
@@ -236,19 +237,15 @@ def start_server(
     log_level: str = "warning",
     **extra: str,
 ) -> LiveServer:
-    """Start a real server process and wait until it answers /healthz."""
+    """Start a real server process (the demo seeded first, unless ``seed_demo`` is false) and
+    wait until it answers /healthz."""
     port = port or free_port()
     env = server_env(data_dir, port, **extra)
     demo: dict[str, Any] = {}
-    if seed_demo:
-        out = subprocess.run(
-            [sys.executable, "-m", "gatehouse", "demo", "--json"],
-            env=env,
-            capture_output=True,
-            check=True,
-            timeout=60,
-        )
-        demo = orjson.loads(out.stdout)
+    if seed_demo:  # ``gatehouse demo`` run in this process (tests/cli/inprocess.py)
+        code, out, err = invoke(["demo", "--json"], env, "")
+        assert code == 0, err
+        demo = orjson.loads(out)
     log_path = data_dir / f"server-{port}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
