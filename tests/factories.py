@@ -265,14 +265,27 @@ def start_server(
     )
     log.close()
     server = LiveServer(process, f"http://127.0.0.1:{port}", env, demo, log_path)
-    deadline = time.monotonic() + 90  # a loaded machine starts processes slowly
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    deadline = time.monotonic() + 240  # a loaded machine starts processes slowly
+    with httpx.Client(timeout=30) as http:  # one client: not a new TLS context per attempt
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {log_path.read_text()}")
+            # uvicorn listens once the app has started; with workers, the supervisor listens
+            # first and the request waits in the backlog until a worker takes it.
+            if _listening(port):
+                try:
+                    if http.get(f"{server.base_url}/healthz").status_code == 200:
+                        return server
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"server did not start: {log_path.read_text()}")
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            return True
+    except OSError:
+        return False
