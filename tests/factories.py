@@ -23,6 +23,7 @@ from gatehouse.services import app_clients
 from gatehouse.services.customers import create_customer
 from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import AppClientRecord
+from tests.cli.inprocess import invoke
 
 TEST_ACTOR = Actor(name="test", source="test")
 
@@ -238,19 +239,15 @@ def start_server(
     log_level: str = "warning",
     **extra: str,
 ) -> LiveServer:
-    """Start a real server process and wait until it answers /healthz."""
+    """Start a real server process (the demo seeded first, unless ``seed_demo`` is false) and
+    wait until it answers /healthz."""
     port = port or free_port()
     env = server_env(data_dir, port, **extra)
     demo: dict[str, Any] = {}
-    if seed_demo:
-        out = subprocess.run(
-            [sys.executable, "-m", "gatehouse", "demo", "--json"],
-            env=env,
-            capture_output=True,
-            check=True,
-            timeout=60,
-        )
-        demo = orjson.loads(out.stdout)
+    if seed_demo:  # ``gatehouse demo`` run in this process (tests/cli/inprocess.py)
+        code, out, err = invoke(["demo", "--json"], env, "")
+        assert code == 0, err
+        demo = orjson.loads(out)
     log_path = data_dir / f"server-{port}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -270,14 +267,27 @@ def start_server(
     )
     log.close()
     server = LiveServer(process, f"http://127.0.0.1:{port}", env, demo, log_path)
-    deadline = time.monotonic() + 90  # a loaded machine starts processes slowly
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    deadline = time.monotonic() + 240  # a loaded machine starts processes slowly
+    with httpx.Client(timeout=30) as http:  # one client: not a new TLS context per attempt
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {log_path.read_text()}")
+            # uvicorn listens once the app has started; with workers, the supervisor listens
+            # first and the request waits in the backlog until a worker takes it.
+            if _listening(port):
+                try:
+                    if http.get(f"{server.base_url}/healthz").status_code == 200:
+                        return server
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"server did not start: {log_path.read_text()}")
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            return True
+    except OSError:
+        return False
