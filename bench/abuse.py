@@ -40,10 +40,11 @@ from typing import Any
 import httpx
 from sqlalchemy import insert
 
-from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
 from gatehouse.services.customers import create_customer
+from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store import tables as t
 
@@ -122,7 +123,7 @@ def seed(settings: Settings, corpora: int) -> dict[str, Any]:
             actor="bench",
             notifier=runtime,
         )
-        record, secret = appclients.create_client(
+        record, secret = app_clients.create_client(
             runtime.store,
             runtime.master_key,
             customer_id=customer,
@@ -130,6 +131,7 @@ def seed(settings: Settings, corpora: int) -> dict[str, Any]:
             api_roles=("owner",),
             keep_secret=False,
             actor=ACTOR,
+            notify=UNHEARD,
         )
         found[customer] = (record.client_id, secret)
     now = time.time()

@@ -23,13 +23,14 @@ from typing import Any
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message
 
-from gatehouse import appclients
 from gatehouse.accesslog import AccessLog
 from gatehouse.app import create_app
 from gatehouse.appclients import Actor
 from gatehouse.logs import JsonFormatter
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
 from gatehouse.services.customers import create_customer
+from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 
 
@@ -102,7 +103,7 @@ def main() -> None:
             actor="bench",
             notifier=runtime,
         )
-        record, secret = appclients.create_client(
+        record, secret = app_clients.create_client(
             runtime.store,
             runtime.master_key,
             customer_id="acme",
@@ -110,6 +111,7 @@ def main() -> None:
             api_roles=["owner"],
             keep_secret=False,
             actor=Actor(name="bench", source="bench"),
+            notify=UNHEARD,
         )
         assert secret is not None  # a client_secret_basic client
         runtime.changed()

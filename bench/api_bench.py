@@ -41,12 +41,13 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Message
 
-from gatehouse import appclients
 from gatehouse.api import Principal, create_api
 from gatehouse.api.bearer import Bearer
 from gatehouse.appclients import Actor
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
 from gatehouse.services.customers import create_customer
+from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store.corpora import CorpusStore
 
@@ -169,7 +170,7 @@ def setup(data_dir: Path, corpora: int) -> tuple[Runtime, str, Principal]:
         actor="b",
         notifier=runtime,
     )
-    record, _secret = appclients.create_client(
+    record, _secret = app_clients.create_client(
         runtime.store,
         runtime.master_key,
         customer_id="bench",
@@ -177,6 +178,7 @@ def setup(data_dir: Path, corpora: int) -> tuple[Runtime, str, Principal]:
         api_roles=["owner"],
         keep_secret=False,
         actor=ACTOR,
+        notify=UNHEARD,
     )
     runtime.changed()
     store = CorpusStore(runtime.store.engine)

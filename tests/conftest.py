@@ -25,6 +25,20 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+MAX_WORKERS = 6
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject.toml): two pytest-xdist workers per CPU, at most ``MAX_WORKERS``.
+    Most of the suite's time is spent waiting for real processes to start and answer, so
+    more workers than CPUs keep them busy; ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides."""
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if chosen:
+        return int(chosen)
+    return max(2, min(MAX_WORKERS, 2 * len(os.sched_getaffinity(0))))
+
+
 def _postgres_reason() -> str | None:
     try:
         with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):

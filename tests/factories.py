@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
+import collections
 import os
 import socket
 import subprocess
@@ -15,11 +17,13 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
 from gatehouse.services.customers import create_customer
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import AppClientRecord
+from tests.cli.inprocess import invoke
 
 TEST_ACTOR = Actor(name="test", source="test")
 
@@ -46,7 +50,7 @@ def add_client(
     lifetime: int = 1800,
     corpus_roles: tuple[dict[str, Any], ...] = (),
 ) -> tuple[AppClientRecord, str]:
-    record, secret = appclients.create_client(
+    record, secret = app_clients.create_client(
         runtime.store,
         runtime.master_key,
         customer_id=customer_id,
@@ -56,6 +60,7 @@ def add_client(
         lifetime=lifetime,
         keep_secret=runtime.settings.secret_retrieval,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     runtime.changed()
     assert secret is not None
@@ -136,11 +141,44 @@ def wrong_secret(secret: str) -> str:
     return secret[:-1] + ("x" if secret[-1] != "x" else "y")
 
 
+def redis_url() -> str:
+    """The Redis database of this test process: ``GATEHOUSE_TEST_REDIS_URL`` (default
+    ``redis://127.0.0.1:6379/0``), or under pytest-xdist database 1 + the worker's number, so
+    parallel workers never share the brute-force, quota, sign-in and replay counters
+    (docs/deployment.md: every process on one Redis database shares those counts)."""
+    base = os.environ.get("GATEHOUSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return base
+    server = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+    return f"{server}/{1 + int(worker[2:]) % 15}"
+
+
+# Ports handed out by free_port() stay bound (SO_REUSEADDR, never listening) until this many
+# later ones: no other bind(0) or outgoing connection on the machine takes the port before the
+# server it is for binds it (every server the tests start sets SO_REUSEADDR: uvicorn, asyncio,
+# nginx, Node), and a test that wants a closed port still gets "connection refused".
+_HELD_PORTS = 64
+_held: collections.deque[socket.socket] = collections.deque()
+
+
+@atexit.register
+def _release_ports() -> None:
+    while _held:
+        _held.popleft().close()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A free port on 127.0.0.1, reserved for a while (see ``_HELD_PORTS``): parallel test
+    workers and other test runs on the machine cannot be given it in the meantime."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    _held.append(sock)
+    while len(_held) > _HELD_PORTS:
+        _held.popleft().close()
+    return port
 
 
 @dataclass
@@ -201,19 +239,15 @@ def start_server(
     log_level: str = "warning",
     **extra: str,
 ) -> LiveServer:
-    """Start a real server process and wait until it answers /healthz."""
+    """Start a real server process (the demo seeded first, unless ``seed_demo`` is false) and
+    wait until it answers /healthz."""
     port = port or free_port()
     env = server_env(data_dir, port, **extra)
     demo: dict[str, Any] = {}
-    if seed_demo:
-        out = subprocess.run(
-            [sys.executable, "-m", "gatehouse", "demo", "--json"],
-            env=env,
-            capture_output=True,
-            check=True,
-            timeout=60,
-        )
-        demo = orjson.loads(out.stdout)
+    if seed_demo:  # ``gatehouse demo`` run in this process (tests/cli/inprocess.py)
+        code, out, err = invoke(["demo", "--json"], env, "")
+        assert code == 0, err
+        demo = orjson.loads(out)
     log_path = data_dir / f"server-{port}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -233,14 +267,27 @@ def start_server(
     )
     log.close()
     server = LiveServer(process, f"http://127.0.0.1:{port}", env, demo, log_path)
-    deadline = time.monotonic() + 90  # a loaded machine starts processes slowly
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    deadline = time.monotonic() + 240  # a loaded machine starts processes slowly
+    with httpx.Client(timeout=30) as http:  # one client: not a new TLS context per attempt
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {log_path.read_text()}")
+            # uvicorn listens once the app has started; with workers, the supervisor listens
+            # first and the request waits in the backlog until a worker takes it.
+            if _listening(port):
+                try:
+                    if http.get(f"{server.base_url}/healthz").status_code == 200:
+                        return server
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"server did not start: {log_path.read_text()}")
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            return True
+    except OSError:
+        return False

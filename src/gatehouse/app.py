@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from http import HTTPStatus
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,17 +16,19 @@ from starlette.types import Receive, Scope, Send
 
 from gatehouse.accesslog import AccessLog
 from gatehouse.api import api_routes
-from gatehouse.api.errors import error_response
+from gatehouse.api.errors import http_error, render
 from gatehouse.console.routes import console_routes
 from gatehouse.console.sessions import api_session_resolver
+from gatehouse.errors import GatehouseError, ServerError
 from gatehouse.keycheck import MasterKeyError
 from gatehouse.logs import configure_logging
 from gatehouse.peers import peer_scope
-from gatehouse.routes.lifecycle import lifecycle_routes
+from gatehouse.routes.asgi import endpoint_routes
 from gatehouse.routes.oauth import oauth_routes
 from gatehouse.routes.ops import ops_routes
 from gatehouse.routes.registration import registration_routes
 from gatehouse.routes.resource import resource_routes
+from gatehouse.routes.responses import error_response
 from gatehouse.runtime import Runtime
 from gatehouse.settings import Settings
 
@@ -48,20 +49,15 @@ class GatehouseApp:
         await self.inner(scope, receive, send)
 
 
-_ERROR_HEADERS = {"cache-control": "no-store"}  # an error is never cached
-
-
-async def _http_error(_request: Request, exc: Exception) -> Response:
-    """404, 405 and the like outside the API and the console, in the API's message shape."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    extra = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
-    message = "Not found" if status == 404 else HTTPStatus(status).phrase
-    return error_response(status, message, headers={**extra, **_ERROR_HEADERS})
+async def _own_error(_request: Request, exc: Exception) -> Response:
+    """An error of the root raised outside the API and the console, in its own shape."""
+    assert isinstance(exc, GatehouseError)
+    return error_response(exc)
 
 
 async def _server_error(_request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc)
-    return error_response(500, "Internal server error", headers=_ERROR_HEADERS)
+    return render(ServerError("Internal server error"))
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> GatehouseApp:
@@ -81,18 +77,22 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     routes: list[BaseRoute] = [
         Route("/", home, methods=["GET"]),
+        *endpoint_routes(runtime.endpoints),  # token, revocation, introspection, the feed
         *oauth_routes(runtime),
         *ops_routes(runtime),
         *resource_routes(runtime.settings),
         *registration_routes(runtime),
-        *lifecycle_routes(runtime),
         *api_routes(runtime, session=api_session_resolver(runtime)),
         *console_routes(runtime),
     ]
     inner = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, 500: _server_error},
+        exception_handlers={
+            GatehouseError: _own_error,
+            HTTPException: http_error,  # 404, 405 outside the API: the API's bodies
+            500: _server_error,
+        },
         middleware=[Middleware(AccessLog)] if runtime.settings.access_log else [],
     )
     return GatehouseApp(runtime, inner)

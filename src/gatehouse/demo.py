@@ -8,6 +8,7 @@ from typing import Any
 from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.masterkey import MasterKey
+from gatehouse.services import app_clients
 from gatehouse.services.console_users import create_user
 from gatehouse.services.customers import create_customer
 from gatehouse.services.notify import UNHEARD
@@ -42,16 +43,17 @@ def ensure_demo(settings: Settings, store: Store, master_key: MasterKey) -> dict
         record = existing[0]
         secret = appclients.reveal_secret(master_key, record)
         if secret is None:  # show-once mode: the only way to print a secret again is a new one
-            record, secret = appclients.rotate_secret(
+            record, secret = app_clients.rotate_secret(
                 store,
                 master_key,
                 customer_id=DEMO_CUSTOMER,
                 app_id=record.id,
                 keep_secret=False,
                 actor=actor,
+                notify=UNHEARD,  # a command: servers learn of it from the change feed
             )
     else:
-        record, secret = appclients.create_client(
+        record, secret = app_clients.create_client(
             store,
             master_key,
             customer_id=DEMO_CUSTOMER,
@@ -61,6 +63,7 @@ def ensure_demo(settings: Settings, store: Store, master_key: MasterKey) -> dict
             lifetime=settings.token_lifetime,
             keep_secret=settings.secret_retrieval,
             actor=actor,
+            notify=UNHEARD,
         )
     password = _console_password(settings, store)
     issuer = settings.issuer(DEMO_CUSTOMER)

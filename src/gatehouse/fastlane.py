@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import weakref
 from collections import deque
 from typing import Any
@@ -33,18 +32,20 @@ from uvicorn.server import ServerState
 
 from gatehouse import connlimits
 from gatehouse.connlimits import BODY, HEAD, IDLE, LINGER, NONE, Limits
+from gatehouse.endpoints import FastRoutes
+from gatehouse.errors import JSON, NO_STORE
 from gatehouse.fastbatch import Batch, Queued
 from gatehouse.fastrender import HEADS
+from gatehouse.headers import NOSNIFF
 from gatehouse.oauth.endpoint import Response, TokenEndpoint
 from gatehouse.oauth.params import MAX_BODY
+from gatehouse.oauth.request import request_from
 from gatehouse.peers import Peers
 from gatehouse.refusals import RefusalLog, SampledWarnings
-from gatehouse.routes.oauth import token_request_from
-from gatehouse.tls import TLSPeer
+from gatehouse.tls import TLSPeer, fresh_context
 
 log = logging.getLogger("gatehouse.connections")
 
-_CUSTOMER_TOKEN_PATH = re.compile(rb"/customers/([a-z0-9][a-z0-9-]{1,62})/oauth2/token")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # A read larger than this is parsed a slice at a time (see data_received).
 _SLICE = 8192
@@ -57,9 +58,9 @@ _TOO_LARGE_BODY = (
     b'{"error":"invalid_request","error_description":"the request line and headers exceed 64 KiB"}'
 )
 _TOO_LARGE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-    b"cache-control: no-store\r\npragma: no-cache\r\nx-content-type-options: nosniff\r\n"
-    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    + b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in (JSON, *NO_STORE, NOSNIFF))
+    + b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
 )
 
 
@@ -96,10 +97,12 @@ class FastLaneProtocol(HttpToolsProtocol):
         runtime = find_runtime(self.app)
         self._endpoint: TokenEndpoint | None = runtime.token_endpoint if runtime else None
         self._peers: Peers | None = runtime.peers if runtime is not None else None
+        # The endpoint table's token paths (gatehouse.endpoints), the same the ASGI app serves.
+        self._routes: FastRoutes = runtime.endpoints.fast if runtime else FastRoutes()
         self._tls: TLSPeer | None = None  # set in connection_made for a TLS connection
         if self.config.ssl is not None and runtime is not None and runtime.trust is not None:
-            # Before this connection's handshake: trust newly registered self-signed certs.
-            runtime.trust.attach(self.config.ssl)
+            # Registered self-signed certificates are trusted by the listener (read off the loop).
+            runtime.trust.attach(self.config.ssl, fresh_context(self.config))
             runtime.trust.sync()
         self._batch = (
             _batch_for(self.server_state, self._endpoint, self.loop) if self._endpoint else None
@@ -269,16 +272,10 @@ class FastLaneProtocol(HttpToolsProtocol):
         return False
 
     def _route(self, url: bytes) -> bool:
-        if url == b"/oauth2/token":
-            self._fast_customer, self._fast_json = None, False
-            return True
-        if url == b"/oauth/token":
-            self._fast_customer, self._fast_json = None, True
-            return True
-        match = _CUSTOMER_TOKEN_PATH.fullmatch(url)
-        if match is None:
+        found = self._routes.match(url)
+        if found is None:
             return False
-        self._fast_customer, self._fast_json = match.group(1).decode("ascii"), False
+        self._fast_customer, self._fast_json = found
         return True
 
     def on_headers_complete(self) -> None:
@@ -350,7 +347,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         peer = client
         if self._peers is not None:
             client = self._peers.client_address(peer, self.headers)
-        request = token_request_from(
+        request = request_from(
             "POST",
             self.headers,
             self._fast_body,

@@ -1,16 +1,13 @@
 """Federated credentials of app clients (workload identity federation, docs/secretless.md):
-validate, create, change, delete — with audit — and explain which credential an outside token
-matches. The API, the CLI and the console all go through these functions."""
+the checks of a credential's fields, its view, and which credential an outside token matches
+(and why not). The use-cases that write them are :mod:`gatehouse.services.federated_credentials`."""
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gatehouse.appclients import Actor
 from gatehouse.authmethods import validate_https_url
 from gatehouse.errors import InvalidInput
 from gatehouse.oauth.assertions import (
@@ -22,9 +19,7 @@ from gatehouse.oauth.assertions import (
 )
 from gatehouse.oauth.trust_rules import TrustRules, check_rules, pins_nothing
 from gatehouse.secretless.keyfetch import FetchFailed, KeyFetcher
-from gatehouse.store import federated
 from gatehouse.store.models import FederatedCredentialRecord
-from gatehouse.store.store import Store
 
 MAX_PER_CLIENT = 20
 MAX_CLAIMS = 20
@@ -91,88 +86,6 @@ def view(record: FederatedCredentialRecord) -> dict[str, Any]:
         "single_use": record.single_use,
         "allow_any_subject": record.allow_any_subject,
     }
-
-
-def _audit(store: Store, actor: Actor, record: FederatedCredentialRecord, action: str) -> None:
-    event = actor.event(
-        record.customer_id,
-        action,
-        record.app_id,
-        credential_id=record.id,
-        issuer=record.issuer,
-        subject=record.subject,
-    )
-    store.append_audit(events=[event])
-
-
-def add_credential(
-    store: Store,
-    *,
-    customer_id: str,
-    app_id: str,
-    fields: Mapping[str, Any],
-    allow_insecure: bool,
-    actor: Actor,
-) -> FederatedCredentialRecord:
-    store.get_client(app_id=app_id, customer_id=customer_id)  # NotFound for another customer
-    values = validate(fields, allow_insecure=allow_insecure)
-    if federated.count_credentials(store, app_id=app_id) >= MAX_PER_CLIENT:
-        raise InvalidInput({"federated_credentials": f"at most {MAX_PER_CLIENT} per app client"})
-    now = time.time()
-    record = FederatedCredentialRecord(
-        id="fc_" + secrets.token_hex(10),
-        app_id=app_id,
-        customer_id=customer_id,
-        created_at=now,
-        updated_at=now,
-        **values,
-    )
-    federated.insert_credential(store, record=record)
-    _audit(store, actor, record, "federated_credential.create")
-    return record
-
-
-def change_credential(
-    store: Store,
-    *,
-    customer_id: str,
-    app_id: str,
-    credential_id: str,
-    changes: Mapping[str, Any],
-    allow_insecure: bool,
-    actor: Actor,
-) -> FederatedCredentialRecord:
-    current = federated.get_credential(
-        store, customer_id=customer_id, app_id=app_id, credential_id=credential_id
-    )
-    unknown = set(changes) - set(FIELDS)
-    if unknown:
-        raise InvalidInput({sorted(unknown)[0]: "cannot be changed"})
-    merged = {**view(current), **changes}
-    values = validate(merged, allow_insecure=allow_insecure)
-    record = FederatedCredentialRecord(
-        id=current.id,
-        app_id=app_id,
-        customer_id=customer_id,
-        created_at=current.created_at,
-        updated_at=time.time(),
-        **values,
-    )
-    federated.replace_credential(store, record=record)
-    _audit(store, actor, record, "federated_credential.update")
-    return record
-
-
-def remove_credential(
-    store: Store, *, customer_id: str, app_id: str, credential_id: str, actor: Actor
-) -> None:
-    record = federated.get_credential(
-        store, customer_id=customer_id, app_id=app_id, credential_id=credential_id
-    )
-    federated.delete_credential(
-        store, customer_id=customer_id, app_id=app_id, credential_id=credential_id
-    )
-    _audit(store, actor, record, "federated_credential.delete")
 
 
 @dataclass(frozen=True, slots=True)

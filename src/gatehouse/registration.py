@@ -1,28 +1,24 @@
-"""Dynamic client registration: initial access tokens (create, list, revoke) and the RFC 7591 /
-RFC 7592 operations, with validation and audit. Registered clients are ordinary app clients
-(created, changed and deleted through :mod:`gatehouse.appclients`), marked by a registration
-row that holds the HMAC of their registration access token.
+"""Dynamic client registration (RFC 7591 / RFC 7592): what its use-cases share — the
+:class:`Registrar` context, the checks of a registration request, and the client information
+response. Registered clients are ordinary app clients, marked by a registration row that holds
+the HMAC of their registration access token. The use-cases themselves (initial access tokens,
+register, read, update, delete) are :mod:`gatehouse.services.registration`.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from gatehouse import appclients, authmethods
-from gatehouse.appclients import Actor
 from gatehouse.errors import InvalidInput
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.registration import (
     ClientMetadata,
     InvalidClientMetadata,
     InvalidToken,
-    parse_metadata,
 )
 from gatehouse.oauth.secrets import hash_secret
 from gatehouse.settings import Settings
@@ -32,7 +28,7 @@ from gatehouse.store.registrations import (
     RegistrationRecord,
     RegistrationStore,
 )
-from gatehouse.store.store import NotFound, Store
+from gatehouse.store.store import Store
 
 INITIAL_PREFIX = "ghi_"
 REGISTRATION_PREFIX = "ghr_"
@@ -56,12 +52,6 @@ class Registrar:
         return hash_secret(token, key=self.master_key.secret_hmac_key)
 
 
-def _audit(
-    ctx: Registrar, customer_id: str, actor: Actor, action: str, target: str, **detail: Any
-) -> None:
-    ctx.store.append_audit(events=[actor.event(customer_id, action, target, **detail)])
-
-
 # -- initial access tokens ----------------------------------------------------------------------
 
 
@@ -77,51 +67,6 @@ def initial_token_view(record: InitialTokenRecord) -> dict[str, Any]:
     }
 
 
-def create_initial_token(
-    ctx: Registrar,
-    *,
-    customer_id: str,
-    roles: Sequence[str] = ("viewer",),
-    expires_in: int = DEFAULT_EXPIRY,
-    max_uses: int | None = None,
-    actor: Actor,
-) -> tuple[str, InitialTokenRecord]:
-    """A new initial access token (returned once; only its HMAC is stored)."""
-    if isinstance(expires_in, bool) or not 60 <= expires_in <= MAX_EXPIRY:
-        raise InvalidInput({"expires": f"must be between 60 and {MAX_EXPIRY} seconds"})
-    if max_uses is not None and (isinstance(max_uses, bool) or not 1 <= max_uses <= 1_000_000):
-        raise InvalidInput({"max_uses": "must be between 1 and 1000000, or unlimited"})
-    now = time.time()
-    record = InitialTokenRecord(
-        id="iat_" + secrets.token_hex(8),
-        customer_id=customer_id,
-        roles=appclients.validate_api_roles(roles),
-        expires_at=now + expires_in,
-        max_uses=max_uses,
-        uses=0,
-        revoked_at=None,
-        created_at=now,
-    )
-    token = INITIAL_PREFIX + secrets.token_urlsafe(32)
-    ctx.registrations.insert_initial_token(record=record, token_hash=ctx.hash(token))
-    _audit(
-        ctx,
-        customer_id,
-        actor,
-        "registration_token.create",
-        record.id,
-        roles=list(record.roles),
-        max_uses=max_uses,
-        expires_at=record.expires_at,
-    )
-    return token, record
-
-
-def revoke_initial_token(ctx: Registrar, *, customer_id: str, token_id: str, actor: Actor) -> None:
-    ctx.registrations.revoke_initial_token(customer_id=customer_id, token_id=token_id)
-    _audit(ctx, customer_id, actor, "registration_token.revoke", token_id)
-
-
 # -- RFC 7591 / RFC 7592 ------------------------------------------------------------------------
 
 
@@ -129,7 +74,7 @@ def registration_uri(ctx: Registrar, customer_id: str, client_id: str) -> str:
     return f"{ctx.settings.issuer(customer_id)}/oauth2/register/{client_id}"
 
 
-def _document(
+def client_document(
     ctx: Registrar,
     client: AppClientRecord,
     metadata: dict[str, Any],
@@ -155,53 +100,7 @@ def _document(
     return document
 
 
-def register_client(
-    ctx: Registrar, *, customer_id: str, initial_token: str, body: bytes, source: str | None
-) -> dict[str, Any]:
-    """RFC 7591 §3: register a client with an initial access token; the 201 document."""
-    token_hash = ctx.hash(initial_token)
-    now = time.time()
-    found = ctx.registrations.find_initial_token(token_hash=token_hash)
-    if found is None or found.customer_id != customer_id or not _usable(found, now):
-        raise InvalidToken(REFUSED)
-    metadata = parse_metadata(body, found.roles)
-    auth = _auth_fields(ctx, metadata)  # checked before the token is used
-    used = ctx.registrations.use_initial_token(token_hash=token_hash, now=now)
-    if used is None:  # used up or revoked meanwhile
-        raise InvalidToken(REFUSED)
-    actor = Actor(name=f"registration:{used.id}", source=source)
-    record, secret = appclients.create_client(
-        ctx.store,
-        ctx.master_key,
-        customer_id=customer_id,
-        name=metadata.client_name,
-        description=f"Registered with initial access token {used.id}",
-        api_roles=metadata.roles,
-        lifetime=ctx.settings.token_lifetime,
-        keep_secret=ctx.settings.secret_retrieval,
-        actor=actor,
-        auth_fields=auth,
-        allow_insecure_urls=ctx.settings.allow_insecure_urls,
-    )
-    access_token = REGISTRATION_PREFIX + secrets.token_urlsafe(32)
-    stored = _stored_metadata(metadata)
-    ctx.registrations.insert_registration(
-        record=RegistrationRecord(
-            app_id=record.id,
-            customer_id=customer_id,
-            allowed_roles=used.roles,
-            metadata=stored,
-            initial_token_id=used.id,
-            created_at=now,
-            updated_at=now,
-        ),
-        access_token_hash=ctx.hash(access_token),
-    )
-    _audit(ctx, customer_id, actor, "app_client.register", record.id, client_id=record.client_id)
-    return _document(ctx, record, stored, secret=secret, access_token=access_token)
-
-
-def _auth_fields(ctx: Registrar, metadata: ClientMetadata) -> dict[str, Any]:
+def auth_fields(ctx: Registrar, metadata: ClientMetadata) -> dict[str, Any]:
     """The app client's authentication fields for ``metadata``; keys that no app client may
     register (private members, symmetric or short keys, an http URL) are
     invalid_client_metadata (RFC 7591 §3.2.2)."""
@@ -222,7 +121,7 @@ def _auth_fields(ctx: Registrar, metadata: ClientMetadata) -> dict[str, Any]:
     return checked
 
 
-def _usable(record: InitialTokenRecord, now: float) -> bool:
+def usable(record: InitialTokenRecord, now: float) -> bool:
     return (
         record.revoked_at is None
         and record.expires_at > now
@@ -230,14 +129,14 @@ def _usable(record: InitialTokenRecord, now: float) -> bool:
     )
 
 
-def _stored_metadata(metadata: ClientMetadata) -> dict[str, Any]:
+def stored_metadata(metadata: ClientMetadata) -> dict[str, Any]:
     document = metadata.document()
     document.pop("scope")
     document.pop("client_name")
     return document
 
 
-def _registered(
+def find_registered(
     ctx: Registrar, customer_id: str, client_id: str, access_token: str
 ) -> tuple[AppClientRecord, RegistrationRecord]:
     # RFC 7592 §2.1: an unknown client or a bad token both answer 401 invalid_token.
@@ -252,69 +151,6 @@ def _registered(
     return client, registration
 
 
-def read_client(
-    ctx: Registrar, *, customer_id: str, client_id: str, access_token: str
-) -> dict[str, Any]:
-    """RFC 7592 §2.1: the client's current registration."""
-    client, registration = _registered(ctx, customer_id, client_id, access_token)
-    secret = appclients.reveal_secret(ctx.master_key, client)
-    return _document(ctx, client, registration.metadata, secret=secret)
-
-
-def update_client(
-    ctx: Registrar,
-    *,
-    customer_id: str,
-    client_id: str,
-    access_token: str,
-    body: bytes,
-    source: str | None,
-) -> dict[str, Any]:
-    """RFC 7592 §2.2: replace the client's metadata (every field; omitted ones reset)."""
-    client, registration = _registered(ctx, customer_id, client_id, access_token)
-    metadata = parse_metadata(body, registration.allowed_roles)
-    sent = _sent_client_id(body)
-    # RFC 7592 §2.2: the request MUST include client_id, equal to the registered one.
-    if sent != client.client_id:
-        raise InvalidClientMetadata("client_id must be sent and match the registered client")
-    # A client keeps its kind: a secret one stays secret, a private_key_jwt one gets new keys.
-    if metadata.has_secret != authmethods.has_secret(client.token_endpoint_auth_method):
-        raise InvalidClientMetadata(
-            "token_endpoint_auth_method cannot change between a secret and private_key_jwt; "
-            "register a new client"
-        )
-    changes: dict[str, Any] = {"name": metadata.client_name, "api_roles": metadata.roles}
-    changes |= _auth_fields(ctx, metadata)
-    actor = Actor(name=f"registration:{client.client_id}", source=source)
-    try:
-        updated = appclients.update_client(
-            ctx.store,
-            customer_id=customer_id,
-            app_id=client.id,
-            changes=changes,
-            actor=actor,
-            allow_insecure_urls=ctx.settings.allow_insecure_urls,
-        )
-    except NotFound:
-        raise InvalidToken(REFUSED) from None
-    stored = _stored_metadata(metadata)
-    ctx.registrations.update_registration(app_id=client.id, metadata=stored)
-    secret = appclients.reveal_secret(ctx.master_key, updated)
-    return _document(ctx, updated, stored, secret=secret)
-
-
-def _sent_client_id(body: bytes) -> object:
+def sent_client_id(body: bytes) -> object:
     document = orjson.loads(body)
     return document.get("client_id") if isinstance(document, dict) else None
-
-
-def delete_client(
-    ctx: Registrar, *, customer_id: str, client_id: str, access_token: str, source: str | None
-) -> None:
-    """RFC 7592 §2.3: deregister; the client and its tokens stop working."""
-    client, _registration = _registered(ctx, customer_id, client_id, access_token)
-    actor = Actor(name=f"registration:{client.client_id}", source=source)
-    try:
-        appclients.delete_client(ctx.store, customer_id=customer_id, app_id=client.id, actor=actor)
-    except NotFound:
-        raise InvalidToken(REFUSED) from None

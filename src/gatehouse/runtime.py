@@ -7,26 +7,35 @@ import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gatehouse.auditlog import AuditWriter
+from gatehouse.endpoints import CUSTOMER, Endpoint, EndpointTable
 from gatehouse.keycheck import MasterKeyError, open_master_key
 from gatehouse.maintenance import Maintenance
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.bruteforce import BruteForceGuard
+from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.dpop import DPoPNonces, TokenDPoP
 from gatehouse.oauth.endpoint import TokenEndpoint
 from gatehouse.oauth.exchange import TokenExchange
 from gatehouse.oauth.inspect import TokenChecker
+from gatehouse.oauth.introspection import IntrospectionEndpoint
 from gatehouse.oauth.mtls import CertificateAuthenticator, load_ca_store, registered_certificates
 from gatehouse.oauth.quota import TokenQuota
+from gatehouse.oauth.revocation import RevocationEndpoint
+from gatehouse.oauth.revocation_feed import RevocationFeedEndpoint
 from gatehouse.oauth.secrets import SecretHasher
 from gatehouse.peers import Peers, parse_networks
 from gatehouse.propagation import Propagation
 from gatehouse.replica import Replica
+from gatehouse.revocations import read_feed
 from gatehouse.rewrap import adopt_stored_keys
 from gatehouse.secretless.endpoint import AssertionEndpoint
 from gatehouse.secretless.keyfetch import KeyFetcher
+from gatehouse.secretless.lifecycle import with_assertions
 from gatehouse.secretless.replay import AssertionIds
+from gatehouse.services.revocation import revoke_token
 from gatehouse.settings import Settings
 from gatehouse.store.engine import create_store_engine, migrate
 from gatehouse.store.proofs import RedisReplayCache, StoreReplayCache
@@ -44,6 +53,8 @@ class Runtime:
     replica: Replica
     audit: AuditWriter
     token_endpoint: TokenEndpoint
+    checker: TokenChecker  # the server's own tokens, any audience (exchange, revoke, inspect)
+    endpoints: EndpointTable = field(default_factory=lambda: EndpointTable(()))
     assertions: AssertionEndpoint | None = None  # the token endpoint's assertion lane
     propagation: Propagation | None = None  # wake-ups from other processes (started by start)
     maintenance: Maintenance | None = None  # key rotation, pruning (started by start)
@@ -96,8 +107,13 @@ class Runtime:
                 nonces=DPoPNonces(master_key.secret_hmac_key) if settings.dpop_nonce else None,
             ),
         )
-        endpoint.exchange = token_exchange(settings, replica)
-        runtime = cls(settings, store, master_key, replica, audit, endpoint)
+        # One check of the server's own tokens, of any audience, from memory: behind token
+        # exchange (RFC 8693), revocation (RFC 7009) and introspection (RFC 7662).
+        checker = TokenChecker(
+            issuer_for=settings.issuer, audience=None, keys=replica, standing=replica
+        )
+        endpoint.exchange = token_exchange(settings, replica, checker)
+        runtime = cls(settings, store, master_key, replica, audit, endpoint, checker)
         runtime.assertions = AssertionEndpoint(
             token=endpoint,
             store=store,
@@ -122,7 +138,60 @@ class Runtime:
             runtime.peers = Peers(
                 parse_networks(settings.trusted_proxies), settings.client_cert_header
             )
+        runtime.endpoints = runtime.endpoint_table()
         return runtime
+
+    def endpoint_table(self) -> EndpointTable:
+        """Every protocol endpoint, built once around the token endpoint's client
+        authentication step, the one token checker and the one refusal log."""
+        token, assertions = self.token_endpoint, self.assertions
+        auth, refusals = token.auth, token.refusals
+        revocation = RevocationEndpoint(
+            auth=auth, checker=self.checker, revoke=self.revoke_token, refusals=refusals
+        )
+        introspection = IntrospectionEndpoint(auth=auth, checker=self.checker, refusals=refusals)
+        feed = RevocationFeedEndpoint(auth=auth, read_page=self.feed_page, refusals=refusals)
+        issuer = "/customers/" + CUSTOMER
+        lane = assertions.handle if assertions is not None else None
+        revoke_lane = with_assertions(revocation, assertions, threaded=True) if assertions else None
+        inspect_lane = (
+            with_assertions(introspection, assertions, threaded=False) if assertions else None
+        )
+        return EndpointTable(
+            (
+                Endpoint("/oauth2/token", token.handle, with_assertion=lane, fast=True),
+                Endpoint(
+                    "/oauth/token", token.handle, json_allowed=True, with_assertion=lane, fast=True
+                ),
+                Endpoint(issuer + "/oauth2/token", token.handle, with_assertion=lane, fast=True),
+                *(
+                    Endpoint(path, revocation.handle, threaded=True, with_assertion=revoke_lane)
+                    for path in ("/oauth2/revoke", issuer + "/oauth2/revoke")
+                ),
+                *(
+                    Endpoint(path, introspection.handle, with_assertion=inspect_lane)
+                    for path in ("/oauth2/introspect", issuer + "/oauth2/introspect")
+                ),
+                Endpoint(issuer + "/oauth2/revocations", feed.handle, threaded=True),
+            )
+        )
+
+    def revoke_token(self, client: ClientEntry, claims: dict[str, Any], address: str) -> None:
+        """RFC 7009: put a token's ``jti`` on the deny list (the revocation endpoint's hook)."""
+        revoke_token(
+            self.store,
+            customer_id=client.customer_id,
+            client_id=client.client_id,
+            app_id=client.id,
+            jti=claims["jti"],
+            expires_at=float(claims["exp"]),
+            source=address,
+            notifier=self,
+        )
+
+    def feed_page(self, customer_id: str, cursor: int | None) -> dict[str, Any]:
+        """A page of the revocation feed (the feed endpoint's hook)."""
+        return read_feed(self.store, customer_id=customer_id, cursor=cursor).document()
 
     def start(self) -> None:
         self.replica.start(self.settings.change_poll_interval)
@@ -133,6 +202,9 @@ class Runtime:
             self.settings, self.store, self.master_key, audit=self.audit, on_change=self.changed
         )
         self.maintenance.start()
+        if self.trust is not None and self.settings.ssl_certfile is not None:
+            # The TLS listener's self-signed client certificates: read now, then off the loop.
+            self.trust.start(self.settings.change_poll_interval)
         # What start-up allocated lives as long as the process: keep the collector off it, and
         # collect the young generation less often (the token path allocates short-lived objects).
         gc.collect()
@@ -146,12 +218,17 @@ class Runtime:
             self.maintenance.stop()
         if self.propagation is not None:
             self.propagation.stop()
+        if self.trust is not None:
+            self.trust.stop()
+        if self.token_endpoint.dpop is not None:
+            self.token_endpoint.dpop.close()  # its replay-check thread
         self.replica.stop()
         self.audit.stop()
         self.store.engine.dispose()
 
     def changed(self) -> None:
-        """After a local write: apply it to this process's replica at once, and tell the others
+        """The notifier of the services (:class:`gatehouse.services.notify.Notifier`): after a
+        local write, apply it to this process's replica at once, and tell the others
         (through Redis when configured; PostgreSQL's NOTIFY is sent by the store).
 
         The write has committed: a failure here is logged, never the caller's 500 (the poller
@@ -165,11 +242,8 @@ class Runtime:
             self.propagation.publish()
 
 
-def token_exchange(settings: Settings, replica: Replica) -> TokenExchange:
+def token_exchange(settings: Settings, replica: Replica, checker: TokenChecker) -> TokenExchange:
     """RFC 8693 token exchange, checking subject tokens of any audience from memory."""
-    checker = TokenChecker(
-        issuer_for=settings.issuer, audience=None, keys=replica, standing=replica
-    )
     return TokenExchange(
         check_subject=lambda token: checker.check(token).claims,
         directory=replica,

@@ -5,21 +5,26 @@ RFC 8705 §2: the listener asks for a certificate but does not require one (``CE
 OpenSSL only completes a handshake whose certificate chains to the trust store, so the store
 holds the client CA (``--ssl-ca-certs``) and every certificate a ``self_signed_tls_client_auth``
 client registered, added as the in-memory replica learns of them — whichever process registered
-them. Gatehouse then checks every certificate itself (``gatehouse.oauth.mtls``).
+them — and dropped (by a fresh context for new handshakes) when they are removed. Gatehouse then
+checks every certificate itself (``gatehouse.oauth.mtls``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import uvicorn.config
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gatehouse.peers import CLIENT_CERT
+
+log = logging.getLogger(__name__)
 
 
 class TLSPeer:
@@ -49,11 +54,73 @@ class TLSPeer:
         scope.setdefault("extensions", {})["tls"] = {"client_cert_chain": [pem]}
 
 
-class TrustStore:
-    """Adds registered self-signed client certificates to a listener's ``SSLContext``.
+class _Listener:
+    """One listener's contexts: the one its socket was made with, and the one new handshakes
+    use (the same until a registered certificate is removed)."""
 
-    OpenSSL can add trust anchors to a live context but not remove them; a certificate that is
-    no longer registered still completes a handshake, and Gatehouse refuses it afterwards.
+    def __init__(self, listening: ssl.SSLContext, fresh: Callable[[], ssl.SSLContext]) -> None:
+        self.listening = listening
+        self.fresh = fresh
+        self.current = listening
+        self.trusted: frozenset[bytes] = frozenset()  # what current trusts beyond the CA file
+
+    def update(self, registered: frozenset[bytes]) -> None:
+        """Trust exactly ``registered`` (besides the CA file) from the next handshake on."""
+        if registered == self.trusted:
+            return
+        if registered >= self.trusted:
+            # Only additions: OpenSSL adds trust anchors to a live context.
+            _trust(self.current, registered - self.trusted)
+        else:
+            # One was removed: OpenSSL cannot drop a trust anchor, so a fresh context without
+            # it takes the next handshakes (the SNI callback runs before the client's
+            # certificate is asked for, and may switch the connection's context).
+            context = self.fresh()
+            _trust(context, registered)
+            self.current = context
+            self.listening.sni_callback = self._pick
+        self.trusted = registered
+
+    def _pick(self, connection: Any, _server_name: str | None, listening: ssl.SSLContext) -> None:
+        current = self.current
+        if current is not listening:
+            connection.context = current
+
+
+def _trust(context: ssl.SSLContext, certificates: Iterable[bytes]) -> None:
+    for der in certificates:
+        try:
+            context.load_verify_locations(cadata=der)
+        except ssl.SSLError:
+            continue  # not a certificate OpenSSL can use: Gatehouse refuses it anyway
+
+
+def fresh_context(config: Any) -> Callable[[], ssl.SSLContext]:
+    """A maker of contexts like the one uvicorn made for the listener of ``config``."""
+
+    def make() -> ssl.SSLContext:
+        return uvicorn.config.create_ssl_context(
+            certfile=config.ssl_certfile,
+            keyfile=config.ssl_keyfile,
+            password=config.ssl_keyfile_password,
+            ssl_version=config.ssl_version,
+            cert_reqs=config.ssl_cert_reqs,
+            ca_certs=config.ssl_ca_certs,
+            ciphers=config.ssl_ciphers,
+        )
+
+    return make
+
+
+class TrustStore:
+    """Keeps the trust store of a process's TLS listeners equal to the registered self-signed
+    client certificates, reading them on a thread of its own, never on the event loop.
+
+    :meth:`start` reads them once (at start-up, before the listener serves), then a thread
+    reads them again whenever the replica's version moves: when :meth:`sync` (called for every
+    new connection; an integer compare) notices it, or within ``interval`` otherwise. Added
+    certificates are added to the live context; when one is removed, new handshakes switch to
+    a fresh context without it, so a removed certificate no longer completes a handshake.
     """
 
     def __init__(
@@ -61,30 +128,66 @@ class TrustStore:
     ) -> None:
         self._certificates = certificates
         self._version = version
-        self._contexts: list[ssl.SSLContext] = []
-        self._loaded: set[bytes] = set()
-        self._seen = -1
+        self._listeners: list[_Listener] = []
+        self._registered: frozenset[bytes] = frozenset()
+        self._seen = -1  # the replica version the registered set was read at
         self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failures = 0  # reads that failed (the store away); retried at the next interval
 
-    def attach(self, context: ssl.SSLContext) -> None:
+    def attach(self, context: ssl.SSLContext, fresh: Callable[[], ssl.SSLContext]) -> None:
+        """Serve ``context``'s handshakes with the registered certificates trusted; ``fresh``
+        makes a context like it (without them)."""
         with self._lock:
-            if all(c is not context for c in self._contexts):
-                self._contexts.append(context)
-                self._seen = -1
+            if any(listener.listening is context for listener in self._listeners):
+                return
+            listener = _Listener(context, fresh)
+            listener.update(self._registered)
+            self._listeners.append(listener)
 
     def sync(self) -> None:
-        """Load what was registered since the last call (a version compare when nothing was)."""
+        """On the event loop, for each new connection: wake the reader if the replica moved."""
+        if self._version() != self._seen:
+            self._wake.set()
+
+    def load(self) -> None:
+        """Read the registered certificates and apply them to every listener."""
         version = self._version()
-        if version == self._seen or not self._contexts:
-            return
+        registered = frozenset(self._certificates())
         with self._lock:
-            for der in self._certificates():
-                if der in self._loaded:
-                    continue
-                for context in self._contexts:
-                    try:
-                        context.load_verify_locations(cadata=der)
-                    except ssl.SSLError:
-                        continue
-                self._loaded.add(der)
+            self._registered = registered
+            for listener in self._listeners:
+                listener.update(registered)
             self._seen = version
+
+    def start(self, interval: float) -> None:
+        try:
+            self.load()
+        except Exception:
+            self.failures += 1
+            log.warning("reading the registered client certificates failed", exc_info=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(interval,), name="gatehouse-trust", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self, interval: float) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
+            if self._stopping.is_set() or self._version() == self._seen:
+                continue
+            try:
+                self.load()
+            except Exception:
+                self.failures += 1
+                if self.failures == 1 or self.failures % 100 == 0:
+                    log.warning("reading the registered client certificates failed", exc_info=True)

@@ -10,7 +10,9 @@ import time
 import orjson
 import pytest
 
-from gatehouse import appclients
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from tests.api.conftest import Api, Caller, b64, error_body, forge
 from tests.factories import (
     TEST_ACTOR,
@@ -276,12 +278,13 @@ def test_change_made_directly_in_the_store_fails_tokens_after_replica_refresh(
     api: Api, owner: Caller
 ) -> None:
     # A change made by another process reaches this one through the change feed.
-    appclients.update_client(
+    app_clients.update_client(
         api.runtime.store,
         customer_id="acme",
         app_id=owner.record.id,
-        changes={"enabled": False},
+        changes=ClientChanges(enabled=False),
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     api.runtime.replica.refresh()
     assert_invalid(api, owner.token, "the token's client is disabled")

@@ -45,13 +45,14 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gatehouse import appclients
 from gatehouse.api.bodylimit import BodyLimit
 from gatehouse.api.fastlane import FastLane
 from gatehouse.app import GatehouseApp, create_app
 from gatehouse.console.sessions import start_session
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
 from gatehouse.services.console_users import create_user
+from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.users import get_user
 from tests.api.conftest import REQUEST_ID, Api, forge
@@ -201,8 +202,12 @@ def seed(world: World) -> None:
     for key in ACME_KEYS[6:]:
         api.create_corpus(owner, key, name=f"Corpus {key}", description="later")
     deleted = api.caller("owner", name="deleted")
-    appclients.delete_client(
-        world.runtime.store, customer_id="acme", app_id=deleted.record.id, actor=TEST_ACTOR
+    app_clients.delete_client(
+        world.runtime.store,
+        customer_id="acme",
+        app_id=deleted.record.id,
+        actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     world.runtime.changed()
     past = int(time.time()) - 3600

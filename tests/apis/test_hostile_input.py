@@ -9,6 +9,7 @@ import random
 import orjson
 
 from gatehouse import registration
+from gatehouse.services import registration as registration_service
 from tests.apis.conftest import Api, Caller
 from tests.factories import TEST_ACTOR
 
@@ -68,7 +69,7 @@ def test_exchange_requests_never_fail_with_500(api: Api, owner: Caller) -> None:
 
 def test_registration_bodies_never_fail_with_500(api: Api) -> None:
     ctx = registration.Registrar.of(api.runtime.store, api.runtime.master_key, api.runtime.settings)
-    token, _ = registration.create_initial_token(ctx, customer_id="acme", actor=TEST_ACTOR)
+    token, _ = registration_service.create_initial_token(ctx, customer_id="acme", actor=TEST_ACTOR)
     rng = random.Random(7591)
     members = [
         "client_name",

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from gatehouse import registration
+from gatehouse.services import registration as registration_service
 from gatehouse.store.store import NotFound
 from tests.apis.conftest import Api, Caller
 from tests.factories import TEST_ACTOR
@@ -28,7 +29,7 @@ def registrar(api: Api) -> registration.Registrar:
 
 
 def initial_token(api: Api, **options: Any) -> str:
-    token, _record = registration.create_initial_token(
+    token, _record = registration_service.create_initial_token(
         registrar(api), customer_id="acme", actor=TEST_ACTOR, **options
     )
     return token
@@ -269,8 +270,12 @@ def test_no_bad_expired_used_up_or_revoked_initial_token_is_401(api: Api) -> Non
     assert register(api, once, {}).status_code == 201
     refused(register(api, once, {}), 401, "invalid_token", registration.REFUSED)
     ctx = registrar(api)
-    revoked, record = registration.create_initial_token(ctx, customer_id="acme", actor=TEST_ACTOR)
-    registration.revoke_initial_token(ctx, customer_id="acme", token_id=record.id, actor=TEST_ACTOR)
+    revoked, record = registration_service.create_initial_token(
+        ctx, customer_id="acme", actor=TEST_ACTOR
+    )
+    registration_service.revoke_initial_token(
+        ctx, customer_id="acme", token_id=record.id, actor=TEST_ACTOR
+    )
     refused(register(api, revoked, {}), 401, "invalid_token", registration.REFUSED)
     # A registration access token is not an initial access token.
     client = register(api, initial_token(api), {}).json()
@@ -282,7 +287,9 @@ def test_no_bad_expired_used_up_or_revoked_initial_token_is_401(api: Api) -> Non
     )
     # Another customer's initial token does not register here.
     api.customer("other")
-    theirs, _ = registration.create_initial_token(ctx, customer_id="other", actor=TEST_ACTOR)
+    theirs, _ = registration_service.create_initial_token(
+        ctx, customer_id="other", actor=TEST_ACTOR
+    )
     refused(register(api, theirs, {}), 401, "invalid_token", registration.REFUSED)
 
 
@@ -307,7 +314,7 @@ def test_initial_tokens_are_stored_hashed_and_listed_with_uses(api: Api) -> None
     assert len(bytes(stored)) == 32
     assert len(regs) == 1
     with pytest.raises(NotFound):
-        registration.revoke_initial_token(
+        registration_service.revoke_initial_token(
             registrar(api), customer_id="acme", token_id="iat_none", actor=TEST_ACTOR
         )
 

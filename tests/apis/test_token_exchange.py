@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from gatehouse import appclients
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from gatehouse.verify.feed import RevocationFeedClient
 from tests.api.conftest import claims_of, forge
 from tests.apis.conftest import PAYMENTS, Api, Caller, Registry
@@ -131,12 +133,13 @@ def test_two_hops_nest_act(chain: Chain) -> None:
 
 
 def test_exp_never_beyond_the_subject_tokens(chain: Chain, api: Api) -> None:
-    appclients.update_client(
+    app_clients.update_client(
         api.runtime.store,
         customer_id="acme",
         app_id=chain.front.record.id,
-        changes={"token_lifetime_seconds": 300},
+        changes=ClientChanges(token_lifetime_seconds=300),
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     api.runtime.changed()
     subject = chain.token(chain.front, resource=PAYMENTS)
@@ -267,20 +270,29 @@ def test_the_exchanged_token_falls_with_any_client_of_its_chain(
     assert api.client.get("/v2/corpora", headers=bearer).status_code == 200
     store = api.runtime.store
     if change == "disable_subject":
-        appclients.update_client(
+        app_clients.update_client(
             store,
             customer_id="acme",
             app_id=chain.front.record.id,
-            changes={"enabled": False},
+            changes=ClientChanges(enabled=False),
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
     elif change == "delete_subject":
-        appclients.delete_client(
-            store, customer_id="acme", app_id=chain.front.record.id, actor=TEST_ACTOR
+        app_clients.delete_client(
+            store,
+            customer_id="acme",
+            app_id=chain.front.record.id,
+            actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
     else:
-        appclients.revoke_tokens(
-            store, customer_id="acme", app_id=chain.orders.record.id, actor=TEST_ACTOR
+        app_clients.revoke_tokens(
+            store,
+            customer_id="acme",
+            app_id=chain.orders.record.id,
+            actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
     api.runtime.changed()
     assert chain.introspect(token["access_token"]) == {"active": False}

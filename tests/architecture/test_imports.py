@@ -39,7 +39,23 @@ RULES: dict[str, tuple[set[str] | None, set[str]]] = {
     "store": (set(), {"starlette", "fastapi", "uvicorn", "jinja2", "typer"}),
     "errors": (set(), WEB_AND_STORAGE),
     "settings": (set(), {"sqlalchemy", "starlette", "fastapi", "uvicorn"}),
+    # The application layer's use-cases: no web framework, and the database only through the
+    # store's verbs.
+    "services": (None, WEB_AND_STORAGE),
+    # the endpoint table: paths and the core's endpoints, nothing of the web or the store
+    "endpoints": ({"oauth"}, WEB_AND_STORAGE),
+    # the fast lane reads the endpoint table, never the Starlette routes
+    "fastlane": (
+        {
+            *("connlimits", "endpoints", "errors", "fastbatch", "fastrender", "headers"),
+            *("oauth", "peers", "refusals", "tls"),
+        },
+        {"sqlalchemy", "starlette", "fastapi"},
+    ),
 }
+# Adapters whose writes still notify by hand (docs/architecture.md, "Known gaps"); every other
+# adapter leaves notifying to the services. This list only ever shrinks.
+NOTIFYING_ADAPTERS = {"gatehouse.console.key_pages"}
 
 
 def part_of(module: str) -> str:
@@ -171,6 +187,18 @@ def test_the_sql_rule_catches_the_schema_and_statements(tmp_path: Path) -> None:
     assert sql_violations("gatehouse.store.users", bad) == []
 
 
+def test_the_fast_lane_and_the_routes_read_one_endpoint_table(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from gatehouse.routes.oauth import oauth_routes\n")
+    assert sorted(violations("gatehouse.fastlane", bad)) == [
+        "gatehouse.fastlane imports gatehouse.routes.oauth",
+        "gatehouse.fastlane imports gatehouse.routes.oauth.oauth_routes",
+    ]
+    assert "gatehouse.endpoints imports gatehouse.routes.oauth" in violations(
+        "gatehouse.endpoints", bad
+    )
+
+
 def test_importing_every_oauth_module_loads_no_store_framework_or_settings() -> None:
     names = [m for m, _ in modules() if part_of(m) == "oauth"]
     script = (
@@ -186,3 +214,30 @@ def test_importing_every_oauth_module_loads_no_store_framework_or_settings() -> 
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == ""
+
+
+def notices_of(path: Path) -> int:
+    """How many ``<something>.changed()`` calls ``path`` makes."""
+    return sum(
+        1
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "changed"
+        and not node.args
+    )
+
+
+def test_adapters_leave_notifying_to_the_services() -> None:
+    notifying = {
+        module for module, path in modules() if part_of(module) in ADAPTERS and notices_of(path)
+    }
+    assert notifying <= NOTIFYING_ADAPTERS
+
+
+def test_the_notice_rule_catches_an_adapter_that_notifies(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def write(runtime):\n    runtime.changed()\n")
+    assert notices_of(bad) == 1
+    bad.write_text("def write(runtime):\n    service.create(notify=runtime)\n")
+    assert notices_of(bad) == 0

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.runtime import Runtime
+from gatehouse.store.models import ClientColumns
 from tests.factories import add_customer, claims_of
 from tests.lifecycle.conftest import Lifecycle
 
@@ -30,7 +31,9 @@ def test_a_revoked_token_is_refused_after_exp_within_the_leeway(
     lc = Lifecycle(client, runtime)
     app = lc.app()
     runtime.store.update_client(
-        customer_id="acme", app_id=app.record.id, values={"token_lifetime_seconds": LIFETIME}
+        customer_id="acme",
+        app_id=app.record.id,
+        changes=ClientColumns(token_lifetime_seconds=LIFETIME),
     )
     runtime.changed()
     token, kept = lc.token(app), lc.token(app)

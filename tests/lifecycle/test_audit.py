@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from gatehouse import appclients
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD
 from tests.factories import TEST_ACTOR, builtin_metadata_url, claims_of, no_credentials_challenge
 from tests.lifecycle.conftest import App, Lifecycle
 
@@ -84,7 +85,7 @@ def test_pages_follow_the_page_key_and_action_filters(lc: Lifecycle) -> None:
 
 def test_a_secret_is_never_in_the_audit_log(lc: Lifecycle) -> None:
     app, token = owner_token(lc)
-    _record, new_secret = appclients.rotate_secret(
+    _record, new_secret = app_clients.rotate_secret(
         lc.runtime.store,
         lc.runtime.master_key,
         customer_id="acme",
@@ -92,6 +93,7 @@ def test_a_secret_is_never_in_the_audit_log(lc: Lifecycle) -> None:
         grace_period_seconds=60,
         keep_secret=True,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     lc.runtime.changed()
     lc.runtime.audit.flush()

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from gatehouse import appclients
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from tests.factories import TEST_ACTOR, add_client, add_customer, get_token
 
 
 def _set_enabled(runtime: Runtime, app_id: str, enabled: bool) -> None:
-    appclients.update_client(
+    app_clients.update_client(
         runtime.store,
         customer_id="acme",
         app_id=app_id,
-        changes={"enabled": enabled},
+        changes=ClientChanges(enabled=enabled),
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     runtime.changed()
 

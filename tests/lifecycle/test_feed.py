@@ -11,8 +11,10 @@ import httpx
 import httpx2
 import pytest
 
-from gatehouse import appclients
 from gatehouse.revocations import SETTLE, read_feed
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from gatehouse.verify import InvalidToken, TokenVerifier
 from gatehouse.verify.feed import RevocationFeedClient, issued_at
 from tests.factories import TEST_ACTOR, claims_of
@@ -56,22 +58,28 @@ def test_the_snapshot_holds_revoked_jtis_and_client_cut_offs_and_nothing_secret(
     lc.revoke(holder, token)
     cut, disabled, deleted, reduced = (lc.app(roles=("owner", "viewer")) for _ in range(4))
     store = lc.runtime.store
-    appclients.revoke_tokens(store, customer_id="acme", app_id=cut.record.id, actor=TEST_ACTOR)
-    appclients.update_client(
+    app_clients.revoke_tokens(
+        store, customer_id="acme", app_id=cut.record.id, actor=TEST_ACTOR, notify=UNHEARD
+    )
+    app_clients.update_client(
         store,
         customer_id="acme",
         app_id=disabled.record.id,
-        changes={"enabled": False},
+        changes=ClientChanges(enabled=False),
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
-    appclients.update_client(
+    app_clients.update_client(
         store,
         customer_id="acme",
         app_id=reduced.record.id,
-        changes={"api_roles": ["viewer"]},
+        changes=ClientChanges(api_roles=["viewer"]),
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
-    appclients.delete_client(store, customer_id="acme", app_id=deleted.record.id, actor=TEST_ACTOR)
+    app_clients.delete_client(
+        store, customer_id="acme", app_id=deleted.record.id, actor=TEST_ACTOR, notify=UNHEARD
+    )
     # Another customer's revocations never show.
     globex = lc.app("globex")
     lc.revoke(globex, lc.token(globex))
@@ -180,13 +188,26 @@ def test_token_verifier_rejects_tokens_of_a_client_cut_off(lc: Lifecycle, change
     verifier.verify(token)
     store, app_id = lc.runtime.store, holder.record.id
     if change == "revoke_tokens":
-        appclients.revoke_tokens(store, customer_id="acme", app_id=app_id, actor=TEST_ACTOR)
+        app_clients.revoke_tokens(
+            store, customer_id="acme", app_id=app_id, actor=TEST_ACTOR, notify=UNHEARD
+        )
     elif change == "delete":
-        appclients.delete_client(store, customer_id="acme", app_id=app_id, actor=TEST_ACTOR)
+        app_clients.delete_client(
+            store, customer_id="acme", app_id=app_id, actor=TEST_ACTOR, notify=UNHEARD
+        )
     else:
-        changes = {"enabled": False} if change == "disable" else {"api_roles": ["viewer"]}
-        appclients.update_client(
-            store, customer_id="acme", app_id=app_id, changes=changes, actor=TEST_ACTOR
+        changes = (
+            ClientChanges(enabled=False)
+            if change == "disable"
+            else ClientChanges(api_roles=["viewer"])
+        )
+        app_clients.update_client(
+            store,
+            customer_id="acme",
+            app_id=app_id,
+            changes=changes,
+            actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
     lc.runtime.changed()
     assert feed_client.poll()

@@ -6,8 +6,11 @@ import time
 
 import pytest
 
-from gatehouse import appclients
-from gatehouse.apis import Apis, create_api, put_grant
+from gatehouse.apis import Apis
+from gatehouse.services import app_clients
+from gatehouse.services.apis import create_api, put_grant
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from tests.factories import TEST_ACTOR, claims_of
 from tests.lifecycle.conftest import Lifecycle, oauth_error
 
@@ -119,13 +122,26 @@ def test_a_token_whose_client_lost_its_standing_is_inactive(lc: Lifecycle, chang
     assert lc.introspect(caller, token).json()["active"] is True
     store, app_id = lc.runtime.store, holder.record.id
     if change == "delete":
-        appclients.delete_client(store, customer_id="acme", app_id=app_id, actor=TEST_ACTOR)
+        app_clients.delete_client(
+            store, customer_id="acme", app_id=app_id, actor=TEST_ACTOR, notify=UNHEARD
+        )
     elif change == "revoke_tokens":
-        appclients.revoke_tokens(store, customer_id="acme", app_id=app_id, actor=TEST_ACTOR)
+        app_clients.revoke_tokens(
+            store, customer_id="acme", app_id=app_id, actor=TEST_ACTOR, notify=UNHEARD
+        )
     else:
-        changes = {"enabled": False} if change == "disable" else {"api_roles": ["viewer"]}
-        appclients.update_client(
-            store, customer_id="acme", app_id=app_id, changes=changes, actor=TEST_ACTOR
+        changes = (
+            ClientChanges(enabled=False)
+            if change == "disable"
+            else ClientChanges(api_roles=["viewer"])
+        )
+        app_clients.update_client(
+            store,
+            customer_id="acme",
+            app_id=app_id,
+            changes=changes,
+            actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
     lc.runtime.changed()
     assert lc.introspect(caller, token).json() == INACTIVE
@@ -134,8 +150,12 @@ def test_a_token_whose_client_lost_its_standing_is_inactive(lc: Lifecycle, chang
 def test_revoke_tokens_leaves_tokens_issued_after_it_active(lc: Lifecycle) -> None:
     app = lc.app()
     before = lc.token(app)
-    appclients.revoke_tokens(
-        lc.runtime.store, customer_id="acme", app_id=app.record.id, actor=TEST_ACTOR
+    app_clients.revoke_tokens(
+        lc.runtime.store,
+        customer_id="acme",
+        app_id=app.record.id,
+        actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     lc.runtime.changed()
     after = lc.token(app)
@@ -153,8 +173,9 @@ def test_a_token_for_another_audience_is_active_with_that_aud(lc: Lifecycle) -> 
         name="other",
         scopes=["read"],
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
-    put_grant(ctx, client=app.record, api=api, scopes=["read"], actor=TEST_ACTOR)
+    put_grant(ctx, client=app.record, api=api, scopes=["read"], actor=TEST_ACTOR, notify=UNHEARD)
     lc.runtime.changed()
     token = lc.token(app, resource="https://api.example.com/")
     body = lc.introspect(app, token).json()
@@ -189,12 +210,13 @@ def test_an_unauthenticated_caller_gets_401_invalid_client(lc: Lifecycle, who: s
     if who == "wrong secret":
         data |= {"client_id": app.record.client_id, "client_secret": "wrong"}
     elif who == "disabled client":
-        appclients.update_client(
+        app_clients.update_client(
             lc.runtime.store,
             customer_id="acme",
             app_id=app.record.id,
-            changes={"enabled": False},
+            changes=ClientChanges(enabled=False),
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         lc.runtime.changed()
         data |= {"client_id": app.record.client_id, "client_secret": app.secret}

@@ -30,7 +30,7 @@ from starlette.routing import Route
 from gatehouse.verify import TokenVerifier
 from gatehouse.verify.feed import RevocationFeedClient
 from gatehouse.verify.starlette import BearerTokenMiddleware
-from tests.factories import LiveServer, basic_auth, free_port, start_server
+from tests.factories import LiveServer, basic_auth, free_port, redis_url, start_server
 
 PROMISE = 1.0  # seconds (SPEC §6)
 ROUNDS = 5
@@ -72,9 +72,7 @@ def pair_on_sqlite_with_redis(tmp_path: Path) -> Iterator[tuple[LiveServer, Live
             pytest.fail("CI needs Redis on 127.0.0.1:6379")
         pytest.skip("no Redis on 127.0.0.1:6379")
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    with _pair(
-        tmp_path, GATEHOUSE_DATABASE_URL=url, GATEHOUSE_REDIS_URL="redis://127.0.0.1:6379/0"
-    ) as pair:
+    with _pair(tmp_path, GATEHOUSE_DATABASE_URL=url, GATEHOUSE_REDIS_URL=redis_url()) as pair:
         yield pair
 
 

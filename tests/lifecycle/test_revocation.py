@@ -7,6 +7,9 @@ import time
 import pytest
 
 from gatehouse.revocations import revoked_until
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from tests.factories import claims_of, wrong_secret
 from tests.lifecycle.conftest import NO_STORE, Lifecycle, oauth_error
 
@@ -100,17 +103,17 @@ def test_failed_client_authentication_is_invalid_client_and_revokes_nothing(
 
 
 def test_a_disabled_client_cannot_revoke(lc: Lifecycle) -> None:
-    from gatehouse import appclients
     from tests.factories import TEST_ACTOR
 
     app, other = lc.app(), lc.app()
     token = lc.token(other)
-    appclients.update_client(
+    app_clients.update_client(
         lc.runtime.store,
         customer_id="acme",
         app_id=app.record.id,
-        changes={"enabled": False},
+        changes=ClientChanges(enabled=False),
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     lc.runtime.changed()
     assert oauth_error(lc.revoke(app, token)) == INVALID_CLIENT

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from gatehouse import appclients
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD
 from tests.factories import TEST_ACTOR, request_token
 from tests.lifecycle.conftest import Lifecycle
 
@@ -21,7 +22,7 @@ def token_status(lc: Lifecycle, client_id: str, secret: str) -> int:
 
 
 def rotate(lc: Lifecycle, app_id: str, grace: int) -> str:
-    _record, secret = appclients.rotate_secret(
+    _record, secret = app_clients.rotate_secret(
         lc.runtime.store,
         lc.runtime.master_key,
         customer_id="acme",
@@ -29,6 +30,7 @@ def rotate(lc: Lifecycle, app_id: str, grace: int) -> str:
         grace_period_seconds=grace,
         keep_secret=True,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     lc.runtime.changed()
     return secret

@@ -25,12 +25,14 @@ from starlette.testclient import TestClient
 from tests.conftest import make_settings
 from tests.factories import TEST_ACTOR, LiveServer, start_server
 
-from gatehouse import appclients
 from gatehouse.app import create_app
 from gatehouse.oauth.keys import Alg
 from gatehouse.oauth.secrets import generate_app_id, hash_secret
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
 from gatehouse.services.customers import create_customer
+from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store.models import AppClientRecord
 
@@ -110,7 +112,7 @@ class Lane:
         secret: str | None = None,
     ) -> Creds:
         """A new enabled client; ``client_id`` and ``secret`` may be chosen (any characters)."""
-        record, generated = appclients.create_client(
+        record, generated = app_clients.create_client(
             self.runtime.store,
             self.runtime.master_key,
             customer_id=customer_id,
@@ -119,12 +121,17 @@ class Lane:
             lifetime=lifetime,
             keep_secret=False,
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         assert generated is not None
         if client_id is not None or secret is not None:
             # A client whose id or secret needs form-urlencoding (RFC 6749 §2.3.1).
-            appclients.delete_client(
-                self.runtime.store, customer_id=customer_id, app_id=record.id, actor=TEST_ACTOR
+            app_clients.delete_client(
+                self.runtime.store,
+                customer_id=customer_id,
+                app_id=record.id,
+                actor=TEST_ACTOR,
+                notify=UNHEARD,
             )
             generated = secret or generated
             record = _custom_record(
@@ -139,12 +146,13 @@ class Lane:
         return creds
 
     def disable_client(self, creds: Creds) -> None:
-        appclients.update_client(
+        app_clients.update_client(
             self.runtime.store,
             customer_id=creds.customer_id,
             app_id=creds.app_id,
-            changes={"enabled": False},
+            changes=ClientChanges(enabled=False),
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         self.runtime.changed()
         self._wait(lambda: self._post_probe(creds), status=401)

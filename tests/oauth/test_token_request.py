@@ -7,7 +7,9 @@ import pytest
 from tests.factories import TEST_ACTOR, basic_auth
 from tests.oauth.conftest import ALL_ROLES, Creds, HttpResponse, Lane, assert_error, verify_token
 
-from gatehouse.apis import Apis, create_api, put_grant
+from gatehouse.apis import Apis
+from gatehouse.services.apis import create_api, put_grant
+from gatehouse.services.notify import UNHEARD
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -130,9 +132,10 @@ def _granted_api(lane: Lane, creds: Creds, identifier: str) -> None:
         name="other",
         scopes=["read"],
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     client = lane.runtime.store.get_client(app_id=creds.app_id)
-    put_grant(ctx, client=client, api=api, scopes=["read"], actor=TEST_ACTOR)
+    put_grant(ctx, client=client, api=api, scopes=["read"], actor=TEST_ACTOR, notify=UNHEARD)
     lane.runtime.changed()
     lane._wait(lambda: lane.post_token(creds, extra={"resource": identifier}))
 

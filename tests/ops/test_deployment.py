@@ -26,7 +26,7 @@ import jwt
 import pytest
 import yaml
 
-from tests.factories import LiveServer, free_port, start_server
+from tests.factories import LiveServer, free_port, redis_url, start_server
 from tests.ops.deployfiles import ROOT, Dockerfile, make_certificates, read_env_file, read_unit
 
 GATEHOUSE = Path(sys.executable).parent / "gatehouse"
@@ -201,14 +201,14 @@ def two_servers(tmp_path: Path, postgres_url: str) -> Iterator[tuple[LiveServer,
     tls_port = free_port()
     key = base64.b64encode(os.urandom(32)).decode()
     public_url = f"https://localhost:{tls_port}"
-    redis_url = "redis://127.0.0.1:6379/0"
+    shared_redis = redis_url()
     for name in ("one", "two"):  # logs only: the data is in PostgreSQL
         (tmp_path / name).mkdir()
     first = start_server(
         tmp_path / "one",
         log_level="info",
         GATEHOUSE_DATABASE_URL=postgres_url,
-        GATEHOUSE_REDIS_URL=redis_url,
+        GATEHOUSE_REDIS_URL=shared_redis,
         GATEHOUSE_MASTER_KEY=key,
         GATEHOUSE_PUBLIC_URL=public_url,
     )
@@ -218,7 +218,7 @@ def two_servers(tmp_path: Path, postgres_url: str) -> Iterator[tuple[LiveServer,
             seed_demo=False,
             log_level="info",
             GATEHOUSE_DATABASE_URL=postgres_url,
-            GATEHOUSE_REDIS_URL=redis_url,
+            GATEHOUSE_REDIS_URL=shared_redis,
             GATEHOUSE_MASTER_KEY=key,
             GATEHOUSE_PUBLIC_URL=public_url,
         )

@@ -19,6 +19,8 @@ from gatehouse.app import create_app
 from gatehouse.keycheck import MasterKeyError
 from gatehouse.masterkey import MasterKey
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store import tables as t
 from tests.cli.runner import Cli
@@ -72,7 +74,7 @@ def test_rewrap_moves_everything_to_the_new_key(
 ) -> None:
     add_customer(runtime)
     kept, kept_secret = add_client(runtime)
-    once, once_secret = appclients.create_client(
+    once, once_secret = app_clients.create_client(
         runtime.store,
         runtime.master_key,
         customer_id="acme",
@@ -80,10 +82,11 @@ def test_rewrap_moves_everything_to_the_new_key(
         api_roles=["viewer"],
         keep_secret=False,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     assert once_secret is not None
     rotated, old_secret = add_client(runtime, name="rotated")
-    rotated, new_secret = appclients.rotate_secret(
+    rotated, new_secret = app_clients.rotate_secret(
         runtime.store,
         runtime.master_key,
         customer_id="acme",
@@ -91,6 +94,7 @@ def test_rewrap_moves_everything_to_the_new_key(
         grace_period_seconds=3600,
         keep_secret=True,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     assert new_secret is not None
     runtime.store.engine.dispose()

@@ -6,9 +6,11 @@ import pytest
 from starlette.testclient import TestClient
 from tests.factories import TEST_ACTOR, add_client, add_customer
 
-from gatehouse import appclients
 from gatehouse.errors import InvalidInput
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -36,12 +38,13 @@ def test_quota_spent_gets_429_with_retry_after_and_oauth_body(
     add_customer(runtime)
     record, secret = add_client(runtime)
     other, other_secret = add_client(runtime, name="other")
-    appclients.update_client(
+    app_clients.update_client(
         runtime.store,
         customer_id="acme",
         app_id=record.id,
-        changes={"token_quota_per_hour": 3},
+        changes=ClientChanges(token_quota_per_hour=3),
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     runtime.changed()
     for _ in range(3):
@@ -62,12 +65,13 @@ def test_quota_cleared_lets_tokens_through_again(runtime: Runtime, client: TestC
     add_customer(runtime)
     record, secret = add_client(runtime)
     for quota in (1, None):
-        appclients.update_client(
+        app_clients.update_client(
             runtime.store,
             customer_id="acme",
             app_id=record.id,
-            changes={"token_quota_per_hour": quota},
+            changes=ClientChanges(token_quota_per_hour=quota),
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         runtime.changed()
         _token(client, record.client_id, secret)
@@ -79,11 +83,12 @@ def test_quota_out_of_range_is_refused(runtime: Runtime, quota: int) -> None:
     add_customer(runtime)
     record, _secret = add_client(runtime)
     with pytest.raises(InvalidInput) as caught:
-        appclients.update_client(
+        app_clients.update_client(
             runtime.store,
             customer_id="acme",
             app_id=record.id,
-            changes={"token_quota_per_hour": quota},
+            changes=ClientChanges(token_quota_per_hour=quota),
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
     assert "token_quota_per_hour" in caught.value.field_errors

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
-from gatehouse import appclients
 from gatehouse.app import create_app
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD
 from tests.conftest import make_settings
 from tests.factories import TEST_ACTOR, add_client, add_customer, basic_auth
 from tests.replica.helpers import get_token, start
@@ -92,7 +93,7 @@ def test_rotated_secret_with_grace_old_works_until_it_ends_new_at_once(
 ) -> None:
     add_customer(runtime)
     record, old = add_client(runtime)
-    rotated, new = appclients.rotate_secret(
+    rotated, new = app_clients.rotate_secret(
         runtime.store,
         runtime.master_key,
         customer_id="acme",
@@ -100,6 +101,7 @@ def test_rotated_secret_with_grace_old_works_until_it_ends_new_at_once(
         grace_period_seconds=2,
         keep_secret=True,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     runtime.changed()
     assert rotated.previous_secret_expires_at is not None

@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gatehouse import appclients
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store.engine import create_store_engine
 from gatehouse.store.store import Store
 from tests.factories import TEST_ACTOR, LiveServer
@@ -53,12 +55,13 @@ def test_cli_and_other_writers_changes_reach_the_server_within_one_second(
         assert seconds_until(lambda: status(secret) == 200) < LIMIT
 
         # Roles changed by another writer: the granted scope follows.
-        appclients.update_client(
+        app_clients.update_client(
             writer,
             customer_id="demo",
             app_id=app_id,
-            changes={"api_roles": ["viewer", "corpus_developer"]},
+            changes=ClientChanges(api_roles=["viewer", "corpus_developer"]),
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
 
         def scope() -> str:
@@ -67,12 +70,22 @@ def test_cli_and_other_writers_changes_reach_the_server_within_one_second(
         assert seconds_until(lambda: scope() == "viewer corpus_developer") < LIMIT
 
         # Disabled, then enabled again.
-        appclients.update_client(
-            writer, customer_id="demo", app_id=app_id, changes={"enabled": False}, actor=TEST_ACTOR
+        app_clients.update_client(
+            writer,
+            customer_id="demo",
+            app_id=app_id,
+            changes=ClientChanges(enabled=False),
+            actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         assert seconds_until(lambda: status(secret) == 401) < LIMIT
-        appclients.update_client(
-            writer, customer_id="demo", app_id=app_id, changes={"enabled": True}, actor=TEST_ACTOR
+        app_clients.update_client(
+            writer,
+            customer_id="demo",
+            app_id=app_id,
+            changes=ClientChanges(enabled=True),
+            actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         assert seconds_until(lambda: status(secret) == 200) < LIMIT
 

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import LiveServer, free_port, start_server
+from tests.factories import LiveServer, free_port, redis_url, start_server
 from tests.replica.helpers import get_token
 
-REDIS = "redis://127.0.0.1:6379/0"
+REDIS = redis_url()
 PACE = 0.005  # seconds between one load thread's requests (load pacing on a shared machine)
 
 

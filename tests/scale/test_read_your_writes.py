@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gatehouse import appclients
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store.store import Store
 from tests.factories import TEST_ACTOR, LiveServer
 from tests.replica.helpers import LIMIT, seconds_until, start, token_status
@@ -43,7 +45,7 @@ def test_a_client_created_by_the_cli_gets_a_token_at_the_first_request_50_times(
                 )
                 client_id, secret = created["client_id"], created["client_secret"]
             else:
-                record, secret = appclients.create_client(
+                record, secret = app_clients.create_client(
                     writer,
                     master_key,
                     customer_id="demo",
@@ -51,6 +53,7 @@ def test_a_client_created_by_the_cli_gets_a_token_at_the_first_request_50_times(
                     api_roles=["viewer"],
                     keep_secret=True,
                     actor=TEST_ACTOR,
+                    notify=UNHEARD,
                 )
                 assert secret is not None
                 client_id = record.client_id
@@ -77,7 +80,7 @@ def test_re_enabled_client_and_added_role_are_in_force_at_the_next_request(
     server: LiveServer, writer: Store
 ) -> None:
     with httpx.Client(timeout=5) as http:
-        record, secret = appclients.create_client(
+        record, secret = app_clients.create_client(
             writer,
             master_key_of(server),
             customer_id="demo",
@@ -85,34 +88,38 @@ def test_re_enabled_client_and_added_role_are_in_force_at_the_next_request(
             api_roles=["viewer"],
             keep_secret=True,
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         assert secret is not None
         assert token(http, server, record.client_id, secret).status_code == 200
-        appclients.update_client(
+        app_clients.update_client(
             writer,
             customer_id="demo",
             app_id=record.id,
-            changes={"enabled": False},
+            changes=ClientChanges(enabled=False),
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         # Taking away comes with the feed (5 s here; 0.25 s by default, see the test below).
         seconds_until(
             lambda: token_status(http, server, record.client_id, secret) == 401, timeout=15
         )
-        appclients.update_client(
+        app_clients.update_client(
             writer,
             customer_id="demo",
             app_id=record.id,
-            changes={"enabled": True},
+            changes=ClientChanges(enabled=True),
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         assert token(http, server, record.client_id, secret).status_code == 200
-        appclients.update_client(
+        app_clients.update_client(
             writer,
             customer_id="demo",
             app_id=record.id,
-            changes={"api_roles": ["viewer", "corpus_developer"]},
+            changes=ClientChanges(api_roles=["viewer", "corpus_developer"]),
             actor=TEST_ACTOR,
+            notify=UNHEARD,
         )
         response = token(http, server, record.client_id, secret, scope="corpus_developer")
         assert response.status_code == 200, response.text
@@ -138,7 +145,9 @@ def deleted_client_is_refused(server: LiveServer, writer: Store) -> None:
         bearer = {"Authorization": f"Bearer {response.json()['access_token']}"}
         corpora = f"{server.base_url}/v2/corpora"
         assert http.get(corpora, headers=bearer).status_code == 200
-        appclients.delete_client(writer, customer_id="demo", app_id=created["id"], actor=TEST_ACTOR)
+        app_clients.delete_client(
+            writer, customer_id="demo", app_id=created["id"], actor=TEST_ACTOR, notify=UNHEARD
+        )
         assert seconds_until(lambda: http.get(corpora, headers=bearer).status_code == 401) < LIMIT
         assert (
             seconds_until(

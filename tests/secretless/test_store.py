@@ -10,13 +10,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from gatehouse import appclients, federation
 from gatehouse.masterkey import MasterKey
 from gatehouse.secretless.replay import AssertionIds, assertion_key
+from gatehouse.services import app_clients, federated_credentials
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store import federated
 from gatehouse.store.engine import create_store_engine, migrate
 from gatehouse.store.store import Store
-from tests.factories import TEST_ACTOR
+from tests.factories import TEST_ACTOR, redis_url
 from tests.secretless.keys import ec_key, public_jwks
 
 
@@ -32,7 +34,7 @@ def store(database_url: str) -> Iterator[Store]:
 
 def test_client_fields_round_trip(store: Store) -> None:
     jwks = public_jwks(ec_key())
-    record, secret = appclients.create_client(
+    record, secret = app_clients.create_client(
         store,
         MasterKey.from_bytes(os.urandom(32)),
         customer_id="acme",
@@ -44,6 +46,7 @@ def test_client_fields_round_trip(store: Store) -> None:
             "jwks": jwks,
             "dpop_bound_access_tokens": True,
         },
+        notify=UNHEARD,
     )
     assert secret is None
     loaded = store.get_client(app_id=record.id)
@@ -51,27 +54,29 @@ def test_client_fields_round_trip(store: Store) -> None:
     assert (loaded.secret_hash, loaded.secret_sealed) == (b"", None)
     assert loaded.dpop_bound_access_tokens is True
     assert loaded.tls_client_certificate_bound_access_tokens is False
-    changed = appclients.update_client(
+    changed = app_clients.update_client(
         store,
         customer_id="acme",
         app_id=record.id,
-        changes={"jwks_uri": "https://keys.example/jwks.json"},
+        changes=ClientChanges(auth={"jwks_uri": "https://keys.example/jwks.json"}),
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     assert (changed.jwks, changed.jwks_uri) == (None, "https://keys.example/jwks.json")
 
 
 def test_federated_credentials_and_cascade(store: Store) -> None:
-    record, _ = appclients.create_client(
+    record, _ = app_clients.create_client(
         store,
         MasterKey.from_bytes(os.urandom(32)),
         customer_id="acme",
         name="w",
         keep_secret=False,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     before = store.latest_change_id()
-    credential = federation.add_credential(
+    credential = federated_credentials.add_credential(
         store,
         customer_id="acme",
         app_id=record.id,
@@ -83,6 +88,7 @@ def test_federated_credentials_and_cascade(store: Store) -> None:
         },
         allow_insecure=False,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     assert store.latest_change_id() > before  # replicas learn of it
     assert federated.list_credentials(store, app_id=record.id) == [credential]
@@ -90,7 +96,9 @@ def test_federated_credentials_and_cascade(store: Store) -> None:
         federated.get_credential(
             store, customer_id="globex", app_id=record.id, credential_id="fc_nope"
         )
-    appclients.delete_client(store, customer_id="acme", app_id=record.id, actor=TEST_ACTOR)
+    app_clients.delete_client(
+        store, customer_id="acme", app_id=record.id, actor=TEST_ACTOR, notify=UNHEARD
+    )
     assert federated.list_credentials(store, app_id=record.id) == []
 
 
@@ -112,7 +120,7 @@ def test_an_assertion_id_is_used_once_even_by_racing_writers(store: Store) -> No
 def test_jti_in_redis_when_configured(store: Store) -> None:
     import redis
 
-    url = os.environ.get("GATEHOUSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    url = redis_url()
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:

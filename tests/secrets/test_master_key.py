@@ -42,6 +42,7 @@ def settings_from_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
             "must be 32 bytes, base64-encoded (openssl rand -base64 32)",
         ),
     ],
+    ids=["changeme", "CHANGEME", "not-base64", "16-bytes", "33-bytes"],  # the same in every worker
 )
 def test_bad_master_key_in_environment_is_rejected_with_a_clear_message(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, message: str

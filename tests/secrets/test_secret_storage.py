@@ -23,6 +23,8 @@ from gatehouse.app import create_app
 from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.secrets import SecretHasher, generate_secret, hash_secret
 from gatehouse.runtime import Runtime
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store import tables as t
 from tests.conftest import make_settings
 from tests.factories import TEST_ACTOR, add_client, add_customer, basic_auth
@@ -145,13 +147,14 @@ def test_show_once_mode_stores_no_sealed_copy(show_once: Runtime) -> None:
     assert record.secret_sealed is None
     assert stored_row(show_once, record.id)[1] is None
     assert appclients.reveal_secret(show_once.master_key, record) is None
-    rotated, new_secret = appclients.rotate_secret(
+    rotated, new_secret = app_clients.rotate_secret(
         show_once.store,
         show_once.master_key,
         customer_id="acme",
         app_id=record.id,
         keep_secret=show_once.settings.secret_retrieval,
         actor=TEST_ACTOR,
+        notify=UNHEARD,
     )
     assert new_secret != secret
     assert rotated.secret_sealed is None

@@ -11,13 +11,13 @@ import httpx
 import pytest
 import redis
 
-from tests.factories import LiveServer, basic_auth, free_port, start_server
+from tests.factories import LiveServer, basic_auth, free_port, redis_url, start_server
 from tests.sender.proofs import make_proof, new_key
 
 PUBLIC_URL = "http://gatehouse.test"
 TOKEN_URL = f"{PUBLIC_URL}/customers/acme/oauth2/token"
 CORPORA_URL = f"{PUBLIC_URL}/v2/corpora"
-REDIS_URL = os.environ.get("GATEHOUSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = redis_url()
 
 
 def _redis_reason() -> str | None:

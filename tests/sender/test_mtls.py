@@ -207,3 +207,45 @@ def test_metadata_names_the_tls_methods_and_bound_tokens(tls: TLSServer) -> None
     assert document["tls_client_certificate_bound_access_tokens"] is True
     methods = document["token_endpoint_auth_methods_supported"]
     assert {"tls_client_auth", "self_signed_tls_client_auth"} <= set(methods)
+
+
+def test_a_removed_self_signed_certificate_no_longer_completes_a_handshake(
+    tls: TLSServer,
+) -> None:
+    first, second, third = (self_signed(tls.dir, f"swap{n}", f"swap {n}") for n in (1, 2, 3))
+
+    def register(*certs: Issued) -> Path:
+        path = tls.dir / f"swap-{len(certs)}-{certs[-1].der[-8:].hex()}.jwks.json"
+        path.write_text(json.dumps({"keys": [c.jwks()["keys"][0] for c in certs]}))
+        return path
+
+    created = tls.client(
+        "--auth-method", "self_signed_tls_client_auth", "--jwks", str(register(first, second))
+    )
+
+    def attempt(cert: Issued) -> Callable[[], httpx.Response]:
+        def probe() -> httpx.Response:
+            try:
+                return token_with(tls, cert, created["client_id"])
+            except httpx.TransportError:  # the listener does not trust the certificate
+                return httpx.Response(599)
+
+        return probe
+
+    for cert in (first, second):
+        assert wait_for(attempt(cert), lambda r: r.status_code == 200).status_code == 200
+    update = ["clients", "update", created["id"], "--customer", "acme"]
+    tls.server.cli(*update, "--jwks", str(register(second)))
+    # The first certificate is no longer registered: the listener stops trusting it (it is
+    # not only refused by Gatehouse after the handshake, as before a fresh context was made).
+    assert wait_for(attempt(first), lambda r: r.status_code == 599).status_code == 599
+    assert attempt(second)().status_code == 200  # still registered: still trusted
+    ca_issued = issue(tls.dir, tls.ca, "swap-ca", common_name="swap-ca")
+    with tls.http(ca_issued) as http:  # the CA file is in the fresh context too
+        assert http.get(f"{tls.url}/healthz").status_code == 200
+    with tls.http() as http:  # and a connection without a certificate is served as before
+        assert http.get(f"{tls.url}/healthz").status_code == 200
+    # A certificate registered after the switch is added to the context now in use.
+    tls.server.cli(*update, "--jwks", str(register(second, third)))
+    assert wait_for(attempt(third), lambda r: r.status_code == 200).status_code == 200
+    assert attempt(first)().status_code == 599

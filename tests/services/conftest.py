@@ -1,5 +1,5 @@
-"""Services run on a fresh, migrated store per test (SQLite and PostgreSQL), with a counting
-notifier; a store without a schema stands in for a database that refuses the write."""
+"""A fresh, migrated store per test (SQLite and PostgreSQL) with two customers, a master key,
+and a notifier that counts its notices: what every service test needs."""
 
 from __future__ import annotations
 
@@ -10,31 +10,62 @@ from pathlib import Path
 import pytest
 
 from gatehouse.masterkey import MasterKey
-from gatehouse.store.engine import create_store_engine
+from gatehouse.store.engine import create_store_engine, migrate
+from gatehouse.store.models import AuditEvent
 from gatehouse.store.store import Store
-from tests.store.conftest import store
-
-__all__ = ["Counter", "broken_store", "master_key", "notifier", "store"]
 
 
-class Counter:
-    """A notifier that counts how often it was told."""
+class Counting:
+    """A notifier that remembers how often it was told."""
 
     def __init__(self) -> None:
-        self.calls = 0
+        self.count = 0
 
     def changed(self) -> None:
-        self.calls += 1
+        self.count += 1
 
 
 @pytest.fixture
-def notifier() -> Counter:
-    return Counter()
+def store(database_url: str) -> Iterator[Store]:
+    engine = create_store_engine(database_url)
+    migrate(engine)
+    store = Store(engine)
+    store.create_customer(customer_id="acme", name="Acme")
+    store.create_customer(customer_id="globex", name="Globex")
+    try:
+        yield store
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
 def master_key() -> MasterKey:
     return MasterKey.from_bytes(os.urandom(32))
+
+
+@pytest.fixture
+def notifier() -> Counting:
+    return Counting()
+
+
+def audit_of(store: Store, customer_id: str = "acme") -> list[AuditEvent]:
+    """The customer's audit rows, oldest first."""
+    return list(reversed(store.list_audit(customer_id=customer_id)))
+
+
+def actions(store: Store, customer_id: str = "acme") -> list[str]:
+    return [event.action for event in audit_of(store, customer_id)]
+
+
+@pytest.fixture
+def empty_store(database_url: str) -> Iterator[Store]:
+    """A fresh, migrated store with no customer yet."""
+    engine = create_store_engine(database_url)
+    migrate(engine)
+    try:
+        yield Store(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -11,6 +11,12 @@ from gatehouse.store.store import Store
 
 
 @pytest.fixture
+def store(empty_store: Store) -> Store:
+    """These use-cases start from a store with no customer."""
+    return empty_store
+
+
+@pytest.fixture
 def logged(store: Store) -> Store:
     store.append_audit(
         events=[

@@ -21,6 +21,13 @@ from gatehouse.store.store import Conflict, NotFound, Store
 from gatehouse.store.users import ConsoleUser
 from gatehouse.users import authenticate, list_users
 
+
+@pytest.fixture
+def store(empty_store: Store) -> Store:
+    """These use-cases start from a store with no customer."""
+    return empty_store
+
+
 PASSWORD = "correct horse battery"
 
 

@@ -9,10 +9,16 @@ from gatehouse.errors import InvalidInput
 from gatehouse.masterkey import MasterKey
 from gatehouse.services.customers import create_customer
 from gatehouse.store.store import Conflict, Store
-from tests.services.conftest import Counter
+from tests.services.conftest import Counting
 
 
-def _create(store: Store, master_key: MasterKey, notifier: Counter, customer_id: str) -> None:
+@pytest.fixture
+def store(empty_store: Store) -> Store:
+    """These use-cases start from a store with no customer."""
+    return empty_store
+
+
+def _create(store: Store, master_key: MasterKey, notifier: Counting, customer_id: str) -> None:
     create_customer(
         store,
         master_key,
@@ -25,10 +31,10 @@ def _create(store: Store, master_key: MasterKey, notifier: Counter, customer_id:
 
 
 def test_a_customer_comes_with_its_active_key_and_audit_row(
-    store: Store, master_key: MasterKey, notifier: Counter
+    store: Store, master_key: MasterKey, notifier: Counting
 ) -> None:
     _create(store, master_key, notifier, "acme")
-    assert notifier.calls == 1
+    assert notifier.count == 1
     assert store.get_customer(customer_id="acme").name == "acme"
     (key,) = store.list_keys(customer_id="acme")
     assert (key.state, key.alg) == ("active", "ES256")
@@ -42,21 +48,21 @@ def test_a_customer_comes_with_its_active_key_and_audit_row(
 
 
 def test_a_taken_or_bad_id_writes_nothing_and_tells_no_one(
-    store: Store, master_key: MasterKey, notifier: Counter
+    store: Store, master_key: MasterKey, notifier: Counting
 ) -> None:
     _create(store, master_key, notifier, "acme")
     with pytest.raises(Conflict):
         _create(store, master_key, notifier, "acme")
     with pytest.raises(InvalidInput):
         _create(store, master_key, notifier, "-bad")
-    assert notifier.calls == 1
+    assert notifier.count == 1
     assert len(store.list_keys(customer_id="acme")) == 1
     assert len(store.list_audit(customer_id="acme")) == 1
 
 
 def test_a_failed_write_tells_no_one(
-    broken_store: Store, master_key: MasterKey, notifier: Counter
+    broken_store: Store, master_key: MasterKey, notifier: Counting
 ) -> None:
     with pytest.raises(Exception, match="no such table"):
         _create(broken_store, master_key, notifier, "acme")
-    assert notifier.calls == 0
+    assert notifier.count == 0

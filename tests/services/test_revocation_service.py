@@ -10,10 +10,16 @@ import pytest
 from gatehouse.revocations import revoked_until
 from gatehouse.services.revocation import revoke_token
 from gatehouse.store.store import Store
-from tests.services.conftest import Counter
+from tests.services.conftest import Counting
 
 
-def _revoke(store: Store, notifier: Counter, jti: str = "j1") -> bool:
+@pytest.fixture
+def store(empty_store: Store) -> Store:
+    """These use-cases start from a store with no customer."""
+    return empty_store
+
+
+def _revoke(store: Store, notifier: Counting, jti: str = "j1") -> bool:
     return revoke_token(
         store,
         customer_id="acme",
@@ -27,10 +33,10 @@ def _revoke(store: Store, notifier: Counter, jti: str = "j1") -> bool:
 
 
 def test_a_revocation_writes_the_entry_its_change_and_its_audit_row(
-    store: Store, notifier: Counter
+    store: Store, notifier: Counting
 ) -> None:
     assert _revoke(store, notifier)
-    assert notifier.calls == 1
+    assert notifier.count == 1
     assert list(revoked_until(store)) == ["j1"]
     assert [c.kind for c in store.changes_after(0)] == ["revocation"]
     (event,) = store.list_audit(customer_id="acme")
@@ -43,14 +49,14 @@ def test_a_revocation_writes_the_entry_its_change_and_its_audit_row(
     )
 
 
-def test_a_second_revocation_writes_nothing_more(store: Store, notifier: Counter) -> None:
+def test_a_second_revocation_writes_nothing_more(store: Store, notifier: Counting) -> None:
     _revoke(store, notifier)
     assert not _revoke(store, notifier)
     assert len(store.list_audit(customer_id="acme")) == 1
     assert len(store.changes_after(0)) == 1
 
 
-def test_a_failed_write_tells_no_one(broken_store: Store, notifier: Counter) -> None:
+def test_a_failed_write_tells_no_one(broken_store: Store, notifier: Counting) -> None:
     with pytest.raises(Exception, match="no such table"):
         _revoke(broken_store, notifier)
-    assert notifier.calls == 0
+    assert notifier.count == 0

@@ -14,7 +14,14 @@ from gatehouse.services.customers import create_customer
 from gatehouse.services.notify import UNHEARD
 from gatehouse.services.signing_keys import maintain_signing_keys, rotate_signing_key
 from gatehouse.store.store import Store
-from tests.services.conftest import Counter
+from tests.services.conftest import Counting
+
+
+@pytest.fixture
+def store(empty_store: Store) -> Store:
+    """These use-cases start from a store with no customer."""
+    return empty_store
+
 
 ACTOR = Actor(name="console:a@x", source="127.0.0.1")
 
@@ -41,7 +48,7 @@ def _states(store: Store) -> list[str]:
     return sorted(k.state for k in store.list_keys(customer_id="acme"))
 
 
-def _rotate(store: Store, master_key: MasterKey, notifier: Counter, *, at_once: bool) -> str:
+def _rotate(store: Store, master_key: MasterKey, notifier: Counting, *, at_once: bool) -> str:
     rotation = rotate_signing_key(
         store,
         master_key,
@@ -55,10 +62,10 @@ def _rotate(store: Store, master_key: MasterKey, notifier: Counter, *, at_once: 
 
 
 def test_a_scheduled_rotation_publishes_a_next_key(
-    acme: Store, master_key: MasterKey, notifier: Counter
+    acme: Store, master_key: MasterKey, notifier: Counting
 ) -> None:
     kid = _rotate(acme, master_key, notifier, at_once=False)
-    assert notifier.calls == 1
+    assert notifier.count == 1
     assert _states(acme) == ["active", "next"]
     assert _actions(acme) == ["customer.create", "keys.schedule"]
     (event,) = acme.list_audit(customer_id="acme", action="keys.schedule")
@@ -66,17 +73,17 @@ def test_a_scheduled_rotation_publishes_a_next_key(
 
 
 def test_a_rotation_at_once_activates_a_new_key(
-    acme: Store, master_key: MasterKey, notifier: Counter
+    acme: Store, master_key: MasterKey, notifier: Counting
 ) -> None:
     kid = _rotate(acme, master_key, notifier, at_once=True)
-    assert notifier.calls == 1
+    assert notifier.count == 1
     assert _states(acme) == ["active", "retired"]
     (event,) = acme.list_audit(customer_id="acme", action="keys.rotate")
     assert (event.target, event.detail) == (kid, {"now": True})
 
 
 def test_maintenance_activates_when_due_retires_and_removes(
-    acme: Store, master_key: MasterKey, notifier: Counter
+    acme: Store, master_key: MasterKey, notifier: Counting
 ) -> None:
     def maintain(now: float) -> None:
         maintain_signing_keys(
@@ -89,23 +96,23 @@ def test_maintenance_activates_when_due_retires_and_removes(
             notifier=notifier,
         )
 
-    _rotate(acme, master_key, Counter(), at_once=False)
+    _rotate(acme, master_key, Counting(), at_once=False)
     start = time.time()
     maintain(start)
-    assert notifier.calls == 0  # nothing was due
+    assert notifier.count == 0  # nothing was due
     maintain(start + ACTIVATION_DELAY + 1)
-    assert notifier.calls == 1
+    assert notifier.count == 1
     assert _states(acme) == ["active", "retired"]
     maintain(start + ACTIVATION_DELAY + MAX_TOKEN_LIFETIME + 120)
-    assert notifier.calls == 2
+    assert notifier.count == 2
     assert _states(acme) == ["active", "removed"]
     assert _actions(acme)[-2:] == ["keys.activate", "keys.remove"]
 
 
 def test_a_failed_rotation_tells_no_one(
-    broken_store: Store, master_key: MasterKey, notifier: Counter
+    broken_store: Store, master_key: MasterKey, notifier: Counting
 ) -> None:
     for at_once in (False, True):
         with pytest.raises(Exception, match="no such table"):
             _rotate(broken_store, master_key, notifier, at_once=at_once)
-    assert notifier.calls == 0
+    assert notifier.count == 0

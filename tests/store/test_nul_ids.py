@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from gatehouse.store.engine import create_store_engine, migrate
+from gatehouse.store.models import ClientColumns
 from gatehouse.store.store import NotFound, Store
 from gatehouse.users import authenticate
 
@@ -26,7 +27,9 @@ def test_client_ids_with_nul_are_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         store.get_client(app_id="app_\x00x", customer_id="acme")
     with pytest.raises(NotFound):
-        store.update_client(customer_id="acme", app_id="app_\x00x", values={"enabled": False})
+        store.update_client(
+            customer_id="acme", app_id="app_\x00x", changes=ClientColumns(enabled=False)
+        )
     with pytest.raises(NotFound):
         store.delete_client(customer_id="acme", app_id="app_\x00x")
     assert store.find_client(client_id="a\x00b") is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gatehouse.store import revocations as deny
-from gatehouse.store.models import AuditEvent
+from gatehouse.store.models import AuditEvent, ClientColumns
 from gatehouse.store.store import Store
 from tests.store.test_store_contract import client_record
 
@@ -75,7 +75,9 @@ def test_client_standings_and_reductions(acme: Store) -> None:
     assert [s.client_id for s in only] == [second.client_id]
     assert deny.app_ids_of(acme, client_ids=[first.client_id, "gone"]) == [first.id]
     assert deny.app_ids_of(acme, client_ids=[]) == []
-    acme.update_client(customer_id="acme", app_id=first.id, values={"api_roles": ("viewer",)})
+    acme.update_client(
+        customer_id="acme", app_id=first.id, changes=ClientColumns(api_roles=("viewer",))
+    )
     reductions = deny.latest_reductions(acme, customer_id="acme", client_ids=None, after=0)
     assert list(reductions) == [first.client_id]
     assert deny.latest_reductions(acme, customer_id="acme", client_ids=["x"], after=0) == {}

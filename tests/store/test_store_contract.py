@@ -13,6 +13,7 @@ from gatehouse.store.models import (
     AppClientRecord,
     AuditEvent,
     Change,
+    ClientColumns,
     CorpusRole,
     Customer,
     KeyState,
@@ -238,12 +239,12 @@ def test_update_client_sets_roles_enabled_and_lifetime(two_customers: Store) -> 
     updated = store.update_client(
         customer_id="acme",
         app_id=record.id,
-        values={
-            "api_roles": ("viewer",),
-            "corpus_roles": (CorpusRole(corpus_key="kb", role="viewer"),),
-            "enabled": False,
-            "token_lifetime_seconds": 600,
-        },
+        changes=ClientColumns(
+            api_roles=("viewer",),
+            corpus_roles=(CorpusRole(corpus_key="kb", role="viewer"),),
+            enabled=False,
+            token_lifetime_seconds=600,
+        ),
     )
     assert updated.api_roles == ("viewer",)
     assert updated.corpus_roles == (CorpusRole(corpus_key="kb", role="viewer"),)
@@ -266,7 +267,7 @@ def test_update_client_can_clear_roles(two_customers: Store) -> None:
     record = client_record("acme")
     store.insert_client(record=record)
     updated = store.update_client(
-        customer_id="acme", app_id=record.id, values={"api_roles": (), "corpus_roles": ()}
+        customer_id="acme", app_id=record.id, changes=ClientColumns(api_roles=(), corpus_roles=())
     )
     assert (updated.api_roles, updated.corpus_roles) == ((), ())
     assert store.get_client(app_id=record.id).api_roles == ()
@@ -280,9 +281,13 @@ def test_update_of_missing_or_foreign_client_is_not_found_and_changes_nothing(
     store.insert_client(record=record)
     cursor = store.latest_change_id()
     with pytest.raises(NotFound):
-        store.update_client(customer_id="acme", app_id="app_missing", values={"enabled": False})
+        store.update_client(
+            customer_id="acme", app_id="app_missing", changes=ClientColumns(enabled=False)
+        )
     with pytest.raises(NotFound):
-        store.update_client(customer_id="globex", app_id=record.id, values={"enabled": False})
+        store.update_client(
+            customer_id="globex", app_id=record.id, changes=ClientColumns(enabled=False)
+        )
     assert store.get_client(app_id=record.id) == record
     assert store.latest_change_id() == cursor
 
@@ -378,7 +383,7 @@ def test_every_write_records_a_change_in_order(store: Store) -> None:
     store.create_customer(customer_id="acme", name="Acme")
     record = client_record("acme")
     store.insert_client(record=record)
-    store.update_client(customer_id="acme", app_id=record.id, values={"enabled": False})
+    store.update_client(customer_id="acme", app_id=record.id, changes=ClientColumns(enabled=False))
     store.delete_client(customer_id="acme", app_id=record.id)
     store.insert_key(record=key_record("acme", kid="kid-1"))
     store.set_key_states(customer_id="acme", states={"kid-1": {"state": "retired"}})

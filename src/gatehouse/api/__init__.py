@@ -22,17 +22,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from gatehouse.api import audit
-from gatehouse.api.apis import apis_router
-from gatehouse.api.app_clients import app_clients_router
+from gatehouse.api import apis, app_clients, audit, federated_credentials, grants
 from gatehouse.api.bearer import Principal
 from gatehouse.api.bodylimit import BodyLimit
 from gatehouse.api.context import ApiContext, SessionResolver, json_response
 from gatehouse.api.corpora import corpora_router
 from gatehouse.api.errors import install_error_handlers, unexpected_error
 from gatehouse.api.fastlane import FastLane
-from gatehouse.api.federated_credentials import federated_credentials_router
-from gatehouse.api.grants import grants_router
 from gatehouse.api.openapi_extra import add_extras
 from gatehouse.api.v1 import v1_router
 from gatehouse.routes.resource import builtin_metadata_url
@@ -77,12 +73,12 @@ def _openapi_document(app: FastAPI, token_url: str) -> dict[str, Any]:
 def _shared_routes() -> tuple[APIRoute, ...]:
     routers = [
         corpora_router(),
-        app_clients_router(),
-        federated_credentials_router(),
+        app_clients.router,
+        federated_credentials.router,
         audit.router,
         v1_router(),
-        apis_router(),
-        grants_router(),
+        apis.router,
+        grants.router,
     ]
     return tuple(
         route for router in routers for route in router.routes if isinstance(route, APIRoute)

@@ -1,8 +1,9 @@
 """App clients, Vectara REST v2 shape: list, create, get, update, delete, rotate, revoke.
 
-Every write goes through :mod:`gatehouse.appclients` (validation and audit) and is then applied
-to this process's replica at once (``runtime.changed()``), so a deleted or disabled client's
-tokens fail on the very next request.
+The handlers parse, check the caller's roles, call :mod:`gatehouse.services.app_clients` and
+render. The service validates, writes with the audit row and notifies the runtime, which
+applies the change to this process's replica at once, so a deleted or disabled client's tokens
+fail on the very next request.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from gatehouse.api.schemas import (
     NotFoundBody,
     RotateSecretRequest,
 )
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
 from gatehouse.store.models import AppClientRecord, CorpusRole
 from gatehouse.store.registrations import RegistrationStore
 from gatehouse.store.store import NotFound
@@ -71,247 +74,266 @@ def _position(page_key: str | None) -> tuple[float, str] | None:
     return float(position[0]), position[1]
 
 
-def app_clients_router() -> APIRouter:
-    """The routes; each request's context is the serving app's (``api_context``)."""
-    router = APIRouter(
-        prefix="/v2/app_clients",
-        tags=["App clients"],
-        responses=AUTH_RESPONSES,
-    )
-    auth = Depends(request_principal)
-    context = Depends(api_context)
+router = APIRouter(prefix="/v2/app_clients", tags=["App clients"], responses=AUTH_RESPONSES)
 
-    def load(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
-        permissions.require_client_manager(principal)
-        try:
-            return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
-        except NotFound:
-            raise not_found("app client", app_id) from None
 
-    def change_client(
-        ctx: ApiContext, principal: Principal, app_id: str, action: Callable[[], T]
-    ) -> T:
-        """Load the client, check the caller may change it, act, and apply the change here."""
-        current = load(ctx, principal, app_id)
-        permissions.require_may_change_client(principal, current.api_roles)
-        try:
-            result = action()
-        except NotFound:  # deleted meanwhile
-            raise not_found("app client", app_id) from None
-        ctx.runtime.changed()
-        return result
+def _load(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
+    permissions.require_client_manager(principal)
+    try:
+        return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
+    except NotFound:
+        raise not_found("app client", app_id) from None
 
-    def corpus_roles(
-        ctx: ApiContext, principal: Principal, roles: Iterable[CorpusRoleBody]
-    ) -> list[CorpusRole]:
-        wanted = [CorpusRole(corpus_key=r.corpus_key, role=r.role) for r in roles]
-        keys = {r.corpus_key for r in wanted}
-        missing = keys - ctx.corpora.existing_keys(customer_id=principal.customer_id, keys=keys)
-        if missing:
-            raise bad_request("corpus_roles", f"no corpus with key {sorted(missing)[0]}")
-        return wanted
 
-    @router.get("", response_model=ListAppClientsResponse, operation_id="listAppClients")
-    def list_app_clients(
-        limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-        page_key: str | None = Query(None, max_length=500),
-        filter: str | None = Query(None, max_length=MAX_FILTER),
-        principal: Principal = auth,
-        ctx: ApiContext = context,
-    ) -> Response:
-        """The customer's app clients, oldest first; ``filter`` is a regex on the name."""
-        store = ctx.runtime.store
-        permissions.require_client_manager(principal)
-        matcher = compile_filter(filter)
-        after = _position(page_key)
-        batch_size = limit + 1 if matcher is None else max(limit + 1, _SCAN_BATCH)
+def _change_client(
+    ctx: ApiContext, principal: Principal, app_id: str, action: Callable[[], T]
+) -> T:
+    """Load the client, check the caller may change it, and act (the service notifies)."""
+    current = _load(ctx, principal, app_id)
+    permissions.require_may_change_client(principal, current.api_roles)
+    try:
+        return action()
+    except NotFound:  # deleted meanwhile
+        raise not_found("app client", app_id) from None
 
-        def batches() -> Iterator[list[AppClientRecord]]:
-            cursor = after
-            while True:
-                batch = store.list_clients(
-                    customer_id=principal.customer_id, limit=batch_size, after=cursor
-                )
-                yield batch
-                if len(batch) < batch_size:
-                    return
-                cursor = (batch[-1].created_at, batch[-1].id)
 
-        page, more = take_page(batches(), lambda c: any_match(matcher, (c.name,)), limit)
-        next_key = encode_page_key([page[-1].created_at, page[-1].id]) if more and page else None
-        registered = RegistrationStore(store.engine).registered_app_ids(
-            customer_id=principal.customer_id
-        )
-        return json_response(
-            {
-                "app_clients": [
-                    appclients.client_view(c, registered=c.id in registered) for c in page
-                ],
-                "metadata": {"page_key": next_key},
-            }
-        )
+def _corpus_roles(
+    ctx: ApiContext, principal: Principal, roles: Iterable[CorpusRoleBody]
+) -> list[CorpusRole]:
+    wanted = [CorpusRole(corpus_key=r.corpus_key, role=r.role) for r in roles]
+    keys = {r.corpus_key for r in wanted}
+    missing = keys - ctx.corpora.existing_keys(customer_id=principal.customer_id, keys=keys)
+    if missing:
+        raise bad_request("corpus_roles", f"no corpus with key {sorted(missing)[0]}")
+    return wanted
 
-    @router.post(
-        "", status_code=201, response_model=AppClientWithSecret, operation_id="createAppClient"
-    )
-    def create_app_client(
-        body: AppClientCreate, principal: Principal = auth, ctx: ApiContext = context
-    ) -> Response:
-        """A new client; the response is the one place its secret is shown unasked."""
-        runtime = ctx.runtime
-        permissions.require_client_manager(principal)
-        api_roles = appclients.validate_api_roles(body.api_roles or ())
-        permissions.require_may_grant(principal, api_roles)
-        record, secret = appclients.create_client(
-            runtime.store,
-            runtime.master_key,
-            customer_id=principal.customer_id,
-            name=body.name,
-            description=body.description or "",
-            api_roles=api_roles,
-            corpus_roles=corpus_roles(ctx, principal, body.corpus_roles or ()),
-            lifetime=body.token_lifetime_seconds or runtime.settings.token_lifetime,
-            keep_secret=runtime.settings.secret_retrieval,
-            actor=actor_of(principal),
-            auth_fields=body.model_dump(
-                include=set(ClientAuthFields.model_fields), exclude_none=True
-            ),
-            allow_insecure_urls=runtime.settings.allow_insecure_urls,
-        )
-        runtime.changed()
-        return json_response(appclients.client_view(record, secret=secret), status_code=201)
 
-    @router.get(
-        "/{app_client_id}",
-        response_model=AppClientWithSecret,
-        operation_id="getAppClient",
-        responses=_NOT_FOUND,
-    )
-    def get_app_client(
-        app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
-    ) -> Response:
-        """One client; ``client_secret`` when the caller may copy it (else null)."""
-        record = load(ctx, principal, app_client_id)
-        secret = None
-        if permissions.may_copy_secret(principal, record.api_roles):
-            secret = appclients.reveal_secret(ctx.runtime.master_key, record)
-        registrations = RegistrationStore(ctx.runtime.store.engine)
-        registered = record.id in registrations.registered_app_ids(customer_id=record.customer_id)
-        view: dict[str, Any] = appclients.client_view(record, registered=registered)
-        if authmethods.has_secret(record.token_endpoint_auth_method):
-            view["client_secret"] = secret
-        return json_response(view)
+def _auth_fields(body: ClientAuthFields) -> dict[str, Any]:
+    return body.model_dump(include=set(ClientAuthFields.model_fields), exclude_none=True)
 
-    @router.patch(
-        "/{app_client_id}",
-        response_model=AppClient,
-        operation_id="updateAppClient",
-        responses=_NOT_FOUND,
-    )
-    def update_app_client(
-        app_client_id: str,
-        body: AppClientUpdate,
-        principal: Principal = auth,
-        ctx: ApiContext = context,
-    ) -> Response:
-        current = load(ctx, principal, app_client_id)
-        permissions.require_may_change_client(principal, current.api_roles)
-        changes: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"corpus_roles"})
-        if "api_roles" in changes:
-            changes["api_roles"] = appclients.validate_api_roles(changes["api_roles"])
-            permissions.require_may_grant(principal, changes["api_roles"])
-        if body.corpus_roles is not None:
-            changes["corpus_roles"] = corpus_roles(ctx, principal, body.corpus_roles)
-        if not changes:
-            return json_response(appclients.client_view(current))
-        try:
-            record = appclients.update_client(
-                ctx.runtime.store,
-                customer_id=principal.customer_id,
-                app_id=app_client_id,
-                changes=changes,
-                actor=actor_of(principal),
-                allow_insecure_urls=ctx.runtime.settings.allow_insecure_urls,
+
+@router.get("", response_model=ListAppClientsResponse, operation_id="listAppClients")
+def list_app_clients(
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    page_key: str | None = Query(None, max_length=500),
+    filter: str | None = Query(None, max_length=MAX_FILTER),
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    """The customer's app clients, oldest first; ``filter`` is a regex on the name."""
+    store = ctx.runtime.store
+    permissions.require_client_manager(principal)
+    matcher = compile_filter(filter)
+    after = _position(page_key)
+    batch_size = limit + 1 if matcher is None else max(limit + 1, _SCAN_BATCH)
+
+    def batches() -> Iterator[list[AppClientRecord]]:
+        cursor = after
+        while True:
+            batch = store.list_clients(
+                customer_id=principal.customer_id, limit=batch_size, after=cursor
             )
-        except NotFound:
-            raise not_found("app client", app_client_id) from None
-        ctx.runtime.changed()
-        return json_response(appclients.client_view(record))
+            yield batch
+            if len(batch) < batch_size:
+                return
+            cursor = (batch[-1].created_at, batch[-1].id)
 
-    @router.delete(
-        "/{app_client_id}",
-        status_code=204,
-        response_class=Response,
-        operation_id="deleteAppClient",
-        responses=_NOT_FOUND,
+    page, more = take_page(batches(), lambda c: any_match(matcher, (c.name,)), limit)
+    next_key = encode_page_key([page[-1].created_at, page[-1].id]) if more and page else None
+    registered = RegistrationStore(store.engine).registered_app_ids(
+        customer_id=principal.customer_id
     )
-    def delete_app_client(
-        app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
-    ) -> Response:
-        change_client(
-            ctx,
-            principal,
-            app_client_id,
-            lambda: appclients.delete_client(
-                ctx.runtime.store,
-                customer_id=principal.customer_id,
-                app_id=app_client_id,
-                actor=actor_of(principal),
-            ),
-        )
-        return Response(status_code=204)
-
-    @router.post(
-        "/{app_client_id}/rotate_secret",
-        response_model=AppClientWithSecret,
-        operation_id="rotateAppClientSecret",
-        responses=_NOT_FOUND,
+    return json_response(
+        {
+            "app_clients": [appclients.client_view(c, registered=c.id in registered) for c in page],
+            "metadata": {"page_key": next_key},
+        }
     )
-    def rotate_secret(
-        app_client_id: str,
-        body: RotateSecretRequest | None = None,
-        principal: Principal = auth,
-        ctx: ApiContext = context,
-    ) -> Response:
-        """A new secret at once; the old one keeps working for ``grace_period_seconds``."""
-        record, secret = change_client(
-            ctx,
-            principal,
-            app_client_id,
-            lambda: appclients.rotate_secret(
-                ctx.runtime.store,
-                ctx.runtime.master_key,
-                customer_id=principal.customer_id,
-                app_id=app_client_id,
-                grace_period_seconds=body.grace_period_seconds if body else 0,
-                keep_secret=ctx.runtime.settings.secret_retrieval,
-                actor=actor_of(principal),
-            ),
-        )
-        return json_response(appclients.client_view(record, secret=secret))
 
-    @router.post(
-        "/{app_client_id}/revoke_tokens",
-        status_code=204,
-        response_class=Response,
-        operation_id="revokeAppClientTokens",
-        responses=_NOT_FOUND,
+
+@router.post(
+    "", status_code=201, response_model=AppClientWithSecret, operation_id="createAppClient"
+)
+def create_app_client(
+    body: AppClientCreate,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    """A new client; the response is the one place its secret is shown unasked."""
+    runtime = ctx.runtime
+    permissions.require_client_manager(principal)
+    api_roles = appclients.validate_api_roles(body.api_roles or ())
+    permissions.require_may_grant(principal, api_roles)
+    record, secret = app_clients.create_client(
+        runtime.store,
+        runtime.master_key,
+        customer_id=principal.customer_id,
+        name=body.name,
+        description=body.description or "",
+        api_roles=api_roles,
+        corpus_roles=_corpus_roles(ctx, principal, body.corpus_roles or ()),
+        lifetime=body.token_lifetime_seconds or runtime.settings.token_lifetime,
+        keep_secret=runtime.settings.secret_retrieval,
+        actor=actor_of(principal),
+        notify=runtime,
+        auth_fields=_auth_fields(body),
+        allow_insecure_urls=runtime.settings.allow_insecure_urls,
     )
-    def revoke_tokens(
-        app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
-    ) -> Response:
-        """Every token issued to the client so far is rejected from now on; later ones work."""
-        change_client(
-            ctx,
-            principal,
-            app_client_id,
-            lambda: appclients.revoke_tokens(
-                ctx.runtime.store,
-                customer_id=principal.customer_id,
-                app_id=app_client_id,
-                actor=actor_of(principal),
-            ),
-        )
-        return Response(status_code=204)
+    return json_response(appclients.client_view(record, secret=secret), status_code=201)
 
-    return router
+
+@router.get(
+    "/{app_client_id}",
+    response_model=AppClientWithSecret,
+    operation_id="getAppClient",
+    responses=_NOT_FOUND,
+)
+def get_app_client(
+    app_client_id: str,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    """One client; ``client_secret`` when the caller may copy it (else null)."""
+    record = _load(ctx, principal, app_client_id)
+    secret = None
+    if permissions.may_copy_secret(principal, record.api_roles):
+        secret = appclients.reveal_secret(ctx.runtime.master_key, record)
+    registrations = RegistrationStore(ctx.runtime.store.engine)
+    registered = record.id in registrations.registered_app_ids(customer_id=record.customer_id)
+    view: dict[str, Any] = appclients.client_view(record, registered=registered)
+    if authmethods.has_secret(record.token_endpoint_auth_method):
+        view["client_secret"] = secret
+    return json_response(view)
+
+
+@router.patch(
+    "/{app_client_id}",
+    response_model=AppClient,
+    operation_id="updateAppClient",
+    responses=_NOT_FOUND,
+)
+def update_app_client(
+    app_client_id: str,
+    body: AppClientUpdate,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    current = _load(ctx, principal, app_client_id)
+    permissions.require_may_change_client(principal, current.api_roles)
+    api_roles = None
+    if body.api_roles is not None:
+        api_roles = appclients.validate_api_roles(body.api_roles)
+        permissions.require_may_grant(principal, api_roles)
+    corpus_roles = None
+    if body.corpus_roles is not None:
+        corpus_roles = _corpus_roles(ctx, principal, body.corpus_roles)
+    changes = ClientChanges(
+        name=body.name,
+        description=body.description,
+        api_roles=api_roles,
+        corpus_roles=corpus_roles,
+        enabled=body.enabled,
+        token_lifetime_seconds=body.token_lifetime_seconds,
+        auth=_auth_fields(body),
+    )
+    if changes.empty():
+        return json_response(appclients.client_view(current))
+    try:
+        record = app_clients.update_client(
+            ctx.runtime.store,
+            customer_id=principal.customer_id,
+            app_id=app_client_id,
+            changes=changes,
+            actor=actor_of(principal),
+            notify=ctx.runtime,
+            allow_insecure_urls=ctx.runtime.settings.allow_insecure_urls,
+        )
+    except NotFound:
+        raise not_found("app client", app_client_id) from None
+    return json_response(appclients.client_view(record))
+
+
+@router.delete(
+    "/{app_client_id}",
+    status_code=204,
+    response_class=Response,
+    operation_id="deleteAppClient",
+    responses=_NOT_FOUND,
+)
+def delete_app_client(
+    app_client_id: str,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    _change_client(
+        ctx,
+        principal,
+        app_client_id,
+        lambda: app_clients.delete_client(
+            ctx.runtime.store,
+            customer_id=principal.customer_id,
+            app_id=app_client_id,
+            actor=actor_of(principal),
+            notify=ctx.runtime,
+        ),
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{app_client_id}/rotate_secret",
+    response_model=AppClientWithSecret,
+    operation_id="rotateAppClientSecret",
+    responses=_NOT_FOUND,
+)
+def rotate_secret(
+    app_client_id: str,
+    body: RotateSecretRequest | None = None,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    """A new secret at once; the old one keeps working for ``grace_period_seconds``."""
+    record, secret = _change_client(
+        ctx,
+        principal,
+        app_client_id,
+        lambda: app_clients.rotate_secret(
+            ctx.runtime.store,
+            ctx.runtime.master_key,
+            customer_id=principal.customer_id,
+            app_id=app_client_id,
+            grace_period_seconds=body.grace_period_seconds if body else 0,
+            keep_secret=ctx.runtime.settings.secret_retrieval,
+            actor=actor_of(principal),
+            notify=ctx.runtime,
+        ),
+    )
+    return json_response(appclients.client_view(record, secret=secret))
+
+
+@router.post(
+    "/{app_client_id}/revoke_tokens",
+    status_code=204,
+    response_class=Response,
+    operation_id="revokeAppClientTokens",
+    responses=_NOT_FOUND,
+)
+def revoke_tokens(
+    app_client_id: str,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    """Every token issued to the client so far is rejected from now on; later ones work."""
+    _change_client(
+        ctx,
+        principal,
+        app_client_id,
+        lambda: app_clients.revoke_tokens(
+            ctx.runtime.store,
+            customer_id=principal.customer_id,
+            app_id=app_client_id,
+            actor=actor_of(principal),
+            notify=ctx.runtime,
+        ),
+    )
+    return Response(status_code=204)

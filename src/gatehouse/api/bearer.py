@@ -23,13 +23,10 @@ from gatehouse.oauth.inspect import (
     MAX_TOKEN_LENGTH,
     MEMO_BYTES,
     MEMO_ENTRIES,
-    ReplicaKeySet,
-    ReplicaTokenVerifier,
     TokenChecker,
     check_standing,
     invalid,
 )
-from gatehouse.oauth.inspect import peek_customer as _peek_customer
 from gatehouse.replica import Replica
 from gatehouse.settings import Settings
 from gatehouse.store.models import CorpusRole
@@ -42,14 +39,7 @@ from gatehouse.verify.memo import Memo
 # "Bearer " and the blanks RFC 7235 allows around a token of the longest length checked.
 _MAX_AUTHORIZATION = MAX_TOKEN_LENGTH + 64
 
-# Moved to gatehouse.oauth.inspect (shared with revocation and introspection); kept importable.
-__all__ = [
-    "Bearer",
-    "Principal",
-    "ReplicaKeySet",
-    "ReplicaTokenVerifier",
-    "_peek_customer",
-]
+__all__ = ["Bearer", "Principal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +90,6 @@ class Bearer:
             max_entries=MEMO_ENTRIES, max_bytes=MEMO_BYTES
         )
         self._principal_of = self._principals.entries
-
-    def _verifier(self, customer_id: str) -> ReplicaTokenVerifier:
-        return self.checker.verifier(customer_id)
 
     def authenticate(
         self,

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from gatehouse.api.bearer import Bearer, Principal
 from gatehouse.appclients import Actor
+from gatehouse.errors import NO_STORE
 from gatehouse.loopgate import LoopGate
 from gatehouse.peers import CLIENT_CERT
 from gatehouse.runtime import Runtime
@@ -161,7 +162,7 @@ def _is_sqlite_file(url: URL) -> bool:
 
 
 def actor_of(principal: Principal) -> Actor:
-    return Actor(name=principal.actor, source=principal.source)
+    return Actor(name=principal.actor, source=principal.source, roles=principal.api_roles)
 
 
 def json_response(document: Any, *, status_code: int = 200) -> Response:
@@ -169,5 +170,5 @@ def json_response(document: Any, *, status_code: int = 200) -> Response:
         orjson.dumps(document),
         status_code=status_code,
         media_type="application/json",
-        headers={"cache-control": "no-store"},
+        headers=dict(NO_STORE),
     )

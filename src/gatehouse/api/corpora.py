@@ -213,7 +213,7 @@ def corpora_router() -> APIRouter:
                 description=body.description or "",
                 actor=actor_of(principal),
                 owner_app_id=principal.app_id,
-                notify=ctx.runtime.changed,
+                notify=ctx.runtime,
             )
         except Conflict:
             # Keys are unique per customer: this only ever names the caller's own corpus.
@@ -280,7 +280,7 @@ def corpora_router() -> APIRouter:
                 customer_id=principal.customer_id,
                 key=corpus_key,
                 actor=actor_of(principal),
-                notify=ctx.runtime.changed,
+                notify=ctx.runtime,
             )
         except NotFound:
             raise not_found("corpus", corpus_key) from None

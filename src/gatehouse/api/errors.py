@@ -1,8 +1,10 @@
 """The v2 API's error bodies: ``{"messages": [...], "request_id": "..."}``, plus ``field_errors``
 on a 400 and ``id`` on a 404, and RFC 6750 §3 challenges on bearer failures.
 
-One handler per exception family, registered on the API app; anything unexpected becomes a
-generic 500 body whose detail goes to the log only, tagged with the same request id.
+One handler on the error root (``gatehouse.errors.GatehouseError``) renders every server error
+in this shape; ``gatehouse.verify``'s errors (the bearer check) and the router's get one each;
+anything unexpected becomes a generic 500 body whose detail goes to the log only, tagged with
+the same request id.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gatehouse.errors import ApiError, InvalidInput
+from gatehouse.errors import NO_STORE, ApiError, GatehouseError
 from gatehouse.verify.dpop import DPOP_ALGS
 from gatehouse.verify.errors import VerifyError
 
@@ -40,19 +42,27 @@ def error_response(
     headers: dict[str, str] | None = None,
     request_id: str | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
-        "messages": list(messages),
-        "request_id": request_id or new_request_id(),
-    }
-    if status_code == 400:
-        body["field_errors"] = field_errors or {}
-    if status_code == 404:
-        body["id"] = resource_id or ""
+    error = ApiError(
+        status_code,
+        *messages,
+        field_errors=field_errors,
+        resource_id=resource_id,
+        headers=headers,
+    )
+    return render(error, request_id=request_id)
+
+
+def render(error: GatehouseError, *, request_id: str | None = None) -> Response:
+    """Any error of the root in the v2 shape: an :class:`ApiError` as it is; another (a 503
+    of the store, say) with its status, its description and its own headers."""
+    if not isinstance(error, ApiError):
+        own = {k: v for k, v in error.headers() if (k, v) not in NO_STORE}
+        error = ApiError(error.status_code, error.description, headers=own)
     return Response(
-        orjson.dumps(body),
-        status_code=status_code,
+        orjson.dumps(error.document(request_id or new_request_id())),
+        status_code=error.status_code,
         media_type="application/json",
-        headers={"cache-control": "no-store", **(headers or {})},
+        headers=dict(error.headers()),
     )
 
 
@@ -79,20 +89,10 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return error_response(400, "The request is invalid", field_errors=field_errors)
 
 
-async def _invalid_input(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InvalidInput)
-    return error_response(400, "The request is invalid", field_errors=exc.field_errors)
-
-
-async def _api_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(
-        exc.status_code,
-        *exc.messages,
-        field_errors=exc.field_errors,
-        resource_id=exc.resource_id,
-        headers=exc.headers,
-    )
+async def _gatehouse_error(_request: Request, exc: Exception) -> Response:
+    """The one handler of the root: every ApiError, InvalidInput and OAuthError."""
+    assert isinstance(exc, GatehouseError)
+    return render(exc)
 
 
 async def _verify_error(request: Request, exc: Exception) -> Response:
@@ -110,21 +110,29 @@ async def _verify_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, message, headers=headers)
 
 
-def _allowed(request: Request) -> str:
-    """The methods the API serves at this path (``app.state.methods``: regex -> methods)."""
-    table: list[tuple[re.Pattern[str], set[str]]] = request.app.state.methods
+def _allowed(request: Request, exc: StarletteHTTPException) -> str:
+    """The methods served at this path: the API's (``app.state.methods``: regex -> methods),
+    else what the router said."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        request.app.state, "methods", None
+    )
+    if table is None:
+        return (exc.headers or {}).get("allow", "")
     path = request.url.path
     found = {m for regex, methods in table if regex.match(path) for m in methods}
     return ", ".join(sorted(found))
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
+    """The router's 404, 405 and the like, in the v2 shape: one 404 body for the API and
+    every path outside the OAuth endpoints and the console."""
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return error_response(404, "Not found", resource_id=request.url.path)
     if exc.status_code == 405:
         # RFC 9110 §15.5.6: a 405 lists every method the target resource supports.
-        return error_response(405, "Method not allowed", headers={"allow": _allowed(request)})
+        allow = _allowed(request, exc)
+        return error_response(405, "Method not allowed", headers={"allow": allow})
     return error_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
 
 
@@ -137,8 +145,7 @@ async def unexpected_error(_request: Request | None, exc: Exception) -> Response
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(InvalidInput, _invalid_input)
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(GatehouseError, _gatehouse_error)
     app.add_exception_handler(VerifyError, _verify_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected_error)

@@ -1,6 +1,7 @@
 """Federated credentials of an app client (docs/secretless.md): list, add, get, change, delete,
 and ``test``, which explains per credential why an outside token matches or not (and issues
-nothing). Every write goes through :mod:`gatehouse.federation` (validation and audit)."""
+nothing). Every write goes through :mod:`gatehouse.services.federated_credentials`
+(validation, the write with its audit row, the notice)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from gatehouse.api.context import (
 from gatehouse.api.corpora import AUTH_RESPONSES
 from gatehouse.api.errors import not_found
 from gatehouse.api.schemas import NotFoundBody
+from gatehouse.services import federated_credentials as service
+from gatehouse.services.federated_credentials import CredentialChanges
 from gatehouse.store import federated
 from gatehouse.store.models import AppClientRecord
 from gatehouse.store.store import NotFound
@@ -97,164 +100,172 @@ class TestTokenResponse(BaseModel):
     results: list[TestResult]
 
 
-def federated_credentials_router() -> APIRouter:
-    router = APIRouter(
-        prefix="/v2/app_clients/{app_client_id}/federated_credentials",
-        tags=["Federated credentials"],
-        responses={**AUTH_RESPONSES, **_NOT_FOUND},
-    )
-    auth = Depends(request_principal)
-    context = Depends(api_context)
+router = APIRouter(
+    prefix="/v2/app_clients/{app_client_id}/federated_credentials",
+    tags=["Federated credentials"],
+    responses={**AUTH_RESPONSES, **_NOT_FOUND},
+)
 
-    def load(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
-        permissions.require_client_manager(principal)
-        try:
-            return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
-        except NotFound:
-            raise not_found("app client", app_id) from None
 
-    def load_changeable(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
-        record = load(ctx, principal, app_id)
-        permissions.require_may_change_client(principal, record.api_roles)
-        return record
+def _load(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
+    permissions.require_client_manager(principal)
+    try:
+        return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
+    except NotFound:
+        raise not_found("app client", app_id) from None
 
-    @router.get(
-        "", response_model=ListFederatedCredentialsResponse, operation_id="listFederatedCredentials"
-    )
-    def list_credentials(
-        app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
-    ) -> Response:
-        record = load(ctx, principal, app_client_id)
-        records = federated.list_credentials(ctx.runtime.store, app_id=record.id)
-        return json_response({"federated_credentials": [federation.view(r) for r in records]})
 
-    @router.post(
-        "",
-        status_code=201,
-        response_model=FederatedCredential,
-        operation_id="createFederatedCredential",
-    )
-    def create_credential(
-        app_client_id: str,
-        body: FederatedCredentialCreate,
-        principal: Principal = auth,
-        ctx: ApiContext = context,
-    ) -> Response:
-        record = load_changeable(ctx, principal, app_client_id)
-        try:
-            credential = federation.add_credential(
-                ctx.runtime.store,
-                customer_id=principal.customer_id,
-                app_id=record.id,
-                fields=body.model_dump(),
-                allow_insecure=ctx.runtime.settings.allow_insecure_urls,
-                actor=actor_of(principal),
-            )
-        except NotFound:
-            raise not_found("app client", app_client_id) from None
-        ctx.runtime.changed()
-        return json_response(federation.view(credential), status_code=201)
+def _load_changeable(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
+    record = _load(ctx, principal, app_id)
+    permissions.require_may_change_client(principal, record.api_roles)
+    return record
 
-    @router.post("/test", response_model=TestTokenResponse, operation_id="testFederatedCredentials")
-    async def test_token(
-        app_client_id: str,
-        body: TestTokenRequest,
-        principal: Principal = auth,
-        ctx: ApiContext = context,
-    ) -> Response:
-        """Which credential the outside token matches, and why the others do not."""
-        runtime = ctx.runtime
-        record = await run_in_threadpool(load, ctx, principal, app_client_id)
-        records = await run_in_threadpool(
-            federated.list_credentials, runtime.store, app_id=record.id
+
+@router.get(
+    "", response_model=ListFederatedCredentialsResponse, operation_id="listFederatedCredentials"
+)
+def list_credentials(
+    app_client_id: str,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    record = _load(ctx, principal, app_client_id)
+    records = federated.list_credentials(ctx.runtime.store, app_id=record.id)
+    return json_response({"federated_credentials": [federation.view(r) for r in records]})
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=FederatedCredential,
+    operation_id="createFederatedCredential",
+)
+def create_credential(
+    app_client_id: str,
+    body: FederatedCredentialCreate,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    record = _load_changeable(ctx, principal, app_client_id)
+    try:
+        credential = service.add_credential(
+            ctx.runtime.store,
+            customer_id=principal.customer_id,
+            app_id=record.id,
+            fields=body.model_dump(),
+            allow_insecure=ctx.runtime.settings.allow_insecure_urls,
+            actor=actor_of(principal),
+            notify=ctx.runtime,
         )
-        assert runtime.assertions is not None
-        audience = runtime.settings.issuer(record.customer_id)
-        results = [
-            (
-                await federation.evaluate(
-                    runtime.assertions.fetcher, credential, body.token, default_audience=audience
-                )
-            ).as_result()
-            for credential in records
-        ]
-        return json_response({"results": results})
+    except NotFound:
+        raise not_found("app client", app_client_id) from None
+    return json_response(federation.view(credential), status_code=201)
 
-    @router.get(
-        "/{credential_id}",
-        response_model=FederatedCredential,
-        operation_id="getFederatedCredential",
-    )
-    def get_credential(
-        app_client_id: str,
-        credential_id: str,
-        principal: Principal = auth,
-        ctx: ApiContext = context,
-    ) -> Response:
-        record = load(ctx, principal, app_client_id)
-        try:
-            credential = federated.get_credential(
-                ctx.runtime.store,
-                customer_id=principal.customer_id,
-                app_id=record.id,
-                credential_id=credential_id,
+
+@router.post(
+    "/test",
+    response_model=TestTokenResponse,
+    operation_id="testFederatedCredentials",
+    name="test_token",  # the summary in the OpenAPI document ("Test Token")
+)
+async def try_token(
+    app_client_id: str,
+    body: TestTokenRequest,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    """Which credential the outside token matches, and why the others do not."""
+    runtime = ctx.runtime
+    record = await run_in_threadpool(_load, ctx, principal, app_client_id)
+    records = await run_in_threadpool(federated.list_credentials, runtime.store, app_id=record.id)
+    assert runtime.assertions is not None
+    audience = runtime.settings.issuer(record.customer_id)
+    results = [
+        (
+            await federation.evaluate(
+                runtime.assertions.fetcher, credential, body.token, default_audience=audience
             )
-        except NotFound:
-            raise not_found("federated credential", credential_id) from None
-        return json_response(federation.view(credential))
+        ).as_result()
+        for credential in records
+    ]
+    return json_response({"results": results})
 
-    @router.patch(
-        "/{credential_id}",
-        response_model=FederatedCredential,
-        operation_id="updateFederatedCredential",
-    )
-    def update_credential(
-        app_client_id: str,
-        credential_id: str,
-        body: FederatedCredentialUpdate,
-        principal: Principal = auth,
-        ctx: ApiContext = context,
-    ) -> Response:
-        record = load_changeable(ctx, principal, app_client_id)
-        try:
-            credential = federation.change_credential(
-                ctx.runtime.store,
-                customer_id=principal.customer_id,
-                app_id=record.id,
-                credential_id=credential_id,
-                changes=body.model_dump(exclude_none=True),
-                allow_insecure=ctx.runtime.settings.allow_insecure_urls,
-                actor=actor_of(principal),
-            )
-        except NotFound:
-            raise not_found("federated credential", credential_id) from None
-        ctx.runtime.changed()
-        return json_response(federation.view(credential))
 
-    @router.delete(
-        "/{credential_id}",
-        status_code=204,
-        response_class=Response,
-        operation_id="deleteFederatedCredential",
-    )
-    def delete_credential(
-        app_client_id: str,
-        credential_id: str,
-        principal: Principal = auth,
-        ctx: ApiContext = context,
-    ) -> Response:
-        record = load_changeable(ctx, principal, app_client_id)
-        try:
-            federation.remove_credential(
-                ctx.runtime.store,
-                customer_id=principal.customer_id,
-                app_id=record.id,
-                credential_id=credential_id,
-                actor=actor_of(principal),
-            )
-        except NotFound:
-            raise not_found("federated credential", credential_id) from None
-        ctx.runtime.changed()
-        return Response(status_code=204)
+@router.get(
+    "/{credential_id}",
+    response_model=FederatedCredential,
+    operation_id="getFederatedCredential",
+)
+def get_credential(
+    app_client_id: str,
+    credential_id: str,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    record = _load(ctx, principal, app_client_id)
+    try:
+        credential = federated.get_credential(
+            ctx.runtime.store,
+            customer_id=principal.customer_id,
+            app_id=record.id,
+            credential_id=credential_id,
+        )
+    except NotFound:
+        raise not_found("federated credential", credential_id) from None
+    return json_response(federation.view(credential))
 
-    return router
+
+@router.patch(
+    "/{credential_id}",
+    response_model=FederatedCredential,
+    operation_id="updateFederatedCredential",
+)
+def update_credential(
+    app_client_id: str,
+    credential_id: str,
+    body: FederatedCredentialUpdate,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    record = _load_changeable(ctx, principal, app_client_id)
+    try:
+        credential = service.change_credential(
+            ctx.runtime.store,
+            customer_id=principal.customer_id,
+            app_id=record.id,
+            credential_id=credential_id,
+            changes=CredentialChanges(**body.model_dump()),
+            allow_insecure=ctx.runtime.settings.allow_insecure_urls,
+            actor=actor_of(principal),
+            notify=ctx.runtime,
+        )
+    except NotFound:
+        raise not_found("federated credential", credential_id) from None
+    return json_response(federation.view(credential))
+
+
+@router.delete(
+    "/{credential_id}",
+    status_code=204,
+    response_class=Response,
+    operation_id="deleteFederatedCredential",
+)
+def delete_credential(
+    app_client_id: str,
+    credential_id: str,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    record = _load_changeable(ctx, principal, app_client_id)
+    try:
+        service.remove_credential(
+            ctx.runtime.store,
+            customer_id=principal.customer_id,
+            app_id=record.id,
+            credential_id=credential_id,
+            actor=actor_of(principal),
+            notify=ctx.runtime,
+        )
+    except NotFound:
+        raise not_found("federated credential", credential_id) from None
+    return Response(status_code=204)

@@ -27,6 +27,7 @@ from gatehouse.api.context import (
 from gatehouse.api.corpora import AUTH_RESPONSES
 from gatehouse.api.errors import not_found
 from gatehouse.api.schemas import NotFoundBody
+from gatehouse.services import apis as api_service
 from gatehouse.store.models import AppClientRecord
 from gatehouse.store.store import NotFound
 
@@ -43,65 +44,71 @@ def _client(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientReco
         raise not_found("app client", app_id) from None
 
 
-def grants_router() -> APIRouter:
-    router = APIRouter(
-        prefix="/v2/app_clients/{app_client_id}/grants",
-        tags=["App clients"],
-        responses={**AUTH_RESPONSES, **_NOT_FOUND},
-    )
-    auth = Depends(request_principal)
-    context = Depends(api_context)
+router = APIRouter(
+    prefix="/v2/app_clients/{app_client_id}/grants",
+    tags=["App clients"],
+    responses={**AUTH_RESPONSES, **_NOT_FOUND},
+)
 
-    @router.get("", response_model=ListGrantsResponse, operation_id="listAppClientGrants")
-    def list_grants(
-        app_client_id: str, principal: Principal = auth, ctx: ApiContext = context
-    ) -> Response:
-        """Which scopes of which API the client may get; the built-in API (its roles) first."""
-        client = _client(ctx, principal, app_client_id)
-        return json_response({"grants": apis.grant_views(apis_of(ctx), client)})
 
-    @router.put("/{api_id}", response_model=Grant, operation_id="putAppClientGrant")
-    def put_grant(
-        app_client_id: str,
-        api_id: str,
-        body: GrantPut,
-        principal: Principal = auth,
-        ctx: ApiContext = context,
-    ) -> Response:
-        """Create or replace the client's grant on one API."""
-        client = _client(ctx, principal, app_client_id)
-        api = load_api(ctx, principal, api_id)
-        permissions.require_may_change_client(principal, client.api_roles)
-        if api.builtin:
-            permissions.require_may_grant(principal, body.scopes)
-        store = apis_of(ctx)
-        try:
-            scopes = apis.put_grant(
-                store, client=client, api=api, scopes=body.scopes, actor=actor_of(principal)
-            )
-        except NotFound:
-            raise not_found("app client", app_client_id) from None
-        ctx.runtime.changed()
-        identifier = apis.api_identifier(store, api)
-        return json_response(
-            {"api_id": api.id, "api_identifier": identifier, "scopes": list(scopes)}
+@router.get("", response_model=ListGrantsResponse, operation_id="listAppClientGrants")
+def list_grants(
+    app_client_id: str,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    """Which scopes of which API the client may get; the built-in API (its roles) first."""
+    client = _client(ctx, principal, app_client_id)
+    return json_response({"grants": apis.grant_views(apis_of(ctx), client)})
+
+
+@router.put("/{api_id}", response_model=Grant, operation_id="putAppClientGrant")
+def put_grant(
+    app_client_id: str,
+    api_id: str,
+    body: GrantPut,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    """Create or replace the client's grant on one API."""
+    client = _client(ctx, principal, app_client_id)
+    api = load_api(ctx, principal, api_id)
+    permissions.require_may_change_client(principal, client.api_roles)
+    if api.builtin:
+        permissions.require_may_grant(principal, body.scopes)
+    store = apis_of(ctx)
+    try:
+        scopes = api_service.put_grant(
+            store,
+            client=client,
+            api=api,
+            scopes=body.scopes,
+            actor=actor_of(principal),
+            notify=ctx.runtime,
         )
+    except NotFound:
+        raise not_found("app client", app_client_id) from None
+    identifier = apis.api_identifier(store, api)
+    return json_response({"api_id": api.id, "api_identifier": identifier, "scopes": list(scopes)})
 
-    @router.delete(
-        "/{api_id}", status_code=204, response_class=Response, operation_id="deleteAppClientGrant"
-    )
-    def delete_grant(
-        app_client_id: str, api_id: str, principal: Principal = auth, ctx: ApiContext = context
-    ) -> Response:
-        """Remove the client's grant on one API; its tokens for it stop working."""
-        client = _client(ctx, principal, app_client_id)
-        api = load_api(ctx, principal, api_id)
-        permissions.require_may_change_client(principal, client.api_roles)
-        try:
-            apis.delete_grant(apis_of(ctx), client=client, api=api, actor=actor_of(principal))
-        except NotFound:
-            raise not_found("grant", api_id) from None
-        ctx.runtime.changed()
-        return Response(status_code=204)
 
-    return router
+@router.delete(
+    "/{api_id}", status_code=204, response_class=Response, operation_id="deleteAppClientGrant"
+)
+def delete_grant(
+    app_client_id: str,
+    api_id: str,
+    principal: Principal = Depends(request_principal),
+    ctx: ApiContext = Depends(api_context),
+) -> Response:
+    """Remove the client's grant on one API; its tokens for it stop working."""
+    client = _client(ctx, principal, app_client_id)
+    api = load_api(ctx, principal, api_id)
+    permissions.require_may_change_client(principal, client.api_roles)
+    try:
+        api_service.delete_grant(
+            apis_of(ctx), client=client, api=api, actor=actor_of(principal), notify=ctx.runtime
+        )
+    except NotFound:
+        raise not_found("grant", api_id) from None
+    return Response(status_code=204)

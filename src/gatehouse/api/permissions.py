@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gatehouse.api.bearer import Principal
+from gatehouse.appclients import may_change_client, may_grant
 from gatehouse.oauth.metadata import API_ROLES
 from gatehouse.verify.errors import InsufficientScope
 
@@ -72,18 +73,18 @@ def require_client_manager(principal: Principal) -> None:
 
 def require_may_grant(principal: Principal, api_roles: Iterable[str]) -> None:
     """SPEC §1: only an owner may grant ``owner``."""
-    if "owner" in api_roles and "owner" not in principal.api_roles:
+    if not may_grant(principal.api_roles, api_roles):
         raise _refuse("granting the owner role", {"owner"})
 
 
 def require_may_change_client(principal: Principal, client_roles: Iterable[str]) -> None:
     """Changing, rotating, revoking or deleting a client holding ``owner`` needs ``owner``."""
     require_client_manager(principal)
-    if "owner" in client_roles and "owner" not in principal.api_roles:
+    if not may_change_client(principal.api_roles, client_roles):
         raise _refuse("changing an owner client", {"owner"})
 
 
 def may_copy_secret(principal: Principal, client_roles: Iterable[str]) -> bool:
     if not principal.api_roles & CLIENT_MANAGERS:
         return False
-    return "owner" not in client_roles or "owner" in principal.api_roles
+    return may_change_client(principal.api_roles, client_roles)

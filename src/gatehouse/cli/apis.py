@@ -18,6 +18,8 @@ from gatehouse.cli.common import (
     require_customer,
 )
 from gatehouse.errors import InvalidInput
+from gatehouse.services import apis as api_service
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store.apis import ApiRecord, ApiScope
 from gatehouse.store.store import Conflict, NotFound
 
@@ -76,7 +78,7 @@ def apis_create(
     require_customer(ctx, customer)
     store = context_apis(ctx)
     try:
-        record = apis.create_api(
+        record = api_service.create_api(
             store,
             customer_id=customer,
             identifier=identifier,
@@ -85,6 +87,7 @@ def apis_create(
             scopes=[parse_scope(s) for s in scope or ()],
             token_lifetime_seconds=lifetime,
             actor=CLI_ACTOR,
+            notify=UNHEARD,
         )
     except InvalidInput as exc:
         fail(str(exc), 2)
@@ -119,7 +122,13 @@ def apis_delete(api: ApiArg, customer: CustomerOpt, as_json: JsonOpt = False) ->
     ctx = open_context()
     record = find(ctx, customer, api)
     try:
-        apis.delete_api(context_apis(ctx), customer_id=customer, api_id=record.id, actor=CLI_ACTOR)
+        api_service.delete_api(
+            context_apis(ctx),
+            customer_id=customer,
+            api_id=record.id,
+            actor=CLI_ACTOR,
+            notify=UNHEARD,
+        )
     except InvalidInput as exc:
         fail(str(exc), 2)
     emit(as_json, {"id": record.id, "deleted": True}, f"deleted {record.id}")

@@ -36,6 +36,10 @@ from gatehouse.cli.common import (
     token_url,
 )
 from gatehouse.errors import InvalidInput
+from gatehouse.services import app_clients
+from gatehouse.services.app_clients import ClientChanges
+from gatehouse.services.notify import UNHEARD
+from gatehouse.store.models import KEEP
 from gatehouse.store.registrations import RegistrationStore
 from gatehouse.store.store import NotFound
 
@@ -81,7 +85,7 @@ def clients_create(
         cert_bound=cert_bound,
     )
     try:
-        record, secret = appclients.create_client(
+        record, secret = app_clients.create_client(
             ctx.store,
             ctx.master_key,
             customer_id=customer,
@@ -92,6 +96,7 @@ def clients_create(
             quota=quota,
             keep_secret=ctx.settings.secret_retrieval,
             actor=CLI_ACTOR,
+            notify=UNHEARD,
             auth_fields=fields,
             allow_insecure_urls=ctx.settings.allow_insecure_urls,
         )
@@ -180,8 +185,8 @@ def clients_update(
 ) -> None:
     """Change an application client; a flag not given leaves its field as it is."""
     ctx = open_context()
-    _get_client(ctx, customer, app_id)
-    changes = auth_changes(
+    app_id = _get_client(ctx, customer, app_id).id
+    auth = auth_changes(
         auth_method=auth_method,
         jwks=jwks,
         jwks_uri=jwks_uri,
@@ -193,24 +198,24 @@ def clients_update(
         dpop_bound=dpop_bound,
         cert_bound=cert_bound,
     )
-    plain: dict[str, Any] = {
-        "name": name,
-        "description": description,
-        "api_roles": role,
-        "token_lifetime_seconds": lifetime,
-    }
-    changes |= {k: v for k, v in plain.items() if v is not None}
-    if quota is not None:
-        changes["token_quota_per_hour"] = quota or None
-    if not changes:
+    changes = ClientChanges(
+        name=name,
+        description=description,
+        api_roles=role,
+        token_lifetime_seconds=lifetime,
+        token_quota_per_hour=KEEP if quota is None else quota or None,  # 0: no limit
+        auth=auth,
+    )
+    if changes.empty():
         fail("nothing to change; see gatehouse clients update --help", 2)
     try:
-        record = appclients.update_client(
+        record = app_clients.update_client(
             ctx.store,
             customer_id=customer,
             app_id=app_id,
             changes=changes,
             actor=CLI_ACTOR,
+            notify=UNHEARD,
             allow_insecure_urls=ctx.settings.allow_insecure_urls,
         )
     except InvalidInput as exc:
@@ -230,12 +235,13 @@ def clients_set_quota(
     ctx = open_context()
     app_id = _get_client(ctx, customer, app_id).id
     try:
-        record = appclients.update_client(
+        record = app_clients.update_client(
             ctx.store,
             customer_id=customer,
             app_id=app_id,
-            changes={"token_quota_per_hour": quota},
+            changes=ClientChanges(token_quota_per_hour=quota),
             actor=CLI_ACTOR,
+            notify=UNHEARD,
         )
     except InvalidInput as exc:
         fail(str(exc), 2)
@@ -256,7 +262,7 @@ def clients_rotate(
     ctx = open_context()
     app_id = _get_client(ctx, customer, app_id).id
     try:
-        record, secret = appclients.rotate_secret(
+        record, secret = app_clients.rotate_secret(
             ctx.store,
             ctx.master_key,
             customer_id=customer,
@@ -264,6 +270,7 @@ def clients_rotate(
             grace_period_seconds=grace,
             keep_secret=ctx.settings.secret_retrieval,
             actor=CLI_ACTOR,
+            notify=UNHEARD,
         )
     except InvalidInput as exc:
         fail(str(exc), 2)
@@ -280,8 +287,8 @@ def clients_revoke(
     """Reject every token issued to a client so far."""
     ctx = open_context()
     app_id = _get_client(ctx, customer, app_id).id
-    record = appclients.revoke_tokens(
-        ctx.store, customer_id=customer, app_id=app_id, actor=CLI_ACTOR
+    record = app_clients.revoke_tokens(
+        ctx.store, customer_id=customer, app_id=app_id, actor=CLI_ACTOR, notify=UNHEARD
     )
     emit(
         as_json,
@@ -299,5 +306,7 @@ def clients_delete(
     """Delete a client; its tokens stop working."""
     ctx = open_context()
     app_id = _get_client(ctx, customer, app_id).id
-    appclients.delete_client(ctx.store, customer_id=customer, app_id=app_id, actor=CLI_ACTOR)
+    app_clients.delete_client(
+        ctx.store, customer_id=customer, app_id=app_id, actor=CLI_ACTOR, notify=UNHEARD
+    )
     emit(as_json, {"id": app_id, "deleted": True}, f"deleted {app_id}")

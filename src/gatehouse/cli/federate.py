@@ -12,6 +12,8 @@ from gatehouse import federation
 from gatehouse.cli.common import CLI_ACTOR, AppIdArg, CustomerOpt, JsonOpt, emit, fail, open_context
 from gatehouse.errors import InvalidInput
 from gatehouse.secretless.keyfetch import KeyFetcher
+from gatehouse.services import federated_credentials as service
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store import federated
 from gatehouse.store.store import NotFound
 
@@ -57,7 +59,7 @@ def federate_add(
     """Trust tokens of an outside issuer that match the rules."""
     ctx = open_context()
     try:
-        record = federation.add_credential(
+        record = service.add_credential(
             ctx.store,
             customer_id=customer,
             app_id=app_id,
@@ -72,6 +74,7 @@ def federate_add(
             },
             allow_insecure=ctx.settings.allow_insecure_urls,
             actor=CLI_ACTOR,
+            notify=UNHEARD,
         )
     except NotFound:
         fail(f"no app client {app_id} for customer {customer}")
@@ -111,12 +114,13 @@ def federate_remove(
     """Stop trusting one outside issuer rule."""
     ctx = open_context()
     try:
-        federation.remove_credential(
+        service.remove_credential(
             ctx.store,
             customer_id=customer,
             app_id=app_id,
             credential_id=credential_id,
             actor=CLI_ACTOR,
+            notify=UNHEARD,
         )
     except NotFound:
         fail(f"no federated credential {credential_id} on app client {app_id}")

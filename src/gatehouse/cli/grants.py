@@ -10,6 +10,8 @@ from gatehouse import apis
 from gatehouse.cli.apis import context_apis, find
 from gatehouse.cli.common import CLI_ACTOR, AppIdArg, CustomerOpt, JsonOpt, emit, fail, open_context
 from gatehouse.errors import InvalidInput
+from gatehouse.services import apis as api_service
+from gatehouse.services.notify import UNHEARD
 from gatehouse.store.store import NotFound
 
 ApiOpt = Annotated[str, typer.Option("--api", help="API id (api_...) or identifier.")]
@@ -27,8 +29,13 @@ def clients_grant(
     record = find(ctx, customer, api)
     try:
         client = ctx.store.get_client(app_id=app_id, customer_id=customer)
-        scopes = apis.put_grant(
-            context_apis(ctx), client=client, api=record, scopes=scope, actor=CLI_ACTOR
+        scopes = api_service.put_grant(
+            context_apis(ctx),
+            client=client,
+            api=record,
+            scopes=scope,
+            actor=CLI_ACTOR,
+            notify=UNHEARD,
         )
     except NotFound:
         fail(f"no app client {app_id} for customer {customer}")
@@ -47,7 +54,9 @@ def clients_ungrant(
     record = find(ctx, customer, api)
     try:
         client = ctx.store.get_client(app_id=app_id, customer_id=customer)
-        apis.delete_grant(context_apis(ctx), client=client, api=record, actor=CLI_ACTOR)
+        api_service.delete_grant(
+            context_apis(ctx), client=client, api=record, actor=CLI_ACTOR, notify=UNHEARD
+        )
     except NotFound:
         fail(f"app client {app_id} of customer {customer} has no grant on {api}")
     except InvalidInput as exc:

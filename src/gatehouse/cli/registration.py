@@ -18,6 +18,7 @@ from gatehouse.cli.common import (
     require_customer,
 )
 from gatehouse.errors import InvalidInput
+from gatehouse.services import registration as service
 from gatehouse.store.store import NotFound
 
 app = typer.Typer(no_args_is_help=True, help="Initial access tokens for client registration.")
@@ -48,7 +49,7 @@ def token_create(
     ctx = open_context()
     require_customer(ctx, customer)
     try:
-        token, record = registration.create_initial_token(
+        token, record = service.create_initial_token(
             _registrar(ctx),
             customer_id=customer,
             roles=role or ["viewer"],
@@ -94,7 +95,7 @@ def token_revoke(
     ctx = open_context()
     require_customer(ctx, customer)
     try:
-        registration.revoke_initial_token(
+        service.revoke_initial_token(
             _registrar(ctx), customer_id=customer, token_id=token_id, actor=CLI_ACTOR
         )
     except NotFound:

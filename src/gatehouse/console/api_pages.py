@@ -1,5 +1,6 @@
 """The "APIs" tab (register, list and delete the customer's APIs) and each app client's grants
-page (which scopes of which API it may get). Every change goes through :mod:`gatehouse.apis`."""
+page (which scopes of which API it may get). Every change goes through
+:mod:`gatehouse.services.apis`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse import apis
+from gatehouse.appclients import may_change_client
 from gatehouse.console.pages import ConsoleRequest, Pages
 from gatehouse.console.render import confirmed, redirect
 from gatehouse.errors import InvalidInput
+from gatehouse.services import apis as api_service
 from gatehouse.store.apis import ApiRecord, ApiScope
 from gatehouse.store.store import Conflict
 
@@ -79,7 +82,7 @@ def api_routes(pages: Pages) -> list[BaseRoute]:
         try:
             if lifetime and not lifetime.isdigit():
                 raise InvalidInput({"token_lifetime_seconds": "must be a number of seconds"})
-            apis.create_api(
+            api_service.create_api(
                 ctx(),
                 customer_id=page.customer_id,
                 identifier=values["identifier"].strip(),
@@ -88,13 +91,13 @@ def api_routes(pages: Pages) -> list[BaseRoute]:
                 scopes=parse_scopes(values["scopes"]),
                 token_lifetime_seconds=int(lifetime) if lifetime else None,
                 actor=page.actor,
+                notify=runtime,
             )
         except InvalidInput as exc:
             return list_page(page, errors=exc.field_errors, values=values, status=400)
         except Conflict:
             errors = {"identifier": "An API with this identifier exists already."}
             return list_page(page, errors=errors, values=values, status=409)
-        runtime.changed()
         return redirect(f"{BASE}?done=api_created")
 
     def delete(page: ConsoleRequest) -> Response:
@@ -118,12 +121,13 @@ def api_routes(pages: Pages) -> list[BaseRoute]:
                 danger=True,
                 back_url=BASE,
             )
-        apis.delete_api(store, customer_id=page.customer_id, api_id=record.id, actor=page.actor)
-        runtime.changed()
+        api_service.delete_api(
+            store, customer_id=page.customer_id, api_id=record.id, actor=page.actor, notify=runtime
+        )
         return redirect(f"{BASE}?done=api_deleted")
 
     def may_change(page: ConsoleRequest, roles: tuple[str, ...]) -> bool:
-        return page.principal.user.role == "owner" or "owner" not in roles
+        return may_change_client({page.principal.user.role}, roles)
 
     def grants_page(
         page: ConsoleRequest, *, error: str | None = None, status: int = 200
@@ -187,16 +191,19 @@ def api_routes(pages: Pages) -> list[BaseRoute]:
         target = f"{CLIENTS}/{client.id}/grants"
         try:
             if scopes:
-                apis.put_grant(store, client=client, api=api, scopes=scopes, actor=page.actor)
+                api_service.put_grant(
+                    store, client=client, api=api, scopes=scopes, actor=page.actor, notify=runtime
+                )
                 done = "grant_saved"
             else:
                 has = any(g.api_id == api.id for g in store.apis.list_grants(app_id=client.id))
                 if has:
-                    apis.delete_grant(store, client=client, api=api, actor=page.actor)
+                    api_service.delete_grant(
+                        store, client=client, api=api, actor=page.actor, notify=runtime
+                    )
                 done = "grant_removed"
         except InvalidInput as exc:
             return grants_page(page, error="; ".join(exc.field_errors.values()), status=400)
-        runtime.changed()
         return redirect(f"{target}?done={done}")
 
     return [

@@ -22,6 +22,7 @@ from gatehouse.console.appclient_forms import whole_number as number_field
 from gatehouse.console.pages import Action, ConsoleRequest, Done, Handler, Pages
 from gatehouse.console.render import field, json_response, wants_json
 from gatehouse.errors import InvalidInput
+from gatehouse.services import app_clients
 
 SHOW_ONCE = (
     "This server keeps no copy of client secrets (show-once mode). "
@@ -128,7 +129,7 @@ def appclient_action_routes(pages: Pages) -> list[BaseRoute]:
         record = common.owned(page)
         try:
             grace = number_field(page.form, "grace_period_seconds", blank=0) or 0
-            record, secret = appclients.rotate_secret(
+            record, secret = app_clients.rotate_secret(
                 store,
                 runtime.master_key,
                 customer_id=page.customer_id,
@@ -136,42 +137,40 @@ def appclient_action_routes(pages: Pages) -> list[BaseRoute]:
                 grace_period_seconds=grace,
                 keep_secret=settings.secret_retrieval,
                 actor=page.actor,
+                notify=runtime,
             )
         except InvalidInput as exc:
             message = "; ".join(friendly(exc.field_errors).values())
             return pages.error_page(page.request, page.principal, 400, message)
-        runtime.changed()
         notice = ACTIONS["rotate"]["done"].format(name=record.name) + " " + grace_text(grace)
         return Done(location=f"{BASE}/{record.id}/new-secret", notice=notice, secret=secret)
 
     def revoke(page: ConsoleRequest) -> Done:
         record = common.owned(page)
-        appclients.revoke_tokens(
-            store, customer_id=page.customer_id, app_id=record.id, actor=page.actor
+        app_clients.revoke_tokens(
+            store, customer_id=page.customer_id, app_id=record.id, actor=page.actor, notify=runtime
         )
-        runtime.changed()
         notice = ACTIONS["revoke"]["done"].format(name=record.name)
         return Done(location=common.back_url(page, record.id), notice=notice)
 
     def delete(page: ConsoleRequest) -> Done:
         record = common.owned(page)
-        appclients.delete_client(
-            store, customer_id=page.customer_id, app_id=record.id, actor=page.actor
+        app_clients.delete_client(
+            store, customer_id=page.customer_id, app_id=record.id, actor=page.actor, notify=runtime
         )
-        runtime.changed()
         return Done(location=BASE, notice=ACTIONS["delete"]["done"].format(name=record.name))
 
     def set_enabled(enabled: bool) -> Action:
         def act(page: ConsoleRequest) -> Done:
             record = common.owned(page)
-            record = appclients.update_client(
+            record = app_clients.set_enabled(
                 store,
                 customer_id=page.customer_id,
                 app_id=record.id,
-                changes={"enabled": enabled},
+                enabled=enabled,
                 actor=page.actor,
+                notify=runtime,
             )
-            runtime.changed()
             notice = (
                 f"Enabled “{record.name}”: it can get tokens again."
                 if enabled

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from starlette.responses import Response
 
+from gatehouse.appclients import may_change_client
 from gatehouse.console.appclient_forms import ACTIONS, BASE, GRACE_CHOICES
 from gatehouse.console.corpus_pages import list_customer_corpora
 from gatehouse.console.pages import ConsoleRequest, Pages
@@ -39,7 +40,7 @@ class ClientPages:
 
     def may_change(self, page: ConsoleRequest, record: AppClientRecord) -> bool:
         # As in the API: an administrator may not act as (or for) an owner client.
-        return page.principal.user.role == "owner" or "owner" not in record.api_roles
+        return may_change_client({page.principal.user.role}, record.api_roles)
 
     def load(self, page: ConsoleRequest) -> AppClientRecord:
         return self.store.get_client(app_id=page.path_param("app_id"), customer_id=page.customer_id)

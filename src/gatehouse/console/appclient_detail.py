@@ -27,6 +27,7 @@ from gatehouse.console.appclient_sections import SUB_PAGES
 from gatehouse.console.pages import ConsoleRequest, Done, Pages
 from gatehouse.errors import InvalidInput
 from gatehouse.oauth.metadata import CORPUS_ROLES
+from gatehouse.services import app_clients
 from gatehouse.store.models import AppClientRecord
 
 # The sections of the page itself, in order (the page's table of contents).
@@ -88,16 +89,16 @@ def appclient_detail_routes(pages: Pages) -> list[BaseRoute]:
         values = submitted_values(page.form, common.corpus_keys(page.customer_id, record))
         try:
             changes = changes_from(page.form, values, page.principal.user.role)
-            record = appclients.update_client(
+            record = app_clients.update_client(
                 store,
                 customer_id=page.customer_id,
                 app_id=record.id,
                 changes=changes,
                 actor=page.actor,
+                notify=runtime,
             )
         except InvalidInput as exc:
             return detail_page(page, record, values=values, errors=friendly(exc.field_errors))
-        runtime.changed()
         return Done(location=f"{BASE}/{record.id}", notice=f"Saved the changes to “{record.name}”.")
 
     return [

@@ -1,5 +1,6 @@
 """The app client forms of the console: reading the fields, the role choices, and field errors
-in the console's words. Validation itself is :mod:`gatehouse.appclients`'s, as for the API."""
+in the console's words. Validation itself is :mod:`gatehouse.appclients`'s and the service's
+(:mod:`gatehouse.services.app_clients`), as for the API."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from gatehouse import appclients
 from gatehouse.console.render import field, fields
 from gatehouse.errors import InvalidInput
 from gatehouse.oauth.metadata import API_ROLES
+from gatehouse.services.app_clients import ClientChanges
 from gatehouse.store.models import AppClientRecord, CorpusRole
 
 BASE = "/console/apiAccess/appClients"
@@ -67,7 +69,7 @@ def whole_number(form: FormData | None, name: str, *, blank: int | None) -> int 
 
 def require_may_grant(user_role: str, api_roles: Iterable[str]) -> None:
     # Only an owner may grant owner (the same rule as the API's).
-    if "owner" in api_roles and user_role != "owner":
+    if not appclients.may_grant({user_role}, api_roles):
         raise InvalidInput({"api_roles": "Only an owner may grant the owner role."})
 
 
@@ -95,7 +97,7 @@ def submitted_values(form: FormData | None, corpus_keys: Iterable[str]) -> dict[
     }
 
 
-def changes_from(form: FormData | None, values: dict[str, Any], user_role: str) -> dict[str, Any]:
+def changes_from(form: FormData | None, values: dict[str, Any], user_role: str) -> ClientChanges:
     """The update a submitted edit form asks for, checked field by field."""
     errors: dict[str, str] = {}
     changes: dict[str, Any] = {
@@ -130,7 +132,14 @@ def changes_from(form: FormData | None, values: dict[str, Any], user_role: str) 
             errors.update(exc.field_errors)
     if errors:
         raise InvalidInput(friendly(errors))
-    return changes
+    return ClientChanges(
+        name=changes["name"],
+        description=changes["description"],
+        api_roles=changes["api_roles"],
+        corpus_roles=changes["corpus_roles"],
+        token_lifetime_seconds=changes["token_lifetime_seconds"],
+        token_quota_per_hour=changes["token_quota_per_hour"],  # None: no limit
+    )
 
 
 def friendly(field_errors: dict[str, str]) -> dict[str, str]:

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gatehouse import appclients
 from gatehouse.console.appclient_common import ClientPages
 from gatehouse.console.appclient_forms import (
     ACTIONS,
@@ -26,6 +25,7 @@ from gatehouse.console.pages import ConsoleRequest, Done, Pages
 from gatehouse.console.render import field, fields
 from gatehouse.errors import InvalidInput
 from gatehouse.oauth.metadata import CORPUS_ROLES
+from gatehouse.services import app_clients
 from gatehouse.store.models import AppClientRecord
 from gatehouse.store.store import NotFound
 
@@ -145,7 +145,7 @@ def appclient_routes(pages: Pages) -> list[BaseRoute]:
         values |= auth_form
         try:
             require_may_grant(page.principal.user.role, api_roles)
-            record, secret = appclients.create_client(
+            record, secret = app_clients.create_client(
                 store,
                 runtime.master_key,
                 customer_id=page.customer_id,
@@ -156,12 +156,12 @@ def appclient_routes(pages: Pages) -> list[BaseRoute]:
                 lifetime=settings.token_lifetime,
                 keep_secret=settings.secret_retrieval,
                 actor=page.actor,
+                notify=runtime,
                 auth_fields=auth_fields_of(auth_form),
                 allow_insecure_urls=settings.allow_insecure_urls,
             )
         except InvalidInput as exc:
             return form_page(page, values=values, errors=friendly(exc.field_errors))
-        runtime.changed()
         return Done(
             location=f"{BASE}/{record.id}/new-secret",
             notice=f"Created the app client “{record.name}”.",

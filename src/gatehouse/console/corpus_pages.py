@@ -109,7 +109,7 @@ def corpus_routes(pages: Pages) -> list[BaseRoute]:
                     description=values["description"],
                     actor=page.actor,
                     owner_app_id=None,  # a person creates it: no client becomes its owner
-                    notify=runtime.changed,
+                    notify=runtime,
                 )
             except Conflict:
                 errors["key"] = "A corpus with this key exists already."
@@ -142,7 +142,7 @@ def corpus_routes(pages: Pages) -> list[BaseRoute]:
             customer_id=page.customer_id,
             key=record.key,
             actor=page.actor,
-            notify=runtime.changed,
+            notify=runtime,
         )
         return Done(location=BASE, notice=f"Deleted the corpus “{record.key}”.")
 

@@ -11,11 +11,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatehouse import federation
+from gatehouse.appclients import may_change_client
 from gatehouse.console.appclient_forms import BASE as CLIENTS
 from gatehouse.console.pages import ConsoleRequest, Pages
 from gatehouse.console.render import confirmed, field, redirect
 from gatehouse.errors import InvalidInput
 from gatehouse.secretless.keyfetch import KeyFetcher
+from gatehouse.services import federated_credentials as service
 from gatehouse.store import federated
 from gatehouse.store.models import AppClientRecord
 
@@ -42,7 +44,7 @@ def federated_routes(pages: Pages) -> list[BaseRoute]:
         return store.get_client(app_id=page.path_param("app_id"), customer_id=page.customer_id)
 
     def may_change(page: ConsoleRequest, record: AppClientRecord) -> bool:
-        return page.principal.user.role == "owner" or "owner" not in record.api_roles
+        return may_change_client({page.principal.user.role}, record.api_roles)
 
     def show(
         page: ConsoleRequest,
@@ -93,7 +95,7 @@ def federated_routes(pages: Pages) -> list[BaseRoute]:
         values["single_use"] = field(form, "single_use") == "yes"
         values["allow_any_subject"] = field(form, "allow_any_subject") == "yes"
         try:
-            federation.add_credential(
+            service.add_credential(
                 store,
                 customer_id=page.customer_id,
                 app_id=record.id,
@@ -104,11 +106,11 @@ def federated_routes(pages: Pages) -> list[BaseRoute]:
                 },
                 allow_insecure=settings.allow_insecure_urls,
                 actor=page.actor,
+                notify=runtime,
             )
         except InvalidInput as exc:
             errors = {k: v[:1].upper() + v[1:] for k, v in exc.field_errors.items()}
             return show(page, record, values=values, errors=errors)
-        runtime.changed()
         return redirect(f"{CLIENTS}/{record.id}/federated")
 
     def remove(page: ConsoleRequest) -> Response:
@@ -116,14 +118,14 @@ def federated_routes(pages: Pages) -> list[BaseRoute]:
         if not may_change(page, record):
             return owner_only(page)
         if confirmed(page.form):
-            federation.remove_credential(
+            service.remove_credential(
                 store,
                 customer_id=page.customer_id,
                 app_id=record.id,
                 credential_id=page.path_param("credential_id"),
                 actor=page.actor,
+                notify=runtime,
             )
-            runtime.changed()
         return redirect(f"{CLIENTS}/{record.id}/federated")
 
     def test(page: ConsoleRequest) -> Response:

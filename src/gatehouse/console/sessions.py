@@ -53,7 +53,9 @@ class ConsolePrincipal:
 
     def actor(self, source: str | None) -> Actor:
         """Who acts, for the audit log."""
-        return Actor(name=f"console:{self.user.email}", source=source)
+        return Actor(
+            name=f"console:{self.user.email}", source=source, roles=frozenset({self.user.role})
+        )
 
 
 def _digest(session_id: str) -> str:

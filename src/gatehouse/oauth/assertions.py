@@ -116,6 +116,24 @@ def _number(claims: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
+def _check_times(claims: Mapping[str, Any], now: float) -> tuple[float, float | None]:
+    """RFC 7523 §3 items 4 and 5, and an ``iat`` not in the future: (``exp``, ``iat``)."""
+    exp = _number(claims, "exp")
+    # RFC 7523 §3 item 4: the JWT must contain an exp claim, and expired ones are rejected.
+    if exp is None:
+        raise AssertionRejected("expiry", "no exp")
+    if exp < now - LEEWAY:
+        raise AssertionRejected("expiry", "expired")
+    nbf = _number(claims, "nbf")
+    # RFC 7523 §3 item 5: a JWT used before its nbf is rejected.
+    if nbf is not None and nbf > now + LEEWAY:
+        raise AssertionRejected("expiry", "not yet valid (nbf)")
+    iat = _number(claims, "iat")
+    if iat is not None and iat > now + LEEWAY:
+        raise AssertionRejected("age", "issued in the future (iat)")
+    return exp, iat
+
+
 def audience_matches(aud: object, accepted: tuple[str, ...]) -> bool:
     """RFC 7523 §3 item 3: ``aud`` (a string or an array) contains an accepted value."""
     if isinstance(aud, str):
@@ -142,19 +160,7 @@ def check_client_assertion(
     # RFC 7523 §3 item 3: aud must identify this server (its issuer or token endpoint).
     if not audience_matches(claims.get("aud"), audiences):
         raise AssertionRejected("audience", "aud is neither the issuer nor the token endpoint")
-    exp = _number(claims, "exp")
-    # RFC 7523 §3 item 4: the JWT must contain an exp claim, and expired ones are rejected.
-    if exp is None:
-        raise AssertionRejected("expiry", "no exp")
-    if exp < now - LEEWAY:
-        raise AssertionRejected("expiry", "expired")
-    nbf = _number(claims, "nbf")
-    # RFC 7523 §3 item 5: a JWT used before its nbf is rejected.
-    if nbf is not None and nbf > now + LEEWAY:
-        raise AssertionRejected("expiry", "not yet valid (nbf)")
-    iat = _number(claims, "iat")
-    if iat is not None and iat > now + LEEWAY:
-        raise AssertionRejected("age", "issued in the future (iat)")
+    exp, iat = _check_times(claims, now)
     # RFC 7523 §3 item 6 lets the server bound the lifetime: at most one hour.
     if exp > (iat if iat is not None else now) + MAX_CLIENT_ASSERTION_LIFETIME + LEEWAY:
         raise AssertionRejected("age", "exp is more than one hour after iat (or now)")
@@ -181,20 +187,8 @@ def check_outside_token(
     # RFC 7523 §3 item 3: aud must contain the value this credential expects.
     if not audience_matches(claims.get("aud"), (audience,)):
         raise AssertionRejected("audience", f"aud does not contain {audience!r}")
-    exp = _number(claims, "exp")
-    # RFC 7523 §3 item 4: the token must carry an exp, and must not have expired.
-    if exp is None:
-        raise AssertionRejected("expiry", "no exp")
-    if exp < now - LEEWAY:
-        raise AssertionRejected("expiry", "expired")
-    nbf = _number(claims, "nbf")
-    # RFC 7523 §3 item 5: not before its nbf.
-    if nbf is not None and nbf > now + LEEWAY:
-        raise AssertionRejected("expiry", "not yet valid (nbf)")
-    iat = _number(claims, "iat")
+    exp, iat = _check_times(claims, now)
     if iat is not None:
-        if iat > now + LEEWAY:
-            raise AssertionRejected("age", "issued in the future (iat)")
         # RFC 7523 §3 item 6: the server may reject a JWT issued too long ago (24 hours).
         if iat < now - MAX_OUTSIDE_TOKEN_AGE - LEEWAY:
             raise AssertionRejected("age", "issued more than 24 hours ago")

@@ -157,3 +157,13 @@ class ClientAuthenticator:
         """The authenticated client and the body parameters, or an :class:`OAuthError`."""
         client_id, secret, params = self.read(request)
         return self.verify(request, client_id, secret), params
+
+    def authenticate_basic(self, request: TokenRequest) -> ClientEntry:
+        """The client of an HTTP Basic ``Authorization`` header alone (RFC 6749 §2.3.1), for
+        an endpoint without a body (the revocation feed); the same checks as :meth:`read`
+        and :meth:`verify` otherwise."""
+        if request.duplicate_authorization:
+            raise InvalidRequest("send one Authorization header")
+        client_id, secret, _method = credentials_from(request.authorization, {})
+        self.guard.check(request.client_addr, client_id)
+        return self.verify(request, client_id, secret)

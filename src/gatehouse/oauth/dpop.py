@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -42,7 +44,18 @@ class SharedReplay(Protocol):
 
 
 def replay_key(proof: DPoPProof) -> str:
+    """The proof's key in this process: its key's thumbprint and its ``jti``."""
     return f"{proof.jkt}:{proof.jti}"
+
+
+def shared_replay_key(proof: DPoPProof) -> str:
+    """The proof's key across processes: its ``iat`` second first, so that the keys of one
+    moment sort together in the database's index (``gatehouse.store.proofs``). A replay is the
+    same proof, with the same ``iat``, so it always meets its first use's key; the same ``jti``
+    under another ``iat`` is a new proof signed by the key's holder (RFC 9449 §11.1 leaves the
+    extent of the check to the server's "reasonable consideration of accuracy and resource
+    utilization"), and within one process it is refused all the same."""
+    return f"{int(proof.iat) & 0xFFFFFFFF:08x}:{proof.jkt}:{proof.jti}"
 
 
 class DPoPNonces:
@@ -90,6 +103,8 @@ class TokenDPoP:
     nonces: DPoPNonces | None = None  # set when GATEHOUSE_DPOP_NONCE is on
     algorithms: tuple[str, ...] = DPOP_ALGORITHMS
     local: MemoryReplayCache = field(default_factory=MemoryReplayCache)
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def check(
         self, proof: str | None, *, method: str, path: str, required: bool, duplicate: bool = False
@@ -121,28 +136,55 @@ class TokenDPoP:
         return checked  # its signature and single use are checked by settle
 
     def settle(self, proofs: Sequence[DPoPProof]) -> list[str | None]:
-        """The rest of the checks for the proofs of one batch: each one's refusal, or None.
+        """The rest of the checks for the proofs of one batch: each one's refusal, or None."""
+        return self.begin_settle(proofs)()
 
-        Signatures are verified back to back (as the endpoint signs tokens: OpenSSL's tables
-        stay in the CPU caches), then single use in this process, then across processes in
-        one round trip for the whole batch.
+    def begin_settle(self, proofs: Sequence[DPoPProof]) -> Callable[[], list[str | None]]:
+        """Start the rest of the checks for the proofs of one batch; the callable returned
+        waits for them and gives each proof's refusal, or None (or raises what the shared
+        check raised).
+
+        Signatures are verified now, back to back (as the endpoint signs tokens: OpenSSL's
+        tables stay in the CPU caches), then single use in this process; single use across
+        processes is one round trip for the whole batch on a worker thread, so the event loop
+        signs the batch's tokens meanwhile instead of waiting for the database or Redis.
         """
         ttl = 2 * PROOF_WINDOW
         # RFC 9449 §4.3 (6): the signature verifies with the proof's own public key.
         refusals: list[str | None] = [
             None if proof.signature_valid() else SIGNATURE_INVALID for proof in proofs
         ]
+        first_use = self.local.first_use
         for index, proof in enumerate(proofs):
             # RFC 9449 §11.1: a proof is accepted once; a replay within its window is refused.
-            if refusals[index] is None and not self.local.first_use(replay_key(proof), ttl):
+            if refusals[index] is None and not first_use(replay_key(proof), ttl):
                 refusals[index] = REPLAYED
         pending = [index for index, refusal in enumerate(refusals) if refusal is None]
-        if pending:
-            fresh = self.shared.first_uses([replay_key(proofs[i]) for i in pending], ttl)
-            for index, first in zip(pending, fresh, strict=True):
+        if not pending:
+            return lambda: refusals
+        keys = [shared_replay_key(proofs[index]) for index in pending]
+        future = self._worker().submit(self.shared.first_uses, keys, ttl)
+
+        def finish() -> list[str | None]:
+            for index, first in zip(pending, future.result(), strict=True):
                 if not first:
                     refusals[index] = REPLAYED
-        return refusals
+            return refusals
+
+        return finish
+
+    def _worker(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="gatehouse-dpop")
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the worker thread (a later batch starts a new one)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def response_nonce(self) -> str | None:
         """The nonce to send with a successful response (RFC 9449 §8.2), if nonces are on."""

@@ -7,6 +7,7 @@ CPU caches, which nearly halves the cost of an ES256 signature in a busy server.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 import orjson
 
 from gatehouse.errors import (
+    JSON,
+    NO_STORE,
     InvalidClient,
     InvalidDPoPProof,
     InvalidScope,
@@ -32,7 +35,9 @@ from gatehouse.oauth.exchange import GRANT_TYPE as TOKEN_EXCHANGE
 from gatehouse.oauth.grant import check_grant_type, narrow_scope
 from gatehouse.oauth.mtls import CertificateAuthenticator, certificate_binding
 from gatehouse.oauth.quota import TokenQuota
+from gatehouse.oauth.refuse import render_error as render_error  # re-exported
 from gatehouse.oauth.request import TokenRequest as TokenRequest  # re-exported
+from gatehouse.oauth.response import Response as Response  # re-exported
 from gatehouse.oauth.target import match_key, requested_target, resolve_target
 from gatehouse.oauth.tokens import IssuedToken, PendingToken, prepare_access_token
 from gatehouse.refusals import RefusalLog
@@ -41,20 +46,9 @@ from gatehouse.verify.dpop import DPoPProof
 log = logging.getLogger("gatehouse.token")
 
 # RFC 6749 §5.1: the response carries Cache-Control: no-store and Pragma: no-cache.
-TOKEN_HEADERS = (
-    ("content-type", "application/json"),
-    ("cache-control", "no-store"),
-    ("pragma", "no-cache"),
-)
+TOKEN_HEADERS = (JSON, *NO_STORE)
 
 IssuedHook = Callable[[ClientEntry, IssuedToken, str], None]
-
-
-@dataclass(slots=True)
-class Response:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
 
 
 @dataclass
@@ -83,8 +77,12 @@ class TokenEndpoint:
 
     def handle_batch(self, requests: list[TokenRequest]) -> list[Response]:
         """Answer several requests: check them all, sign all their tokens, then render."""
-        staged = self._settle([self._stage(request) for request in requests])
+        staged: list[_Staged | Response] = [self._stage(request) for request in requests]
+        # The single-use check of the batch's DPoP proofs runs while its tokens are signed; a
+        # token whose proof is then refused is dropped unsent.
+        settled = self._begin_settle(staged)
         signatures = [self._sign(item) if isinstance(item, _Staged) else None for item in staged]
+        staged = settled()
         return [
             self._complete(item, signature) if isinstance(item, _Staged) else item
             for item, signature in zip(staged, signatures, strict=True)
@@ -179,26 +177,41 @@ class TokenEndpoint:
         return self._complete(settled, self._sign(settled), on_issued)
 
     def _settle(self, staged: list[_Staged | Response]) -> list[_Staged | Response]:
+        return self._begin_settle(staged)()
+
+    def _begin_settle(
+        self, staged: list[_Staged | Response]
+    ) -> Callable[[], list[_Staged | Response]]:
         """RFC 9449 §4.3 (6) and §11.1: the batch's DPoP proof signatures, verified back to
-        back, and their single use across processes, in one round trip."""
+        back, and their single use across processes, in one round trip; the callable returned
+        waits for that and gives the batch with refused proofs as error responses."""
         proofs = [i.proof for i in staged if isinstance(i, _Staged) and i.proof is not None]
         if not proofs or self.dpop is None:
-            return staged
+            return lambda: staged
+        dpop = self.dpop
+
+        def settled() -> list[_Staged | Response]:
+            try:
+                refusals = iter(finish())
+            except Exception:
+                log.exception("the DPoP replay check failed")
+                error: OAuthError = ServerError("the server could not check the DPoP proof")
+                return [
+                    render_error(error) if isinstance(i, _Staged) and i.proof else i for i in staged
+                ]
+            result: list[_Staged | Response] = []
+            for item in staged:
+                if isinstance(item, _Staged) and item.proof is not None:
+                    refusal = next(refusals)
+                    if refusal is not None:
+                        item = self._refuse(InvalidDPoPProof(refusal), item.client_addr)
+                result.append(item)
+            return result
+
         try:
-            refusals = iter(self.dpop.settle(proofs))
-        except Exception:
-            log.exception("the DPoP replay check failed")
-            error: OAuthError = ServerError("the server could not check the DPoP proof")
-            return [
-                render_error(error) if isinstance(i, _Staged) and i.proof else i for i in staged
-            ]
-        settled: list[_Staged | Response] = []
-        for item in staged:
-            if isinstance(item, _Staged) and item.proof is not None:
-                refusal = next(refusals)
-                if refusal is not None:
-                    item = self._refuse(InvalidDPoPProof(refusal), item.client_addr)
-            settled.append(item)
+            finish = dpop.begin_settle(proofs)
+        except Exception as error:  # raised again, and logged, when the batch is settled
+            finish = functools.partial(_reraise, error)
         return settled
 
     def refuse(self, error: OAuthError, client_addr: str) -> Response:
@@ -334,7 +347,5 @@ class _Staged:
     exchanged: bool = False  # RFC 8693: the answer names the issued token type
 
 
-def render_error(error: OAuthError) -> Response:
-    """RFC 6749 §5.2: a JSON error body with the error's own status and headers."""
-    headers = (("content-type", "application/json"), *error.headers())
-    return Response(error.status_code, headers, error.body())
+def _reraise(error: Exception) -> list[str | None]:
+    raise error

@@ -20,6 +20,7 @@ from gatehouse.errors import InvalidGrant, InvalidRequest, InvalidScope, Invalid
 from gatehouse.oauth.directory import ClientEntry, Directory
 from gatehouse.oauth.grant import narrow_scope
 from gatehouse.oauth.keys import Signer
+from gatehouse.oauth.params import required
 from gatehouse.oauth.target import match_key, requested_target, resolve_target
 from gatehouse.oauth.tokens import PendingToken, new_jti
 from gatehouse.verify.errors import VerifyError
@@ -43,13 +44,9 @@ class TokenExchange:
 
     def prepare(self, client: ClientEntry, params: dict[str, str], signer: Signer) -> PendingToken:
         """The exchanged token's claims, or an :class:`OAuthError`."""
-        subject_token = params.get("subject_token")
         # RFC 8693 §2.1: subject_token and subject_token_type are REQUIRED.
-        if subject_token is None:
-            raise InvalidRequest("subject_token is required")
-        token_type = params.get("subject_token_type")
-        if token_type is None:
-            raise InvalidRequest("subject_token_type is required")
+        subject_token = required(params, "subject_token")
+        token_type = required(params, "subject_token_type")
         # RFC 8693 §2.2.2: an unsupported subject token type is invalid_request.
         if token_type != ACCESS_TOKEN_TYPE:
             raise InvalidRequest(f"subject_token_type must be {ACCESS_TOKEN_TYPE}")

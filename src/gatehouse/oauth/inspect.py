@@ -6,7 +6,6 @@ role the client lost). Every step is an in-memory lookup; no database read, no w
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,9 +21,9 @@ from gatehouse.oauth.tokens import jti_issued_at
 from gatehouse.verify.dpop import DPoPContext, ReplayCache
 from gatehouse.verify.errors import InvalidToken, KeySetUnavailable
 from gatehouse.verify.jws import b64url_decode
-from gatehouse.verify.keyset import KeySet
+from gatehouse.verify.keyset import JwksSource
 from gatehouse.verify.memo import Memo
-from gatehouse.verify.verifier import TokenVerifier
+from gatehouse.verify.verifier import ANY_AUDIENCE, TokenVerifier
 
 # The longest token checked at all (the verifier's own default limit): anything longer is refused
 # before it is decoded or remembered anywhere.
@@ -56,91 +55,6 @@ class Keys(Protocol):
 
 def invalid(description: str) -> InvalidToken:
     return InvalidToken("invalid_token", description)
-
-
-class ReplicaKeySet(KeySet):
-    """A :class:`KeySet` loaded from a local JWKS document source; it never does network I/O.
-
-    ``source`` returns the current JWKS bytes (a new object whenever the keys change), so
-    :meth:`sync` is an identity check on the hot path.
-    """
-
-    def __init__(
-        self,
-        issuer: str,
-        *,
-        algorithms: frozenset[str],
-        source: Callable[[], bytes | None],
-        on_keys_removed: Callable[[], None],
-        reload: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(
-            issuer,
-            algorithms=algorithms,
-            refresh_min_interval=0.0,
-            max_age=math.inf,
-            on_keys_removed=on_keys_removed,
-        )
-        self._source = source
-        self._reload = reload
-        self._document: bytes | None = None
-
-    def sync(self) -> None:
-        document = self._source()
-        if document is not None and document is not self._document:
-            self.load(orjson.loads(document))
-            self._document = document
-
-    def refresh(self, kid: str | None = None, *, wait: bool = True) -> None:
-        if kid is not None and self._reload is not None:
-            self._reload()  # a key made by another process a moment ago (read your writes)
-        self.sync()
-
-    async def arefresh(self, kid: str | None = None, *, wait: bool = True) -> None:
-        self.refresh(kid, wait=wait)
-
-
-class _AnyAudience(frozenset[str]):
-    """An audience set that holds every value: introspection and revocation answer for tokens
-    of any audience (the resource server checks ``aud`` itself, RFC 7662 §4)."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
-class ReplicaTokenVerifier(TokenVerifier):
-    """A :class:`TokenVerifier` whose keys come from :class:`ReplicaKeySet`.
-
-    ``audience=None`` accepts a token of any audience.
-    """
-
-    keyset: ReplicaKeySet
-
-    def __init__(
-        self,
-        issuer: str,
-        audience: str | None,
-        *,
-        source: Callable[[], bytes | None],
-        reload: Callable[[], None] | None = None,
-        dpop_replay: ReplayCache | None = None,
-    ) -> None:
-        super().__init__(issuer, audience if audience is not None else "*", dpop_replay=dpop_replay)
-        if audience is None:
-            self.audiences = _AnyAudience({"*"})
-        self.keyset = ReplicaKeySet(
-            issuer,
-            algorithms=self.algorithms,
-            source=source,
-            on_keys_removed=self.clear_cache,
-            reload=reload,
-        )
-        self.keyset.sync()
-
-    def verify_unbound(self, token: str) -> dict[str, Any]:
-        """Signature and claims without the sender check: for revocation and introspection,
-        which answer for bound tokens without their proof (RFC 7009, RFC 7662)."""
-        return self._authorize(self._claims(token))
 
 
 def peek_customer(token: str) -> str:
@@ -240,14 +154,15 @@ class TokenChecker:
         self.audience = audience
         self.keys = keys
         self.standing = standing
-        self._verifiers: dict[str, ReplicaTokenVerifier] = {}
+        self._verifiers: dict[str, TokenVerifier] = {}
         self._lock = threading.Lock()
         # The customer of a token already verified: peeking decodes the payload, which costs
         # half of a cached token's whole check, and its answer depends on the token alone.
         self._customers: Memo[str, str] = Memo(max_entries=MEMO_ENTRIES, max_bytes=MEMO_BYTES)
         self._customer_of = self._customers.entries
 
-    def verifier(self, customer_id: str) -> ReplicaTokenVerifier:
+    def verifier(self, customer_id: str) -> TokenVerifier:
+        """The customer's verifier, its keys those of this process's memory as they are now."""
         verifier = self._verifiers.get(customer_id)
         if verifier is None:
             if not self.keys.has_customer(customer_id):
@@ -255,16 +170,28 @@ class TokenChecker:
             with self._lock:
                 verifier = self._verifiers.get(customer_id)
                 if verifier is None:
-                    verifier = ReplicaTokenVerifier(
+                    verifier = TokenVerifier(
                         self.issuer_for(customer_id),
-                        self.audience,
-                        source=lambda: self.keys.jwks_json(customer_id),
-                        reload=lambda: self.keys.reload_keys(customer_id),
+                        self.audience if self.audience is not None else ANY_AUDIENCE,
+                        keys=self._key_source(customer_id),
                         dpop_replay=self.dpop_replay,
                     )
                     self._verifiers[customer_id] = verifier
-        verifier.keyset.sync()
+        verifier.sync_keys()
         return verifier
+
+    def _key_source(self, customer_id: str) -> JwksSource:
+        """The customer's JWKS in memory (a new object whenever its keys change, so syncing is
+        an identity check); a kid not in it first reloads the customer's keys from the store,
+        since another process may have made that key a moment ago (read your writes)."""
+        keys = self.keys
+
+        def source(kid: str | None) -> bytes | None:
+            if kid is not None:
+                keys.reload_keys(customer_id)
+            return keys.jwks_json(customer_id)
+
+        return source
 
     def verify(
         self, token: str, *, dpop: DPoPContext | None = None, certificate: bytes | None = None
@@ -278,7 +205,7 @@ class TokenChecker:
         return self._verify(token, lambda v: v.verify_unbound(token))
 
     def _verify(
-        self, token: str, check: Callable[[ReplicaTokenVerifier], dict[str, Any]]
+        self, token: str, check: Callable[[TokenVerifier], dict[str, Any]]
     ) -> dict[str, Any]:
         # The customer of a token verified before; a new one is peeked at (bounded first) and
         # remembered only once its signature held.

@@ -14,51 +14,36 @@ from typing import Any
 
 import orjson
 
-from gatehouse.errors import OAuthError, ServerError
+from gatehouse.errors import JSON, NO_STORE
 from gatehouse.oauth.client_auth import ClientAuthenticator
-from gatehouse.oauth.endpoint import Response, TokenRequest, render_error
 from gatehouse.oauth.inspect import TokenChecker
+from gatehouse.oauth.refuse import Refusing
+from gatehouse.oauth.request import TokenRequest
+from gatehouse.oauth.response import Response
 from gatehouse.oauth.revocation import required_token
 from gatehouse.refusals import RefusalLog
 from gatehouse.verify.errors import InvalidToken
 
 log = logging.getLogger("gatehouse.introspection")
 
-HEADERS = (
-    ("content-type", "application/json"),
-    ("cache-control", "no-store"),
-    ("pragma", "no-cache"),
-)
+HEADERS = (JSON, *NO_STORE)
 # RFC 7662 §2.2: for an inactive token the server should not say more than "active": false.
 INACTIVE = Response(200, HEADERS, b'{"active":false}')
 MEMBERS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti")
 
 
 @dataclass
-class IntrospectionEndpoint:
+class IntrospectionEndpoint(Refusing):
+    kind = "introspection"
+    failure = "the server could not introspect the token"
+    log = log
+
     auth: ClientAuthenticator
     checker: TokenChecker  # any audience: the resource server checks aud (RFC 7662 §4)
     clock: Callable[[], float] = time.time
     refusals: RefusalLog = field(default_factory=RefusalLog)
 
-    def handle(self, request: TokenRequest) -> Response:
-        try:
-            return self._introspect(request)
-        except OAuthError as error:
-            self.refusals.refused(
-                "introspection",
-                log,
-                "introspection refused: %s (%s) from %s",
-                error.error,
-                error.log_detail or error.description,
-                request.client_addr,
-            )
-            return render_error(error)
-        except Exception:  # anything unexpected renders as a generic server_error
-            log.exception("introspection failed")
-            return render_error(ServerError("the server could not introspect the token"))
-
-    def _introspect(self, request: TokenRequest) -> Response:
+    def serve(self, request: TokenRequest) -> Response:
         client, params = self.auth.authenticate(request)
         token = required_token(params)
         # RFC 7662 §2.1: token_type_hint is optional; only access tokens exist here.

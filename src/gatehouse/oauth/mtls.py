@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import ipaddress
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from gatehouse.oauth.directory import ClientEntry, Directory
 TLS_CLIENT_AUTH = "tls_client_auth"
 SELF_SIGNED = "self_signed_tls_client_auth"
 TLS_METHODS = frozenset({TLS_CLIENT_AUTH, SELF_SIGNED})
+CHAIN_MEMO_SECONDS = 60  # how long a validated chain is remembered
+_CHAINED_MAX = 4096  # certificates remembered at most
 
 
 def x5t_s256(der: bytes) -> str:
@@ -69,14 +72,20 @@ def _normalized_dn(name: x509.Name) -> tuple[tuple[tuple[str, str], ...], ...]:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _registered_dn(text: str) -> tuple[tuple[tuple[str, str], ...], ...] | None:
+    """A registered subject DN (RFC 4514 text), normalized once; None if it is not one."""
+    try:
+        return _normalized_dn(x509.Name.from_rfc4514_string(text))
+    except ValueError:
+        return None
+
+
 def subject_matches(client: ClientEntry, certificate: x509.Certificate) -> bool:
     """RFC 8705 §2.1.2: the registered subject DN or SAN value is the certificate's."""
     if client.tls_client_auth_subject_dn is not None:
-        try:
-            wanted = x509.Name.from_rfc4514_string(client.tls_client_auth_subject_dn)
-        except ValueError:
-            return False
-        return _normalized_dn(wanted) == _normalized_dn(certificate.subject)
+        wanted = _registered_dn(client.tls_client_auth_subject_dn)
+        return wanted is not None and wanted == _normalized_dn(certificate.subject)
     try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -140,6 +149,25 @@ class CertificateAuthenticator:
         default=lambda: datetime.datetime.now(datetime.UTC)
     )
 
+    # A certificate whose chain validated is not validated again for a minute (never past its
+    # notAfter): a client on new connections pays the path validation once a minute.
+    _chained: dict[bytes, float] = field(default_factory=dict, init=False, repr=False)
+
+    def chain_valid(self, der: bytes, certificate: x509.Certificate) -> bool:
+        """RFC 8705 §2.1: ``certificate`` (``der``) chains to the client CA, now."""
+        now = self.clock()
+        stamp = now.timestamp()
+        until = self._chained.get(der)
+        if until is not None and stamp < until:
+            return True
+        if self.ca_store is None or not chains_to(self.ca_store, certificate, now):
+            return False
+        if len(self._chained) >= _CHAINED_MAX:
+            self._chained.clear()
+        expires = certificate.not_valid_after_utc.timestamp()
+        self._chained[der] = min(stamp + CHAIN_MEMO_SECONDS, expires)
+        return True
+
     def authenticate(
         self, client_id: str, der: bytes, *, client_addr: str, customer_id: str | None
     ) -> ClientEntry:
@@ -171,7 +199,7 @@ class CertificateAuthenticator:
         except ValueError:
             return "unreadable certificate"
         # RFC 8705 §2.1: the chain is validated by the server, not only by the TLS stack.
-        if self.ca_store is None or not chains_to(self.ca_store, certificate, self.clock()):
+        if not self.chain_valid(der, certificate):
             return "certificate does not chain to the client CA"
         # RFC 8705 §2.1.2: exactly the registered subject DN or SAN value.
         if not subject_matches(client, certificate):

@@ -88,6 +88,14 @@ def _reject_repeated(pairs: list[tuple[str, object]]) -> None:
         seen.add(name)
 
 
+def required(params: dict[str, str], name: str) -> str:
+    """The value of a parameter the request must carry, or ``invalid_request`` naming it."""
+    value = params.get(name)
+    if value is None:
+        raise InvalidRequest(f"{name} is required")
+    return value
+
+
 def parse_body(body: bytes, content_type: str | None, *, json_allowed: bool) -> dict[str, str]:
     """Parameters of a token request body, by its content type."""
     kind = media_type(content_type)

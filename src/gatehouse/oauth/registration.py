@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from gatehouse.errors import OAuthError
+from gatehouse.errors import BearerError, OAuthError
 
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 METHODS = (*SECRET_METHODS, "private_key_jwt")
@@ -32,18 +32,8 @@ class InvalidClientMetadata(OAuthError):
     error = "invalid_client_metadata"
 
 
-class InvalidToken(OAuthError):
+class InvalidToken(BearerError):
     """RFC 6750 §3.1: a missing or bad initial or registration access token."""
-
-    error = "invalid_token"
-    status_code = 401
-
-    def headers(self) -> list[tuple[str, str]]:
-        # RFC 6750 §3: a 401 for a bearer-protected resource carries WWW-Authenticate.
-        return [
-            *super().headers(),
-            ("www-authenticate", f'Bearer realm="gatehouse", error="{self.error}"'),
-        ]
 
 
 @dataclass(frozen=True, slots=True)

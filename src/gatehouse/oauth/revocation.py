@@ -13,22 +13,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatehouse.errors import (
+    NO_STORE,
     InvalidRequest,
-    OAuthError,
-    ServerError,
     UnauthorizedClient,
 )
 from gatehouse.oauth.client_auth import ClientAuthenticator
 from gatehouse.oauth.directory import ClientEntry
-from gatehouse.oauth.endpoint import Response, TokenRequest, render_error
 from gatehouse.oauth.inspect import TokenChecker
+from gatehouse.oauth.refuse import Refusing
+from gatehouse.oauth.request import TokenRequest
+from gatehouse.oauth.response import Response
 from gatehouse.refusals import RefusalLog
 from gatehouse.verify.errors import InvalidToken
 
 log = logging.getLogger("gatehouse.revocation")
 
 # RFC 7009 §2.2: 200 with an empty body; like every response about tokens, never cached.
-REVOKED = Response(200, (("cache-control", "no-store"), ("pragma", "no-cache")), b"")
+REVOKED = Response(200, NO_STORE, b"")
 
 RevokeHook = Callable[[ClientEntry, dict[str, Any], str], None]
 
@@ -42,31 +43,18 @@ def required_token(params: dict[str, str]) -> str:
 
 
 @dataclass
-class RevocationEndpoint:
+class RevocationEndpoint(Refusing):
+    kind = "revocation"
+    failure = "the server could not revoke the token"
+    log = log
+
     auth: ClientAuthenticator
     checker: TokenChecker  # any audience: a token is revocable whatever its aud
     revoke: RevokeHook
     clock: Callable[[], float] = time.time
     refusals: RefusalLog = field(default_factory=RefusalLog)
 
-    def handle(self, request: TokenRequest) -> Response:
-        try:
-            return self._revoke(request)
-        except OAuthError as error:
-            self.refusals.refused(
-                "revocation",
-                log,
-                "revocation refused: %s (%s) from %s",
-                error.error,
-                error.log_detail or error.description,
-                request.client_addr,
-            )
-            return render_error(error)
-        except Exception:  # anything unexpected renders as a generic server_error
-            log.exception("revocation failed")
-            return render_error(ServerError("the server could not revoke the token"))
-
-    def _revoke(self, request: TokenRequest) -> Response:
+    def serve(self, request: TokenRequest) -> Response:
         client, params = self.auth.authenticate(request)
         token = required_token(params)
         # RFC 7009 §2.1: token_type_hint is optional and the server may ignore it; only access

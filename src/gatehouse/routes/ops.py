@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gatehouse.errors import NO_STORE
 from gatehouse.runtime import Runtime
 from gatehouse.store.health import database_answers
 
@@ -105,7 +106,7 @@ def ops_routes(runtime: Runtime) -> list[BaseRoute]:
         return JSONResponse(
             {"status": status, "database": ok, "change_feed": feed},
             status_code=200 if ok else 503,
-            headers={"cache-control": "no-store"},
+            headers=dict(NO_STORE),
         )
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -114,10 +115,7 @@ def ops_routes(runtime: Runtime) -> list[BaseRoute]:
             if not hmac.compare_digest(request.headers.get("authorization", ""), expected):
                 return Response(
                     status_code=401,
-                    headers={
-                        "www-authenticate": 'Bearer realm="gatehouse"',
-                        "cache-control": "no-store",
-                    },
+                    headers={"www-authenticate": 'Bearer realm="gatehouse"', **dict(NO_STORE)},
                 )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,28 +17,11 @@ from gatehouse import registration
 from gatehouse.errors import OAuthError, ServerError
 from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.registration import MAX_BODY, InvalidClientMetadata, InvalidToken, bearer_token
+from gatehouse.routes.responses import error_response, no_store_json
 from gatehouse.runtime import Runtime
+from gatehouse.services import registration as service
 
 log = logging.getLogger(__name__)
-
-
-def _render(status: int, document: Any | None) -> Response:
-    # RFC 7591 §3.2.1: the response carries Cache-Control: no-store and Pragma: no-cache.
-    return Response(
-        orjson.dumps(document) if document is not None else b"",
-        status_code=status,
-        media_type="application/json" if document is not None else None,
-        headers={"cache-control": "no-store", "pragma": "no-cache"},
-    )
-
-
-def _error(error: OAuthError) -> Response:
-    return Response(
-        error.body(),
-        status_code=error.status_code,
-        media_type="application/json",
-        headers=dict(error.headers()),
-    )
 
 
 def registration_routes(runtime: Runtime) -> list[BaseRoute]:
@@ -60,20 +42,24 @@ def registration_routes(runtime: Runtime) -> list[BaseRoute]:
                 raise InvalidClientMetadata(f"the request body is larger than {MAX_BODY} bytes")
             document = await run_in_threadpool(work, customer_id, token, body)
         except OAuthError as error:
-            return _error(error)
+            return error_response(error)
         except Exception:
             log.exception("registration request failed")
-            return _error(ServerError("the server could not complete the registration"))
-        runtime.changed()
-        return _render(status, document)
+            return error_response(ServerError("the server could not complete the registration"))
+        return no_store_json(document, status=status)
 
     def source(request: Request) -> str | None:
         return request.client.host if request.client else None
 
     async def register(request: Request) -> Response:
         def work(customer_id: str, token: str, body: bytes) -> Any:
-            return registration.register_client(
-                ctx, customer_id=customer_id, initial_token=token, body=body, source=source(request)
+            return service.register_client(
+                ctx,
+                customer_id=customer_id,
+                initial_token=token,
+                body=body,
+                source=source(request),
+                notify=runtime,
             )
 
         # RFC 7591 §3.2.1: a successful registration is 201 Created.
@@ -84,7 +70,7 @@ def registration_routes(runtime: Runtime) -> list[BaseRoute]:
         if request.method == "GET":
 
             def read(customer_id: str, token: str, _body: bytes) -> Any:
-                return registration.read_client(
+                return service.read_client(
                     ctx, customer_id=customer_id, client_id=client_id, access_token=token
                 )
 
@@ -92,24 +78,26 @@ def registration_routes(runtime: Runtime) -> list[BaseRoute]:
         if request.method == "PUT":
 
             def put(customer_id: str, token: str, body: bytes) -> Any:
-                return registration.update_client(
+                return service.update_client(
                     ctx,
                     customer_id=customer_id,
                     client_id=client_id,
                     access_token=token,
                     body=body,
                     source=source(request),
+                    notify=runtime,
                 )
 
             return await answer(request, put, 200)
 
         def remove(customer_id: str, token: str, _body: bytes) -> Any:
-            registration.delete_client(
+            service.delete_client(
                 ctx,
                 customer_id=customer_id,
                 client_id=client_id,
                 access_token=token,
                 source=source(request),
+                notify=runtime,
             )
             return None
 

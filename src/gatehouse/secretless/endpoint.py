@@ -42,7 +42,7 @@ from gatehouse.oauth.client_auth import FAILED
 from gatehouse.oauth.directory import ClientEntry
 from gatehouse.oauth.endpoint import Response, TokenEndpoint
 from gatehouse.oauth.grant import check_grant_type
-from gatehouse.oauth.params import MAX_BODY, parse_body
+from gatehouse.oauth.params import MAX_BODY, parse_body, required
 from gatehouse.oauth.request import TokenRequest
 from gatehouse.secretless.keyfetch import FetchFailed, KeyFetcher
 from gatehouse.secretless.replay import AssertionIds, assertion_key
@@ -281,9 +281,7 @@ class AssertionEndpoint:
         if request.authorization is not None or "client_assertion" in params:
             raise InvalidRequest("the jwt-bearer grant takes the outside token as assertion only")
         # RFC 7523 §2.1: the assertion parameter holds a single JWT.
-        assertion = params.get("assertion")
-        if assertion is None:
-            raise InvalidRequest("assertion is required")
+        assertion = required(params, "assertion")
         client_id = params.get("client_id")
         if client_id is None:
             raise InvalidRequest("client_id is required with an outside token")

@@ -7,16 +7,15 @@ away, so a corpus created later under the same key inherits no grants.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from gatehouse import appclients
 from gatehouse.appclients import Actor
+from gatehouse.services import app_clients
+from gatehouse.services.notify import Gathered, Notifier
 from gatehouse.store.corpora import CorpusRecord, CorpusStore
 from gatehouse.store.models import CorpusRole
 from gatehouse.store.store import NotFound, Store
-
-Notify = Callable[[], None]  # tells this process and the others that clients changed
 
 
 def _audit(
@@ -35,7 +34,7 @@ def create_corpus(
     description: str,
     actor: Actor,
     owner_app_id: str | None,
-    notify: Notify,
+    notify: Notifier,
 ) -> CorpusRecord:
     """A new corpus (``Conflict`` if the key exists); ``owner_app_id`` becomes its owner."""
     record = corpora.insert_corpus(
@@ -43,8 +42,14 @@ def create_corpus(
     )
     _audit(store, actor, customer_id, "corpus.create", record.key, id=record.public_id)
     if owner_app_id is not None:
-        _grant_owner(store, customer_id=customer_id, app_id=owner_app_id, key=key, actor=actor)
-        notify()
+        _grant_owner(
+            store,
+            customer_id=customer_id,
+            app_id=owner_app_id,
+            key=key,
+            actor=actor,
+            notify=notify,
+        )
     return record
 
 
@@ -69,37 +74,50 @@ def delete_corpus(
     customer_id: str,
     key: str,
     actor: Actor,
-    notify: Notify,
+    notify: Notifier,
 ) -> None:
     """Delete a corpus (``NotFound`` if there is none) and every client's roles on it."""
     corpora.delete_corpus(customer_id=customer_id, key=key)
-    if _drop_roles(store, customer_id=customer_id, key=key, actor=actor):
-        notify()
+    _drop_roles(store, customer_id=customer_id, key=key, actor=actor, notify=notify)
     _audit(store, actor, customer_id, "corpus.delete", key)
 
 
-def _grant_owner(store: Store, *, customer_id: str, app_id: str, key: str, actor: Actor) -> None:
+def _grant_owner(
+    store: Store, *, customer_id: str, app_id: str, key: str, actor: Actor, notify: Notifier
+) -> None:
     try:
         record = store.get_client(app_id=app_id, customer_id=customer_id)
     except NotFound:
         return
     roles = (*record.corpus_roles, CorpusRole(corpus_key=key, role="owner"))
-    appclients.update_client(
-        store, customer_id=customer_id, app_id=app_id, changes={"corpus_roles": roles}, actor=actor
+    # The creator owns its corpus: a corpus role, whatever the account roles of the actor.
+    app_clients.set_corpus_roles(
+        store,
+        customer_id=customer_id,
+        app_id=app_id,
+        roles=roles,
+        actor=replace(actor, roles=None),
+        notify=notify,
     )
 
 
-def _drop_roles(store: Store, *, customer_id: str, key: str, actor: Actor) -> bool:
-    changed = False
+def _drop_roles(
+    store: Store, *, customer_id: str, key: str, actor: Actor, notify: Notifier
+) -> None:
+    """Take every client's roles on ``key`` away; one notice for them all."""
+    gathered = Gathered()
+    # The roles go with the corpus, whoever deletes it: no change of a client the actor must be
+    # allowed to make.
+    actor = replace(actor, roles=None)
     for record in store.list_clients(customer_id=customer_id):
         kept = tuple(r for r in record.corpus_roles if r.corpus_key != key)
         if len(kept) != len(record.corpus_roles):
-            appclients.update_client(
+            app_clients.set_corpus_roles(
                 store,
                 customer_id=customer_id,
                 app_id=record.id,
-                changes={"corpus_roles": kept},
+                roles=kept,
                 actor=actor,
+                notify=gathered,
             )
-            changed = True
-    return changed
+    gathered.flush(notify)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.store import tables as t
+from gatehouse.store.models import AuditEvent
 from gatehouse.store.store import Conflict, NotFound, Store
 
 BUILTIN_NAME = "Gatehouse API"
@@ -159,7 +160,7 @@ class ApiStore:
             raise NotFound(customer_id)
         return _api_from_row(row)
 
-    def insert_api(self, *, record: ApiRecord) -> None:
+    def insert_api(self, *, record: ApiRecord, audit: AuditEvent | None = None) -> None:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -179,10 +180,18 @@ class ApiStore:
                 Store.record_change(
                     conn, kind="api", customer_id=record.customer_id, entity_id=record.id
                 )
+                Store.write_audit(conn, audit)
         except IntegrityError as exc:
             raise Conflict(f"an API with identifier {record.identifier} exists") from exc
 
-    def update_api(self, *, customer_id: str, api_id: str, values: dict[str, Any]) -> ApiRecord:
+    def update_api(
+        self,
+        *,
+        customer_id: str,
+        api_id: str,
+        values: dict[str, Any],
+        audit: AuditEvent | None = None,
+    ) -> ApiRecord:
         """Set ``values`` (column name to value; scopes as :class:`ApiScope`) on one API.
 
         Scopes taken away are taken out of every grant on the API too (and cut its clients'
@@ -203,9 +212,10 @@ class ApiStore:
                 kept = {s.value for s in values["scopes"]}
                 self._narrow_grants(conn, customer_id, api_id, kept)
             row = conn.execute(select(t.apis).where(where)).one()
+            Store.write_audit(conn, audit)
         return _api_from_row(row)
 
-    def delete_api(self, *, customer_id: str, api_id: str) -> None:
+    def delete_api(self, *, customer_id: str, api_id: str, audit: AuditEvent | None = None) -> None:
         """Delete a registered API and its grants (the built-in API is refused by the caller)."""
         if "\x00" in api_id:
             raise NotFound(api_id)
@@ -216,6 +226,7 @@ class ApiStore:
             if conn.execute(delete(t.apis).where(where)).rowcount != 1:
                 raise NotFound(api_id)
             Store.record_change(conn, kind="api", customer_id=customer_id, entity_id=api_id)
+            Store.write_audit(conn, audit)
 
     @staticmethod
     def _narrow_grants(
@@ -258,7 +269,13 @@ class ApiStore:
             return [_grant_from_row(row) for row in conn.execute(query)]
 
     def put_grant(
-        self, *, customer_id: str, app_id: str, api_id: str, scopes: Sequence[str]
+        self,
+        *,
+        customer_id: str,
+        app_id: str,
+        api_id: str,
+        scopes: Sequence[str],
+        audit: AuditEvent | None = None,
     ) -> GrantRecord:
         """Create or replace the client's grant on the API (both of ``customer_id``)."""
         now = time.time()
@@ -282,9 +299,12 @@ class ApiStore:
                 created_at = before.created_at
             reduced = before is not None and not set(orjson.loads(before.scopes)) <= set(scopes)
             _record_grant_change(conn, customer_id, app_id, client_id, reduced=reduced)
+            Store.write_audit(conn, audit)
         return GrantRecord(app_id, api_id, tuple(scopes), created_at, now)
 
-    def delete_grant(self, *, customer_id: str, app_id: str, api_id: str) -> None:
+    def delete_grant(
+        self, *, customer_id: str, app_id: str, api_id: str, audit: AuditEvent | None = None
+    ) -> None:
         g = t.api_grants.c
         where = (g.app_id == app_id) & (g.api_id == api_id)
         with self.engine.begin() as conn:
@@ -292,6 +312,7 @@ class ApiStore:
             if conn.execute(delete(t.api_grants).where(where)).rowcount != 1:
                 raise NotFound(api_id)
             _record_grant_change(conn, customer_id, app_id, client_id, reduced=True)
+            Store.write_audit(conn, audit)
 
     @staticmethod
     def _client_id(conn: Connection, customer_id: str, app_id: str) -> str:

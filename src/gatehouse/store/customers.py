@@ -40,5 +40,5 @@ def insert_customer(
         if first_key is not None:
             Store.insert_key_row(conn, first_key)
             Store.record_change(conn, kind="keys", customer_id=customer_id, entity_id=first_key.kid)
-        Store.audit_in(conn, audit)
+        Store.write_audit(conn, audit)
     return customer

@@ -14,7 +14,7 @@ from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.store import tables as t
-from gatehouse.store.models import FederatedCredentialRecord
+from gatehouse.store.models import AuditEvent, FederatedCredentialRecord
 from gatehouse.store.store import NotFound, Store
 
 _c = t.federated_credentials.c
@@ -55,15 +55,20 @@ def _values(record: FederatedCredentialRecord) -> dict[str, Any]:
     }
 
 
-def insert_credential(store: Store, *, record: FederatedCredentialRecord) -> None:
+def insert_credential(
+    store: Store, *, record: FederatedCredentialRecord, audit: AuditEvent | None = None
+) -> None:
     with store.engine.begin() as conn:
         conn.execute(insert(t.federated_credentials).values(**_values(record)))
         store.record_change(
             conn, kind="client", customer_id=record.customer_id, entity_id=record.app_id
         )
+        store.write_audit(conn, audit)
 
 
-def replace_credential(store: Store, *, record: FederatedCredentialRecord) -> None:
+def replace_credential(
+    store: Store, *, record: FederatedCredentialRecord, audit: AuditEvent | None = None
+) -> None:
     values = _values(record)
     where = (_c.id == record.id) & (_c.app_id == record.app_id)
     with store.engine.begin() as conn:
@@ -75,14 +80,23 @@ def replace_credential(store: Store, *, record: FederatedCredentialRecord) -> No
         store.record_change(
             conn, kind="client", customer_id=record.customer_id, entity_id=record.app_id
         )
+        store.write_audit(conn, audit)
 
 
-def delete_credential(store: Store, *, customer_id: str, app_id: str, credential_id: str) -> None:
+def delete_credential(
+    store: Store,
+    *,
+    customer_id: str,
+    app_id: str,
+    credential_id: str,
+    audit: AuditEvent | None = None,
+) -> None:
     where = (_c.id == credential_id) & (_c.app_id == app_id) & (_c.customer_id == customer_id)
     with store.engine.begin() as conn:
         if conn.execute(delete(t.federated_credentials).where(where)).rowcount != 1:
             raise NotFound(credential_id)
         store.record_change(conn, kind="client", customer_id=customer_id, entity_id=app_id)
+        store.write_audit(conn, audit)
 
 
 def list_credentials(store: Store, *, app_id: str) -> list[FederatedCredentialRecord]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+import enum
+from dataclasses import dataclass, field, fields
+from typing import Any, Final, Literal, TypedDict
 
 # The JWS algorithms a signing key may have (the same set as gatehouse.oauth.keys.Alg; a test
 # holds the two equal, as the store imports nothing of the protocol core).
@@ -62,6 +63,55 @@ class AppClientRecord:
     tls_client_auth_san_email: str | None = None
     dpop_bound_access_tokens: bool = False
     tls_client_certificate_bound_access_tokens: bool = False
+
+
+class Keep(enum.Enum):
+    """The type of :data:`KEEP`: a column a change leaves as it is (``None`` is a value)."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
+Kept = Literal[Keep.KEEP]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientColumns:
+    """The columns one write of an app client sets; :data:`KEEP` leaves a column unchanged.
+
+    What the store's ``update_client`` verb takes (the services build it after validating)."""
+
+    name: str | Kept = KEEP
+    description: str | Kept = KEEP
+    api_roles: tuple[str, ...] | Kept = KEEP
+    corpus_roles: tuple[CorpusRole, ...] | Kept = KEEP
+    enabled: bool | Kept = KEEP
+    token_lifetime_seconds: int | Kept = KEEP
+    token_quota_per_hour: int | Kept | None = KEEP
+    tokens_revoked_before: float | Kept | None = KEEP
+    secret_hash: bytes | Kept = field(default=KEEP, repr=False)
+    secret_sealed: bytes | Kept | None = field(default=KEEP, repr=False)
+    previous_secret_hash: bytes | Kept | None = field(default=KEEP, repr=False)
+    previous_secret_expires_at: float | Kept | None = KEEP
+    token_endpoint_auth_method: str | Kept = KEEP
+    jwks: dict[str, Any] | Kept | None = KEEP
+    jwks_uri: str | Kept | None = KEEP
+    tls_client_auth_subject_dn: str | Kept | None = KEEP
+    tls_client_auth_san_dns: str | Kept | None = KEEP
+    tls_client_auth_san_uri: str | Kept | None = KEEP
+    tls_client_auth_san_ip: str | Kept | None = KEEP
+    tls_client_auth_san_email: str | Kept | None = KEEP
+    dpop_bound_access_tokens: bool | Kept = KEEP
+    tls_client_certificate_bound_access_tokens: bool | Kept = KEEP
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> ClientColumns:
+        """From column name to value (a name that is no column here is a ``TypeError``)."""
+        return cls(**values)
+
+    def values(self) -> dict[str, Any]:
+        """The columns set, by name, in declaration order."""
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not KEEP}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,16 @@ registrations they made. Tokens are stored as HMACs only, never as presented."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Row, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from gatehouse.store import tables as t
-from gatehouse.store.store import NotFound
+from gatehouse.store.models import AppClientRecord, AuditEvent
+from gatehouse.store.store import NotFound, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +72,11 @@ class RegistrationStore:
 
     # -- initial access tokens -------------------------------------------------------------------
 
-    def insert_initial_token(self, *, record: InitialTokenRecord, token_hash: bytes) -> None:
+    def insert_initial_token(
+        self, *, record: InitialTokenRecord, token_hash: bytes, audit: AuditEvent | None = None
+    ) -> None:
         with self.engine.begin() as conn:
+            Store.write_audit(conn, audit)
             conn.execute(
                 insert(t.initial_access_tokens).values(
                     id=record.id,
@@ -93,7 +98,9 @@ class RegistrationStore:
             rows = conn.execute(query.order_by(c.created_at, c.id)).all()
         return [_token_from_row(row) for row in rows]
 
-    def revoke_initial_token(self, *, customer_id: str, token_id: str) -> None:
+    def revoke_initial_token(
+        self, *, customer_id: str, token_id: str, audit: AuditEvent | None = None
+    ) -> None:
         c = t.initial_access_tokens.c
         where = (c.id == token_id) & (c.customer_id == customer_id)
         with self.engine.begin() as conn:
@@ -104,6 +111,7 @@ class RegistrationStore:
                 != 1
             ):
                 raise NotFound(token_id)
+            Store.write_audit(conn, audit)
 
     def find_initial_token(self, *, token_hash: bytes) -> InitialTokenRecord | None:
         c = t.initial_access_tokens.c
@@ -139,18 +147,39 @@ class RegistrationStore:
 
     def insert_registration(self, *, record: RegistrationRecord, access_token_hash: bytes) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(t.client_registrations).values(
-                    app_id=record.app_id,
-                    customer_id=record.customer_id,
-                    access_token_hash=access_token_hash,
-                    allowed_roles=orjson.dumps(list(record.allowed_roles)).decode(),
-                    metadata=orjson.dumps(record.metadata).decode(),
-                    initial_token_id=record.initial_token_id,
-                    created_at=record.created_at,
-                    updated_at=record.updated_at,
-                )
+            self._insert_registration(conn, record, access_token_hash)
+
+    def insert_registered_client(
+        self,
+        *,
+        client: AppClientRecord,
+        record: RegistrationRecord,
+        access_token_hash: bytes,
+        audit: Sequence[AuditEvent] = (),
+    ) -> None:
+        """RFC 7591 §3: the new client, its registration and their audit rows, all or none."""
+        with self.engine.begin() as conn:
+            Store.insert_client_in(conn, client)
+            self._insert_registration(conn, record, access_token_hash)
+            for event in audit:
+                Store.write_audit(conn, event)
+
+    @staticmethod
+    def _insert_registration(
+        conn: Connection, record: RegistrationRecord, access_token_hash: bytes
+    ) -> None:
+        conn.execute(
+            insert(t.client_registrations).values(
+                app_id=record.app_id,
+                customer_id=record.customer_id,
+                access_token_hash=access_token_hash,
+                allowed_roles=orjson.dumps(list(record.allowed_roles)).decode(),
+                metadata=orjson.dumps(record.metadata).decode(),
+                initial_token_id=record.initial_token_id,
+                created_at=record.created_at,
+                updated_at=record.updated_at,
             )
+        )
 
     def find_registration(
         self, *, app_id: str, access_token_hash: bytes

@@ -62,7 +62,7 @@ def insert_revocation(
         except IntegrityError:  # revoked at the same moment by another request
             return False
         Store.record_change(conn, kind="revocation", customer_id=customer_id, entity_id=jti)
-        Store.audit_in(conn, audit)
+        Store.write_audit(conn, audit)
     return True
 
 

@@ -15,6 +15,7 @@ from gatehouse.store.models import (
     AppClientRecord,
     AuditEvent,
     Change,
+    ClientColumns,
     CorpusRole,
     Customer,
     KeyChange,
@@ -223,11 +224,14 @@ class Store:
 
     def insert_client(self, *, record: AppClientRecord, audit: AuditEvent | None = None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(t.app_clients).values(**_client_values(record)))
-            self._record_change(
-                conn, kind="client", customer_id=record.customer_id, entity_id=record.id
-            )
+            self.insert_client_in(conn, record)
             self._audit_in(conn, audit)
+
+    @classmethod
+    def insert_client_in(cls, conn: Connection, record: AppClientRecord) -> None:
+        """Insert one client in the caller's transaction (registration writes more with it)."""
+        conn.execute(insert(t.app_clients).values(**_client_values(record)))
+        cls._record_change(conn, kind="client", customer_id=record.customer_id, entity_id=record.id)
 
     def import_clients(
         self, *, customer_id: str, batches: Iterable[Sequence[AppClientRecord]], kind: str
@@ -256,13 +260,14 @@ class Store:
         *,
         customer_id: str,
         app_id: str,
-        values: dict[str, Any],
+        changes: ClientColumns,
         audit: Callable[[AppClientRecord], AuditEvent] | None = None,
     ) -> AppClientRecord:
-        """Set ``values`` (column name to value; roles as their dataclasses) on one client;
-        ``audit`` makes the audit row of the changed client, in the same transaction."""
+        """Set the columns ``changes`` names on one client; ``audit`` makes the audit row of
+        the changed client, in the same transaction."""
         if "\x00" in app_id:  # PostgreSQL cannot hold NUL; no such id can exist
             raise NotFound(app_id)
+        values = changes.values()
         columns = dict(values)
         if "api_roles" in columns:
             columns["api_roles"] = orjson.dumps(list(columns["api_roles"])).decode()
@@ -445,7 +450,7 @@ class Store:
             conn.execute(insert(t.audit_events).values(**audit_values(event)))
 
     # Public for the store modules that write an audit row in their own transactions.
-    audit_in = _audit_in
+    write_audit = _audit_in
 
     def append_audit(self, *, events: Sequence[AuditEvent]) -> None:
         if not events:

@@ -77,7 +77,7 @@ def insert_user(
                 created_at=time.time(),
             )
         )
-        Store.audit_in(conn, audit)
+        Store.write_audit(conn, audit)
     return ConsoleUser(id=user_id, customer_id=customer_id, email=email, role=role)
 
 
@@ -169,7 +169,7 @@ def update_user_role(
                 conn, customer_id=customer_id, user_id=user_id, statement=statement
             )
         after = ConsoleUser(id=before.id, customer_id=customer_id, email=before.email, role=role)
-        Store.audit_in(conn, audit(after) if audit is not None else None)
+        Store.write_audit(conn, audit(after) if audit is not None else None)
     return after
 
 
@@ -182,7 +182,7 @@ def delete_user(
             conn, customer_id=customer_id, user_id=user_id, statement=delete(t.console_users)
         )
         conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user_id))
-        Store.audit_in(conn, audit(before) if audit is not None else None)
+        Store.write_audit(conn, audit(before) if audit is not None else None)
     return before
 
 
@@ -200,5 +200,5 @@ def update_user_password(
         user = _own_row(conn, customer_id=customer_id, user_id=user_id)
         conn.execute(update(t.console_users).where(mine).values(password_hash=password_hash))
         conn.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user_id))
-        Store.audit_in(conn, audit(user) if audit is not None else None)
+        Store.write_audit(conn, audit(user) if audit is not None else None)
     return user

@@ -22,10 +22,12 @@ from gatehouse.verify.errors import (
     VerifyError,
 )
 from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, PinnedKey
-from gatehouse.verify.keyset import KeySet
+from gatehouse.verify.keyset import JwksSource, KeySet
 from gatehouse.verify.resource import ProtectedResource
 from gatehouse.verify.verifier import (
+    ANY_AUDIENCE,
     DEFAULT_ALGORITHMS,
+    AudiencePolicy,
     RevocationCheck,
     RevocationFeed,
     TokenVerifier,
@@ -34,14 +36,17 @@ from gatehouse.verify.verifier import (
 )
 
 __all__ = [
+    "ANY_AUDIENCE",
     "DEFAULT_ALGORITHMS",
     "DPOP_ALGORITHMS",
     "SUPPORTED_ALGORITHMS",
+    "AudiencePolicy",
     "DPoPContext",
     "InsufficientScope",
     "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
+    "JwksSource",
     "KeySet",
     "KeySetUnavailable",
     "MissingToken",

@@ -15,12 +15,18 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, PinnedKey, b64url_decode, pin_key
+
+json_loads: Callable[[bytes], Any]
+try:  # optional accelerator (a server dependency); the stdlib parser is the fallback
+    from orjson import loads as json_loads
+except ImportError:  # pragma: no cover - exercised by the import-isolation test
+    from json import loads as json_loads
 
 __all__ = [
     "DPOP_ALGORITHMS",
@@ -158,7 +164,7 @@ def normalize_htu(url: str) -> str:
 
 def _segment_json(segment: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(b64url_decode(segment))
+        value = json_loads(b64url_decode(segment))
     except ValueError:
         raise ProofError(f"the DPoP proof's {what} is not base64url JSON") from None
     if not isinstance(value, dict):

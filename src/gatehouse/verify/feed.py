@@ -120,8 +120,15 @@ class RevocationFeedClient:
 
     # -- polling ----------------------------------------------------------------------------------
 
-    def _params(self) -> dict[str, str]:
-        return {"cursor": self.cursor} if self.cursor is not None else {}
+    def _request(self) -> dict[str, Any]:
+        """The next page's request (its cursor, the client's credentials)."""
+        params = {"cursor": self.cursor} if self.cursor is not None else {}
+        return {"params": params, "headers": {"authorization": self._authorization}}
+
+    def _take(self, response: httpx.Response) -> bool:
+        """Apply a page answered; True if more pages wait."""
+        response.raise_for_status()
+        return self._apply(response.json())
 
     def _apply(self, document: Any) -> bool:
         """Apply one page; True if more pages wait."""
@@ -154,13 +161,7 @@ class RevocationFeedClient:
             client = self._owned_client = httpx.Client(timeout=self.timeout)
         try:
             for _ in range(_MAX_PAGES):
-                response = client.get(
-                    self.feed_url,
-                    params=self._params(),
-                    headers={"authorization": self._authorization},
-                )
-                response.raise_for_status()
-                if not self._apply(response.json()):
+                if not self._take(client.get(self.feed_url, **self._request())):
                     break
         except Exception as exc:  # unreachable issuer, HTTP error, not a feed page: keep state
             log.warning("revocation feed poll of %s failed: %s", self.feed_url, exc)
@@ -174,13 +175,7 @@ class RevocationFeedClient:
         client = self._async_http_client or httpx.AsyncClient(timeout=self.timeout)
         try:
             for _ in range(_MAX_PAGES):
-                response = await client.get(
-                    self.feed_url,
-                    params=self._params(),
-                    headers={"authorization": self._authorization},
-                )
-                response.raise_for_status()
-                if not self._apply(response.json()):
+                if not self._take(await client.get(self.feed_url, **self._request())):
                     break
         except Exception as exc:  # unreachable issuer, HTTP error, not a feed page: keep state
             log.warning("revocation feed poll of %s failed: %s", self.feed_url, exc)

@@ -10,7 +10,9 @@ a short state lock, never held across network I/O.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 import threading
 import time
 import weakref
@@ -23,7 +25,12 @@ import httpx
 from gatehouse.verify.errors import KeySetUnavailable
 from gatehouse.verify.jws import PinnedKey, load_jwks
 
-__all__ = ["KeySet", "metadata_urls"]
+__all__ = ["JwksSource", "KeySet", "metadata_urls"]
+
+# A local key source: called with None to read the current JWK Set document (bytes, str or a
+# parsed object), or with a kid the set lacks (the source may look for it, then answer); None
+# when it has no document.
+JwksSource = Callable[[str | None], object | None]
 
 log = logging.getLogger("gatehouse.verify")
 
@@ -55,13 +62,21 @@ def _json_document(response: httpx.Response) -> Any:
 
 
 class KeySet:
-    """Cached, pinned verification keys of one issuer."""
+    """Cached, pinned verification keys of one issuer.
+
+    The keys are fetched over HTTP (RFC 8414 metadata, then the JWKS), unless a ``source`` is
+    given: a local key source (a :data:`JwksSource`), which the set reads instead of fetching,
+    with no rate limit and no expiry (the source is the truth). :meth:`sync` installs what the
+    source holds now; a source that returns the same object while its keys are unchanged makes
+    that an identity check.
+    """
 
     def __init__(
         self,
         issuer: str,
         *,
         algorithms: Iterable[str],
+        source: JwksSource | None = None,
         jwks_uri: str | None = None,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
@@ -74,6 +89,10 @@ class KeySet:
         self.issuer = issuer
         self.algorithms = frozenset(algorithms)
         self.jwks_uri = jwks_uri
+        self.source = source
+        self._document: object | None = None  # the source's document installed last
+        if source is not None:
+            refresh_min_interval, max_age = 0.0, math.inf
         self.refresh_min_interval = refresh_min_interval
         self.max_age = max_age
         self._http_client = http_client
@@ -143,12 +162,27 @@ class KeySet:
 
     # -- sync --------------------------------------------------------------------------------
 
+    def sync(self, kid: str | None = None) -> None:
+        """Install the key source's current document if it is another object than the last
+        (``kid``: a key not in the set, which the source may look for); without a source,
+        nothing."""
+        if self.source is None:
+            return
+        document = self.source(kid)
+        if document is not None and document is not self._document:
+            self.load(json.loads(document) if isinstance(document, bytes | str) else document)
+            self._document = document
+
     def refresh(self, kid: str | None = None, *, wait: bool = True) -> None:
         """Fetch the JWKS if ``kid`` is unknown (or the set is stale) and the rate limit allows.
 
         ``wait=False`` (background staleness refresh) returns at once if another thread is
         already fetching; callers with an unknown ``kid`` wait for that fetch and re-check.
+        With a key source: :meth:`sync`, at once.
         """
+        if self.source is not None:
+            self.sync(kid)
+            return
         if not self._sync_fetch_lock.acquire(blocking=wait):
             return
         try:
@@ -195,6 +229,9 @@ class KeySet:
 
     async def arefresh(self, kid: str | None = None, *, wait: bool = True) -> None:
         """Async twin of :meth:`refresh`."""
+        if self.source is not None:
+            self.sync(kid)
+            return
         lock = self._async_lock()
         if not wait and lock.locked():
             return

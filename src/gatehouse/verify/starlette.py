@@ -163,7 +163,45 @@ def _needs_body(conn: HTTPConnection, allow_form: bool) -> bool:
     return is_form and (allow_form or "authorization" in conn.headers)
 
 
-class BearerAuth:
+class _BearerCheck:
+    """What the dependency and the middleware share: the checks of one request and the RFC
+    6750 answer when they fail."""
+
+    verifier: TokenVerifier
+    realm: str
+    render: ErrorRenderer
+    allow_query_token: bool
+    allow_form_token: bool
+    resource: ProtectedResource | None
+    public_url: str | None
+    dpop_algs: str | None
+
+    async def _claims(
+        self, conn: HTTPConnection, body: bytes | None, roles: tuple[str, ...]
+    ) -> dict[str, Any]:
+        claims = await _verified_claims(
+            conn,
+            self.verifier,
+            body,
+            allow_query=self.allow_query_token,
+            allow_form=self.allow_form_token,
+            public_url=self.public_url,
+        )
+        check_roles(claims, roles)
+        return claims
+
+    def _refusal(self, conn: HTTPConnection, exc: VerifyError) -> Response:
+        return error_response(
+            conn,
+            exc,
+            realm=self.realm,
+            render=self.render,
+            resource=self.resource,
+            dpop_algs=self.dpop_algs,
+        )
+
+
+class BearerAuth(_BearerCheck):
     """FastAPI dependency: ``claims: dict = Depends(BearerAuth(verifier))``."""
 
     def __init__(
@@ -204,25 +242,9 @@ class BearerAuth:
     async def __call__(self, request: Request) -> dict[str, Any]:
         try:
             body = await request.body() if _needs_body(request, self.allow_form_token) else None
-            claims = await _verified_claims(
-                request,
-                self.verifier,
-                body,
-                allow_query=self.allow_query_token,
-                allow_form=self.allow_form_token,
-                public_url=self.public_url,
-            )
-            check_roles(claims, self.roles)
+            claims = await self._claims(request, body, self.roles)
         except VerifyError as exc:
-            response = error_response(
-                request,
-                exc,
-                realm=self.realm,
-                render=self.render,
-                resource=self.resource,
-                dpop_algs=self.dpop_algs,
-            )
-            raise BearerAuthError(exc, response) from None
+            raise BearerAuthError(exc, self._refusal(request, exc)) from None
         request.state.claims = claims
         return claims
 
@@ -249,7 +271,7 @@ def require_roles(
     return dependency
 
 
-class BearerTokenMiddleware:
+class BearerTokenMiddleware(_BearerCheck):
     """ASGI middleware requiring a valid bearer token on every path but ``exclude_paths``.
 
     An ``exclude_paths`` entry ending in ``*`` is a prefix (``"/public/*"``); others are exact.
@@ -304,29 +326,13 @@ class BearerTokenMiddleware:
         if scope["type"] == "http" and _needs_body(conn, self.allow_form_token):
             body, receive = await _buffer_body(receive)
         try:
-            claims = await _verified_claims(
-                conn,
-                self.verifier,
-                body,
-                allow_query=self.allow_query_token,
-                allow_form=self.allow_form_token,
-                public_url=self.public_url,
-            )
-            check_roles(claims, self.required_roles)
+            claims = await self._claims(conn, body, self.required_roles)
         except VerifyError as exc:
             if scope["type"] == "websocket":
                 # RFC 6455 §7.4.1: 1008 policy violation; closing before accept means HTTP 403.
                 await send({"type": "websocket.close", "code": 1008, "reason": exc.description})
                 return
-            response = error_response(
-                conn,
-                exc,
-                realm=self.realm,
-                render=self.render,
-                resource=self.resource,
-                dpop_algs=self.dpop_algs,
-            )
-            await response(scope, receive, send)
+            await self._refusal(conn, exc)(scope, receive, send)
             return
         scope.setdefault("state", {})["claims"] = claims
         await self.app(scope, receive, send)

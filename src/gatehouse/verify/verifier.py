@@ -33,7 +33,7 @@ from gatehouse.verify.errors import (
     KeySetUnavailable,
 )
 from gatehouse.verify.jws import SUPPORTED_ALGORITHMS, PinnedKey, b64url_decode
-from gatehouse.verify.keyset import KeySet
+from gatehouse.verify.keyset import JwksSource, KeySet
 from gatehouse.verify.memo import Memo
 
 json_loads: Callable[[bytes], Any]
@@ -44,7 +44,9 @@ except ImportError:  # pragma: no cover - exercised by the import-isolation test
 
 
 __all__ = [
+    "ANY_AUDIENCE",
     "DEFAULT_ALGORITHMS",
+    "AudiencePolicy",
     "RevocationCheck",
     "RevocationFeed",
     "TokenVerifier",
@@ -75,6 +77,14 @@ class RevocationFeed(Protocol):
 
 
 RevocationCheck = Callable[[dict[str, Any]], bool]
+# Whether one value of a token's ``aud`` identifies this resource server (RFC 9068 §4).
+AudiencePolicy = Callable[[str], bool]
+
+
+def ANY_AUDIENCE(value: str) -> bool:
+    """The audience policy of an authorization server answering for its tokens of every
+    audience (RFC 7662 §4: the resource server checks ``aud`` itself)."""
+    return True
 
 
 def _invalid(description: str) -> InvalidToken:
@@ -114,17 +124,23 @@ def check_roles(claims: Mapping[str, Any], roles: Iterable[str]) -> None:
 class TokenVerifier:
     """Verify Gatehouse access tokens for one ``issuer`` and ``audience``.
 
-    ``audience`` may be one string or several accepted values. ``is_revoked`` takes either a
+    ``audience`` may be one string, several accepted values, or an :data:`AudiencePolicy`
+    (a callable saying whether one ``aud`` value identifies this resource server;
+    :func:`ANY_AUDIENCE` accepts every value). ``is_revoked`` takes either a
     callable ``(claims) -> bool`` or a :class:`RevocationFeed`. ``required_roles`` are checked
     on every call (:class:`InsufficientScope` if any is absent from the ``scope`` claim).
+    ``keys`` is where the keys come from: a :class:`~gatehouse.verify.keyset.JwksSource` (a
+    local source, e.g. the issuer's own memory) instead of fetching the issuer's JWKS over
+    HTTP; :meth:`sync_keys` installs what it holds now.
     The returned claims are a fresh ``dict`` each time; mutate it freely.
     """
 
     def __init__(
         self,
         issuer: str,
-        audience: str | Iterable[str],
+        audience: str | Iterable[str] | AudiencePolicy,
         *,
+        keys: JwksSource | None = None,
         algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
         leeway: float = 30,
         http_client: httpx.Client | None = None,
@@ -143,10 +159,15 @@ class TokenVerifier:
         dpop_replay: ReplayCache | None = None,
     ) -> None:
         self.issuer = issuer
-        self.audiences = frozenset([audience] if isinstance(audience, str) else audience)
+        if callable(audience):
+            self.audiences: frozenset[str] = frozenset()
+            self._audience_ok: AudiencePolicy = audience
+        else:
+            self.audiences = frozenset([audience] if isinstance(audience, str) else audience)
+            self._audience_ok = self.audiences.__contains__
+            if not self.audiences:
+                raise ValueError("at least one audience is required")
         self.algorithms = frozenset(algorithms)
-        if not self.audiences:
-            raise ValueError("at least one audience is required")
         # RFC 8725 §3.1: only an explicit allow-list of asymmetric algorithms; never none/HS*.
         if not self.algorithms or not self.algorithms <= SUPPORTED_ALGORITHMS:
             supported = ", ".join(sorted(SUPPORTED_ALGORITHMS))
@@ -176,6 +197,7 @@ class TokenVerifier:
         self.keyset = KeySet(
             issuer,
             algorithms=self.algorithms,
+            source=keys,
             jwks_uri=jwks_uri,
             http_client=http_client,
             async_http_client=async_http_client,
@@ -204,6 +226,16 @@ class TokenVerifier:
         if dpop is not None or "cnf" in claims:
             self._check_binding(token, claims, dpop, certificate)
         return self._authorize(claims)
+
+    def verify_unbound(self, token: str) -> dict[str, Any]:
+        """:meth:`verify` without the sender check (RFC 9449 §7, RFC 8705 §3): for an
+        authorization server answering about its bound tokens without their proof (RFC 7009
+        revocation, RFC 7662 introspection). A resource server calls :meth:`verify`."""
+        return self._authorize(self._claims(token))
+
+    def sync_keys(self) -> None:
+        """Install the key source's current keys (see ``keys``); without one, nothing."""
+        self.keyset.sync()
 
     def _claims(self, token: str) -> dict[str, Any]:
         """Signature and claims, from the verified-token cache when seen before."""
@@ -390,7 +422,8 @@ class TokenVerifier:
         aud = claims.get("aud")
         auds = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
         # RFC 9068 §4: aud MUST contain a value identifying this resource server.
-        if not any(isinstance(item, str) and item in self.audiences for item in auds):
+        accepts = self._audience_ok
+        if not any(isinstance(item, str) and accepts(item) for item in auds):
             raise _invalid("the token is not intended for this audience")
         exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
         # RFC 7519 §2: NumericDate is a JSON number; exp and iat are REQUIRED (RFC 9068 §2.2).
