@@ -20,7 +20,7 @@ from gatehouse.oauth.inspect import TokenChecker
 from gatehouse.oauth.refuse import Refusing
 from gatehouse.oauth.request import TokenRequest
 from gatehouse.oauth.response import Response
-from gatehouse.oauth.revocation import required_token
+from gatehouse.oauth.revocation import client_and_token
 from gatehouse.refusals import RefusalLog
 from gatehouse.verify.errors import InvalidToken
 
@@ -44,8 +44,7 @@ class IntrospectionEndpoint(Refusing):
     refusals: RefusalLog = field(default_factory=RefusalLog)
 
     def serve(self, request: TokenRequest) -> Response:
-        client, params = self.auth.authenticate(request)
-        token = required_token(params)
+        client, token = client_and_token(self.auth, request)
         # RFC 7662 §2.1: token_type_hint is optional; only access tokens exist here.
         try:
             checked = self.checker.check(token)

@@ -34,12 +34,14 @@ REVOKED = Response(200, NO_STORE, b"")
 RevokeHook = Callable[[ClientEntry, dict[str, Any], str], None]
 
 
-def required_token(params: dict[str, str]) -> str:
+def client_and_token(auth: ClientAuthenticator, request: TokenRequest) -> tuple[ClientEntry, str]:
+    """The authenticated client (RFC 6749 §2.3.1) and the token it asks about."""
+    client, params = auth.authenticate(request)
     token = params.get("token")
     # RFC 7009 §2.1, RFC 7662 §2.1: the token parameter is REQUIRED.
     if token is None:
         raise InvalidRequest("the token parameter is required")
-    return token
+    return client, token
 
 
 @dataclass
@@ -55,8 +57,7 @@ class RevocationEndpoint(Refusing):
     refusals: RefusalLog = field(default_factory=RefusalLog)
 
     def serve(self, request: TokenRequest) -> Response:
-        client, params = self.auth.authenticate(request)
-        token = required_token(params)
+        client, token = client_and_token(self.auth, request)
         # RFC 7009 §2.1: token_type_hint is optional and the server may ignore it; only access
         # tokens exist here, so every hint (refresh_token or unknown) searches them (§2.1).
         try:
