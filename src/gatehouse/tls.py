@@ -25,11 +25,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from gatehouse.peers import CLIENT_CERT
 
 log = logging.getLogger(__name__)
-# RFC 8446 §4.6.1: TLS 1.3 session tickets sent after each full handshake. OpenSSL sends 2; one
-# is enough to resume, and a ticket of a connection with a client certificate carries that
-# certificate, which OpenSSL 3.0 serializes slowly: one ticket less saves ~0.3 ms of server CPU
-# per client-certificate handshake (bench/README.md, "Sender-constrained tokens").
-SESSION_TICKETS = 1
+# RFC 8446 §4.6.1: TLS 1.3 session tickets sent after each full handshake: none. OpenSSL sends
+# 2 by default, and a ticket of a connection with a client certificate carries the certificate,
+# which OpenSSL 3.0 serializes slowly (~0.3 ms of server CPU per ticket); resuming with one
+# saves little (it parses the certificate back), and would let a certificate removed from the
+# trust store resume a session made before (bench/README.md, "Sender-constrained tokens").
+SESSION_TICKETS = 0
 
 
 class TLSPeer:
