@@ -36,6 +36,7 @@ from gatehouse.cli.common import (
     token_url,
 )
 from gatehouse.errors import InvalidInput
+from gatehouse.propagation import await_readers
 from gatehouse.store.registrations import RegistrationStore
 from gatehouse.store.store import NotFound
 
@@ -215,6 +216,8 @@ def clients_update(
         )
     except InvalidInput as exc:
         fail(str(exc), 2)
+    # A longer lifetime is in force on every server from its next request (docs/scale.md).
+    await_readers(ctx.store)
     view = client_view(record)
     emit(as_json, view, key_values(view))
 

@@ -22,6 +22,7 @@ from gatehouse.cli.common import (
     require_customer,
 )
 from gatehouse.keyring import rotate_keys, schedule_rotation
+from gatehouse.propagation import await_readers
 from gatehouse.store.models import AuditEvent
 
 app = typer.Typer(no_args_is_help=True, help="Signing keys.")
@@ -78,6 +79,7 @@ def keys_rotate(
             detail={"now": True},
         )
         kid = rotate_keys(ctx.store, ctx.master_key, customer_id=customer, alg=alg, audit=event)
+        await_readers(ctx.store)  # every server signs with the new key from its next request
         document = _keys_document(ctx, customer)
         emit(as_json, document, f"active_kid: {kid}")
         return

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from gatehouse.coldreads import ColdReads
 from gatehouse.errors import TemporarilyUnavailable, quoted
 from gatehouse.oauth.customer_ids import CUSTOMER_ID
 from gatehouse.oauth.endpoint import TokenEndpoint, TokenRequest
@@ -83,10 +84,12 @@ class TokenASGI:
         *,
         json_allowed: bool,
         assertions: AssertionEndpoint | None = None,
+        cold: ColdReads | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.json_allowed = json_allowed
         self.assertions = assertions
+        self.cold = cold  # a cold client is read off the event loop (docs/scale.md)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         customer = scope.get("path_params", {}).get("customer_id")
@@ -104,6 +107,8 @@ class TokenASGI:
         request.client_cert = scope.get(CLIENT_CERT)  # RFC 8705 §2: the TLS or proxy cert
         if self.assertions is not None and may_carry_assertion(body):
             response = await self.assertions.handle(request)  # docs/secretless.md
+        elif self.cold is not None:
+            response = await self.cold.answer(self.endpoint, request)
         else:
             response = self.endpoint.handle(request)
         headers = [(k.encode(), v.encode()) for k, v in response.headers]
@@ -174,14 +179,15 @@ def oauth_routes(runtime: Runtime) -> list[BaseRoute]:
         algorithms = sorted({k.alg for k in keys.public_keys}) if keys is not None else []
         return _json(server_metadata(settings.issuer(customer_id), algorithms=algorithms))
 
+    def token_asgi(*, json_allowed: bool) -> TokenASGI:
+        cold = replica.cold
+        return TokenASGI(endpoint, json_allowed=json_allowed, assertions=assertions, cold=cold)
+
     # Every method reaches TokenASGI: anything but POST gets a JSON 405 (RFC 6749 §5.2).
     return [
-        Route("/oauth2/token", TokenASGI(endpoint, json_allowed=False, assertions=assertions)),
-        Route("/oauth/token", TokenASGI(endpoint, json_allowed=True, assertions=assertions)),
-        Route(
-            "/customers/{customer_id}/oauth2/token",
-            TokenASGI(endpoint, json_allowed=False, assertions=assertions),
-        ),
+        Route("/oauth2/token", token_asgi(json_allowed=False)),
+        Route("/oauth/token", token_asgi(json_allowed=True)),
+        Route("/customers/{customer_id}/oauth2/token", token_asgi(json_allowed=False)),
         Route("/customers/{customer_id}/.well-known/jwks.json", jwks, methods=["GET"]),
         Route(
             "/customers/{customer_id}/.well-known/oauth-authorization-server",

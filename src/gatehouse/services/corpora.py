@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gatehouse import appclients
 from gatehouse.appclients import Actor
 from gatehouse.store.corpora import CorpusRecord, CorpusStore
-from gatehouse.store.models import CorpusRole
+from gatehouse.store.models import AuditEvent
 from gatehouse.store.store import NotFound, Store
 
 Notify = Callable[[], None]  # tells this process and the others that clients changed
@@ -79,27 +78,21 @@ def delete_corpus(
 
 
 def _grant_owner(store: Store, *, customer_id: str, app_id: str, key: str, actor: Actor) -> None:
+    """One row written (docs/scale.md "Corpus roles"), whatever the client holds already."""
+    granted = {"corpus_key": key, "role": "owner"}
+    event = _role_event(actor, customer_id, app_id, granted=granted)
     try:
-        record = store.get_client(app_id=app_id, customer_id=customer_id)
+        store.grant_corpus_role(customer_id=customer_id, app_id=app_id, audit=event, **granted)
     except NotFound:
         return
-    roles = (*record.corpus_roles, CorpusRole(corpus_key=key, role="owner"))
-    appclients.update_client(
-        store, customer_id=customer_id, app_id=app_id, changes={"corpus_roles": roles}, actor=actor
-    )
 
 
 def _drop_roles(store: Store, *, customer_id: str, key: str, actor: Actor) -> bool:
-    changed = False
-    for record in store.list_clients(customer_id=customer_id):
-        kept = tuple(r for r in record.corpus_roles if r.corpus_key != key)
-        if len(kept) != len(record.corpus_roles):
-            appclients.update_client(
-                store,
-                customer_id=customer_id,
-                app_id=record.id,
-                changes={"corpus_roles": kept},
-                actor=actor,
-            )
-            changed = True
-    return changed
+    def event(app_id: str) -> AuditEvent:
+        return _role_event(actor, customer_id, app_id, dropped_corpus_key=key)
+
+    return bool(store.drop_corpus_roles(customer_id=customer_id, corpus_key=key, audit=event))
+
+
+def _role_event(actor: Actor, customer_id: str, app_id: str, **detail: Any) -> AuditEvent:
+    return actor.event(customer_id, "app_client.update", app_id, fields=["corpus_roles"], **detail)
