@@ -235,7 +235,7 @@ class Replica:
         if handed is not None and client_id in handed:  # read off the loop a moment ago
             handed_read = handed[client_id]
             if isinstance(handed_read, TemporarilyUnavailable):
-                raise handed_read
+                raise TemporarilyUnavailable(STORE_DOWN, retry_after=RETRY_AFTER)
             return handed_read
         cache = self.clients
         if stale is None and cache.is_known_unknown(client_id):
