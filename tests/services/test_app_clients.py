@@ -237,8 +237,10 @@ def test_corpus_roles_are_replaced_whole(
     updated = app_clients.set_corpus_roles(
         store, customer_id="acme", app_id=record.id, roles=roles, actor=TEST_ACTOR, notify=notifier
     )
-    assert updated.corpus_roles == roles
-    assert store.get_client(app_id=record.id).corpus_roles == roles
+    # One row each, read back in the order of corpus key and role (docs/scale.md).
+    in_order = (CorpusRole("docs", "viewer"), CorpusRole("kb", "owner"))
+    assert updated.corpus_roles == in_order
+    assert store.get_client(app_id=record.id).corpus_roles == in_order
     assert notifier.count == 2
     assert audit_of(store)[-1].detail["fields"] == ["corpus_roles"]
     with pytest.raises(InvalidInput):
