@@ -16,13 +16,17 @@ from starlette.testclient import TestClient
 
 from gatehouse import appclients
 from gatehouse.app import create_app
+from gatehouse.console import results
+from gatehouse.console.sessions import ConsolePrincipal
 from gatehouse.keycheck import MasterKeyError
 from gatehouse.masterkey import MasterKey
+from gatehouse.rewrap import adopt_stored_keys, rewrap
 from gatehouse.runtime import Runtime
 from gatehouse.services import app_clients
 from gatehouse.services.notify import UNHEARD
 from gatehouse.settings import Settings
 from gatehouse.store import tables as t
+from gatehouse.store.users import ConsoleUser
 from tests.cli.runner import Cli
 from tests.conftest import make_settings
 from tests.factories import TEST_ACTOR, add_client, add_customer
@@ -181,3 +185,36 @@ def test_a_value_no_key_opens_leaves_everything_unchanged(
         f"error: invalid new master key: the master key file {bad} must hold 32 bytes, "
         "base64-encoded (openssl rand -base64 32)\n"
     )
+
+
+def test_a_console_secret_not_yet_shown_is_resealed(
+    tmp_path: Path, database_url: str, old_key: str, runtime: Runtime
+) -> None:
+    """A one-time result (the secret a console action made, shown on the next page) that is
+    pending while the master key is rotated still shows its secret afterwards."""
+
+    add_customer(runtime)
+    user = ConsoleUser(id="usr_1", customer_id="acme", email="a@example.com", role="owner")
+    principal = ConsolePrincipal(
+        user=user, csrf_token="c" * 32, expires_at=9e9, session_hash="s" * 64
+    )
+    claim = results.claim_form(runtime.store, principal, form_token=results.new_form_token())
+    assert claim is not None
+    results.finish_form(
+        runtime.store,
+        runtime.master_key,
+        claim=claim,
+        location=results.with_result("/console/acme/app-clients/app_1", claim.id),
+        notice="Secret rotated",
+        secret="gths_the-new-secret",
+    )
+    new = MasterKey.from_bytes(os.urandom(32))
+    rewrap(runtime.store, adopt_stored_keys(runtime.store, runtime.master_key), new)
+    shown = results.take_secret(
+        runtime.store,
+        adopt_stored_keys(runtime.store, new),
+        principal,
+        result_id=claim.id,
+        path="/console/acme/app-clients/app_1",
+    )
+    assert shown == "gths_the-new-secret"

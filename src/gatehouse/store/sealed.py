@@ -22,6 +22,7 @@ _CHECK_ROW = 1
 _k = t.signing_keys.c
 _a = t.app_clients.c
 _m = t.master_key_state.c
+_r = t.console_results.c
 
 # (sealed value, the context it is bound to) -> the value sealed anew, or None to keep it
 Reseal = Callable[[bytes, str], bytes | None]
@@ -107,7 +108,8 @@ def reseal_all(
         else:
             conn.begin()
             conn.exec_driver_sql(
-                "LOCK TABLE signing_keys, app_clients, master_key_state IN EXCLUSIVE MODE"
+                "LOCK TABLE signing_keys, app_clients, console_results, master_key_state"
+                " IN EXCLUSIVE MODE"
             )
         try:
             for kid, sealed in conn.execute(select(_k.kid, _k.private_key_sealed)).all():
@@ -130,6 +132,17 @@ def reseal_all(
                     update(t.app_clients).where(_a.id == app_id).values(secret_sealed=fresh)
                 )
                 secrets += 1
+            # A console result not yet shown holds a secret sealed for its one showing.
+            for result_id, sealed in conn.execute(
+                select(_r.id, _r.flash_sealed).where(_r.flash_sealed.is_not(None))
+            ).all():
+                fresh = reseal(bytes(sealed), result_id)
+                if fresh is not None:
+                    conn.execute(
+                        update(t.console_results)
+                        .where(_r.id == result_id)
+                        .values(flash_sealed=fresh)
+                    )
             _replace_kept(conn, kept_name, keep(_kept(conn, kept_name)))
             conn.execute(delete(t.key_check).where(t.key_check.c.id == _CHECK_ROW))
             conn.execute(
