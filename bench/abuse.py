@@ -121,7 +121,7 @@ def seed(settings: Settings, corpora: int) -> dict[str, Any]:
             name=customer,
             alg="ES256",
             actor="bench",
-            notifier=runtime,
+            notify=runtime,
         )
         record, secret = app_clients.create_client(
             runtime.store,

@@ -101,7 +101,7 @@ def main() -> None:
             name="Acme",
             alg="ES256",
             actor="bench",
-            notifier=runtime,
+            notify=runtime,
         )
         record, secret = app_clients.create_client(
             runtime.store,

@@ -168,7 +168,7 @@ def setup(data_dir: Path, corpora: int) -> tuple[Runtime, str, Principal]:
         name="Bench",
         alg="ES256",
         actor="b",
-        notifier=runtime,
+        notify=runtime,
     )
     record, _secret = app_clients.create_client(
         runtime.store,

@@ -36,7 +36,7 @@ def add_customer(runtime: Runtime, customer_id: str = "acme") -> str:
         name=customer_id.title(),
         alg=runtime.settings.signing_alg,
         actor="test",
-        notifier=runtime,
+        notify=runtime,
     )
     return customer_id
 

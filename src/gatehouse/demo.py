@@ -34,7 +34,7 @@ def ensure_demo(settings: Settings, store: Store, master_key: MasterKey) -> dict
             name="Demo",
             alg=settings.signing_alg,
             actor="demo",
-            notifier=UNHEARD,
+            notify=UNHEARD,
         )
     existing = [
         c for c in store.list_clients(customer_id=DEMO_CUSTOMER) if c.name == DEMO_CLIENT_NAME

@@ -88,7 +88,7 @@ class Maintenance:
                 rotation_days=self.settings.key_rotation_days,
                 now=now,
                 actor=ACTOR,
-                notifier=gathered,
+                notify=gathered,
             )
             report.rotated, report.published = keys.rotated, keys.published
             report.removed_keys = keys.removed_keys

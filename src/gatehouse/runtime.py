@@ -197,7 +197,7 @@ class Runtime:
             jti=claims["jti"],
             expires_at=float(claims["exp"]),
             source=address,
-            notifier=self,
+            notify=self,
         )
 
     def feed_page(self, customer_id: str, cursor: int | None) -> dict[str, Any]:

@@ -132,7 +132,7 @@ def test_each_issuer_advertises_only_its_keys_algorithms(api: Api) -> None:
         name="rsa",
         alg="RS256",
         actor="t",
-        notifier=runtime,
+        notify=runtime,
     )
     for path in ("oauth-authorization-server", "openid-configuration"):
         document = api.client.get(f"/customers/rsa/.well-known/{path}").json()

@@ -97,7 +97,7 @@ class Lane:
             name=customer_id,
             alg=alg,
             actor="test",
-            notifier=self.runtime,
+            notify=self.runtime,
         )
         self._wait(lambda: self.http.get(f"{self.issuer(customer_id)}/.well-known/jwks.json"))
         return customer_id

@@ -26,7 +26,7 @@ def _create(store: Store, master_key: MasterKey, notifier: Counting, customer_id
         name=None,
         alg="ES256",
         actor="t",
-        notifier=notifier,
+        notify=notifier,
     )
 
 

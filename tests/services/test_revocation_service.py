@@ -28,7 +28,7 @@ def _revoke(store: Store, notifier: Counting, jti: str = "j1") -> bool:
         jti=jti,
         expires_at=time.time() + 600,
         source="127.0.0.1",
-        notifier=notifier,
+        notify=notifier,
     )
 
 

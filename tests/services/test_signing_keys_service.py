@@ -35,7 +35,7 @@ def acme(store: Store, master_key: MasterKey) -> Store:
         name=None,
         alg="ES256",
         actor="t",
-        notifier=UNHEARD,
+        notify=UNHEARD,
     )
     return store
 
@@ -56,7 +56,7 @@ def _rotate(store: Store, master_key: MasterKey, notifier: Counting, *, at_once:
         alg="ES256",
         actor=ACTOR,
         at_once=at_once,
-        notifier=notifier,
+        notify=notifier,
     )
     return rotation.kid
 
@@ -93,7 +93,7 @@ def test_maintenance_activates_when_due_retires_and_removes(
             rotation_days=90,
             now=now,
             actor="scheduler",
-            notifier=notifier,
+            notify=notifier,
         )
 
     _rotate(acme, master_key, Counting(), at_once=False)

@@ -41,7 +41,7 @@ def customers_create(
             name=name,
             alg=ctx.settings.signing_alg,
             actor="cli",
-            notifier=UNHEARD,
+            notify=UNHEARD,
         )
     except InvalidInput as exc:
         fail(str(exc), 2)

@@ -73,7 +73,7 @@ def keys_rotate(
         alg=ctx.settings.signing_alg,
         actor=CLI_ACTOR,
         at_once=now,
-        notifier=UNHEARD,
+        notify=UNHEARD,
     )
     if now:
         await_readers(ctx.store)  # every server signs with the new key from its next request

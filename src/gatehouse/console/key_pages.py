@@ -68,7 +68,7 @@ def key_routes(pages: Pages) -> list[BaseRoute]:
             alg=runtime.settings.signing_alg,
             actor=page.actor,
             at_once=False,
-            notifier=runtime,
+            notify=runtime,
         )
         return Done(
             location=BASE,

@@ -36,7 +36,7 @@ def create_customer(
     name: str | None,
     alg: Alg,
     actor: str,
-    notifier: Notifier,
+    notify: Notifier,
 ) -> Customer:
     """A new customer with an active signing key of ``alg``; :class:`InvalidInput` for a bad
     id, ``Conflict`` for one taken."""
@@ -53,5 +53,5 @@ def create_customer(
     customer = insert_customer(
         store, customer_id=customer_id, name=name or customer_id, first_key=key, audit=event
     )
-    notifier.changed()
+    notify.changed()
     return customer

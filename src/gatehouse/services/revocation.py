@@ -25,7 +25,7 @@ def revoke_token(
     jti: str,
     expires_at: float,
     source: str | None,
-    notifier: Notifier,
+    notify: Notifier,
 ) -> bool:
     """Deny the token ``jti`` until it expires; False when it was denied already (then nothing
     is written). The notifier is told either way: an entry another process just wrote may not
@@ -47,5 +47,5 @@ def revoke_token(
         expires_at=expires_at,
         audit=event,
     )
-    notifier.changed()
+    notify.changed()
     return added

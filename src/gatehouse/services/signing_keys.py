@@ -38,7 +38,7 @@ def rotate_signing_key(
     alg: Alg,
     actor: Actor,
     at_once: bool,
-    notifier: Notifier,
+    notify: Notifier,
 ) -> ScheduledRotation:
     """Publish a next key that activates once verifiers have fetched it, or (``at_once``, the
     emergency path) activate a new key now: a verifier holding a cached JWKS then rejects its
@@ -65,7 +65,7 @@ def rotate_signing_key(
             actor=actor.name,
             source=actor.source,
         )
-    notifier.changed()
+    notify.changed()
     return rotation
 
 
@@ -90,7 +90,7 @@ def maintain_signing_keys(
     rotation_days: float,
     now: float,
     actor: str,
-    notifier: Notifier,
+    notify: Notifier,
 ) -> KeyWork:
     """Every customer's due key work (the maintenance pass runs it under its lock, so one
     process at a time); the notifier is told once when any key changed."""
@@ -102,7 +102,7 @@ def maintain_signing_keys(
     for customer_id, keys in sorted(by_customer.items()):
         _customer_keys(store, master_key, customer_id, keys, alg, period, now, actor, work)
     if work.changed:
-        notifier.changed()
+        notify.changed()
     return work
 
 
