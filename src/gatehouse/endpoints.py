@@ -32,6 +32,9 @@ class Endpoint:
     # A body that may carry a client assertion goes here instead (docs/secretless.md).
     with_assertion: AsyncHandle | None = None
     fast: bool = False  # the fast lane answers it, batched (the token endpoint only)
+    # Answers on the event loop, a cold client read in a worker thread meanwhile
+    # (docs/scale.md "Cold clients off the event loop"; the token endpoint only).
+    deferred: AsyncHandle | None = None
 
 
 @dataclass(frozen=True)

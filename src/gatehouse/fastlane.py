@@ -31,10 +31,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from gatehouse import connlimits
+from gatehouse.coldreads import ColdReads
 from gatehouse.connlimits import BODY, HEAD, IDLE, LINGER, NONE, Limits
 from gatehouse.endpoints import FastRoutes
 from gatehouse.errors import JSON, NO_STORE
-from gatehouse.fastbatch import Batch, Queued
+from gatehouse.fastbatch import Batch, Queued, Slot
 from gatehouse.fastrender import HEADS
 from gatehouse.headers import NOSNIFF
 from gatehouse.oauth.endpoint import Response, TokenEndpoint
@@ -81,11 +82,14 @@ _batches: weakref.WeakKeyDictionary[ServerState, Batch] = weakref.WeakKeyDiction
 
 
 def _batch_for(
-    state: ServerState, endpoint: TokenEndpoint, loop: asyncio.AbstractEventLoop
+    state: ServerState,
+    endpoint: TokenEndpoint,
+    loop: asyncio.AbstractEventLoop,
+    cold: ColdReads | None,
 ) -> Batch:
     batch = _batches.get(state)
     if batch is None or batch.loop is not loop or batch.endpoint is not endpoint:
-        batch = _batches[state] = Batch(endpoint, loop)
+        batch = _batches[state] = Batch(endpoint, loop, cold)
     return batch
 
 
@@ -104,8 +108,11 @@ class FastLaneProtocol(HttpToolsProtocol):
             # Registered self-signed certificates are trusted by the listener (read off the loop).
             runtime.trust.attach(self.config.ssl, fresh_context(self.config))
             runtime.trust.sync()
+        cold: ColdReads | None = runtime.replica.cold if runtime is not None else None
         self._batch = (
-            _batch_for(self.server_state, self._endpoint, self.loop) if self._endpoint else None
+            _batch_for(self.server_state, self._endpoint, self.loop, cold)
+            if self._endpoint
+            else None
         )
         self.limits = Limits.from_settings(runtime.settings) if runtime else Limits()
         self._refusals: RefusalLog = runtime.token_endpoint.refusals if runtime else RefusalLog()
@@ -113,6 +120,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         self.logger = SampledWarnings(self.logger, self._refusals)  # type: ignore[assignment]
         self.queue: deque[Queued] = deque()  # token requests not answered yet
         self.in_batch = False
+        self.held: deque[Slot] = deque()  # answers behind a parked (cold) request
         self._lane_paused = False  # reading paused by the fast lane's flow control
         self._held = b""  # the rest of a read, parsed once the pending responses are written
         self._refused = False
@@ -186,7 +194,7 @@ class FastLaneProtocol(HttpToolsProtocol):
 
     def _resume_lane(self) -> None:
         """Go on reading once every pending response is written and the buffer has room."""
-        if self.queue or self.flow.write_paused or self.transport.is_closing():
+        if self.queue or self.held or self.flow.write_paused or self.transport.is_closing():
             return
         self._lane_paused = False
         held, self._held = self._held, b""
@@ -204,9 +212,10 @@ class FastLaneProtocol(HttpToolsProtocol):
         # Every request already received is answered before the connection closes.
         if self._phase == LINGER:
             return  # already closing
-        busy = bool(self.queue or self._held or self._lane_paused) or self._phase in (HEAD, BODY)
+        busy = bool(self.queue or self.held or self._held or self._lane_paused)
+        busy = busy or self._phase in (HEAD, BODY)
         self._held = b""
-        if self.queue and self._batch is not None:
+        if (self.queue or self.held) and self._batch is not None:
             self._batch.flush_connection(self)
         recent = self.loop.time() - self._active_at < _RECENT
         if (busy or recent) and (self.cycle is None or self.cycle.response_complete):
@@ -298,7 +307,7 @@ class FastLaneProtocol(HttpToolsProtocol):
             if self.expect_100_continue:
                 self.transport.write(_CONTINUE)
             return
-        if self.queue and self._batch is not None:
+        if (self.queue or self.held) and self._batch is not None:
             # Answer this connection's token requests before this one.
             self._batch.flush_connection(self)
         if self._lazy_timer:  # back to uvicorn's own keep-alive handling
@@ -331,7 +340,7 @@ class FastLaneProtocol(HttpToolsProtocol):
             return
         if self._refused:
             # limit_concurrency reached: 503 and close, as uvicorn answers on its own lane.
-            if self.queue and self._batch is not None:
+            if (self.queue or self.held) and self._batch is not None:
                 self._batch.flush_connection(self)
             if not self.transport.is_closing():
                 self.transport.write(connlimits.BUSY)
@@ -362,7 +371,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         keep_alive = self.parser.should_keep_alive()
         self._batch.add(self, request, keep_alive)
         self.server_state.total_requests += 1
-        if len(self.queue) > 1 or self.flow.write_paused:
+        if len(self.queue) + len(self.held) > 1 or self.flow.write_paused:
             self._pause_lane()  # pipelining: no more reads until these are answered
         if not keep_alive:
             return
@@ -378,7 +387,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         """Hand a request taken by the fast lane to uvicorn's ASGI path after all, as if it had
         gone that way from its headers on (the body is complete, the 100 Continue sent)."""
         self._fast_body = b""
-        if self.queue and self._batch is not None:
+        if (self.queue or self.held) and self._batch is not None:
             self._batch.flush_connection(self)  # answer this connection's earlier requests first
         if self._lazy_timer:
             self._lazy_timer = False
@@ -404,7 +413,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         self.transport.write(self._render(response, keep_alive))
         if not keep_alive:
             self.transport.close()
-        elif self._lane_paused and not self.queue:
+        elif self._lane_paused and not self.queue and not self.held:
             self._resume_lane()
 
     def _unset_keepalive_if_required(self) -> None:
@@ -416,7 +425,7 @@ class FastLaneProtocol(HttpToolsProtocol):
     def timeout_keep_alive_handler(self) -> None:
         if self._lazy_timer:
             idle = self.loop.time() - self._active_at
-            if self._fast or self.queue or idle < self.timeout_keep_alive:
+            if self._fast or self.queue or self.held or idle < self.timeout_keep_alive:
                 self.timeout_keep_alive_task = self.loop.call_later(
                     max(self.timeout_keep_alive - idle, 0.05), self.timeout_keep_alive_handler
                 )

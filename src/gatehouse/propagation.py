@@ -7,12 +7,20 @@ holds a ``LISTEN`` connection and wakes the replica. With ``GATEHOUSE_REDIS_URL`
 also publishes on a Redis channel after each write it makes, and a subscriber thread in every
 process wakes its replica. A wake-up only makes the replica read the feed now; a lost one costs
 at most one poll interval.
+
+A change that grants more but that no request can find missing — a longer token lifetime, a new
+active signing key — must not wait for the feed: every serving process records in the store the
+cursor it has applied (``change_readers``, a heartbeat every second, see
+``Replica.report``), and the writer, once its change committed and the wake-ups went out, waits
+(:func:`await_readers`, at most a second) until every process heard from in the last
+:data:`FRESH` seconds has applied it (docs/scale.md "What the feed carries").
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +28,7 @@ import psycopg
 import redis
 
 from gatehouse.settings import Settings
+from gatehouse.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +36,26 @@ PG_CHANNEL = "gatehouse_changes"
 REDIS_CHANNEL = "gatehouse:changes"
 _WAIT = 0.25  # seconds a listener blocks before it looks at its stop flag
 _RETRY = (0.5, 1.0, 2.0, 5.0)  # reconnect back-off
+FRESH = 3.0  # seconds: a reader not heard from for longer is taken for stopped or lost
+SETTLE_TIMEOUT = 1.0  # seconds a writer waits at most for the readers
+_SETTLE_STEP = 0.005  # seconds between two looks at the readers' cursors
+
+
+def await_readers(
+    store: Store, *, timeout: float = SETTLE_TIMEOUT, except_reader: str | None = None
+) -> bool:
+    """Wait until every live serving process has applied the changes committed so far (at most
+    ``timeout`` seconds); False if one had not by then (it applies them within a second)."""
+    change_id = store.latest_change_id()
+    deadline = time.monotonic() + timeout
+    while store.readers_behind(
+        change_id=change_id, seen_since=time.time() - FRESH, except_reader=except_reader
+    ):
+        if time.monotonic() >= deadline:
+            log.warning("a server had not applied change %d after %.1fs", change_id, timeout)
+            return False
+        time.sleep(_SETTLE_STEP)
+    return True
 
 
 def postgres_dsn(database_url: str) -> str | None:

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TypeVar
 
 import orjson
@@ -30,14 +32,15 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from gatehouse.clientcache import ClientCache
+from gatehouse.coldreads import ColdRead, ColdReads
 from gatehouse.errors import TemporarilyUnavailable
 from gatehouse.masterkey import MasterKey
-from gatehouse.oauth.directory import NO_GRANTS, ApiEntry, ClientEntry
+from gatehouse.oauth.directory import NO_GRANTS, ApiEntry, ClientEntry, ColdClient
 from gatehouse.oauth.keys import Alg, PublicKey, Signer, private_key_from_der
 from gatehouse.revocations import DENY_GRACE, revoked_until
-from gatehouse.store.apis import ApiRecord, ApiStore, GrantRecord
+from gatehouse.store.apis import ApiRecord, ApiStore
 from gatehouse.store.models import AppClientRecord, Change, CorpusRole, SigningKeyRecord
-from gatehouse.store.store import CLIENTS_IMPORTED, NotFound, Store
+from gatehouse.store.store import CLIENTS_IMPORTED, Store
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ _GAP_PATIENCE = 10.0  # seconds a missing change id is waited for (PostgreSQL co
 _LOAD_GAP_WINDOW = 1000  # change ids below the load cursor checked for not-yet-committed ones
 _DENY_PRUNE_EVERY = 60.0  # seconds between sweeps of expired entries from the deny set
 _DOWN_FOR = 1.0  # seconds after a failed store read during which none is tried
+HEARTBEAT = 1.0  # seconds between reports of the applied cursor while nothing changes
+READERS_KEPT = 3600.0  # seconds a silent reader's row is kept before a starting process drops it
 RETRY_AFTER = 1  # the Retry-After of a 503 while the store is unreachable
 STORE_DOWN = "the client store is unreachable; retry shortly"
 _T = TypeVar("_T")
@@ -59,7 +64,9 @@ class KeySet:
     jwks_json: bytes
 
 
-def entry_from(record: AppClientRecord, grants: list[GrantRecord] | None = None) -> ClientEntry:
+def entry_from(
+    record: AppClientRecord, grants: Mapping[str, tuple[str, ...]] | None = None
+) -> ClientEntry:
     return ClientEntry(
         id=record.id,
         customer_id=record.customer_id,
@@ -82,7 +89,7 @@ def entry_from(record: AppClientRecord, grants: list[GrantRecord] | None = None)
         tls_client_auth_san_email=record.tls_client_auth_san_email,
         dpop_bound_access_tokens=record.dpop_bound_access_tokens,
         tls_client_certificate_bound_access_tokens=record.tls_client_certificate_bound_access_tokens,
-        grants={g.api_id: g.scopes for g in grants} if grants else NO_GRANTS,
+        grants=MappingProxyType(dict(grants)) if grants else NO_GRANTS,
     )
 
 
@@ -120,6 +127,7 @@ class Replica:
         self._lock = threading.Lock()
         self.clients = ClientCache(size=cache_size, reads_per_second=reads_per_second)
         self._entries = self.clients.entries
+        self.cold = ColdReads(self._read_cold)  # cold reads off the event loop
         self._customers: set[str] = set()
         self._keys: dict[str, KeySet] = {}
         self._apis_store = ApiStore(store.engine)
@@ -137,6 +145,8 @@ class Replica:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.reader_id: str | None = None  # this process's row in change_readers, once started
+        self._reported = (-1, 0.0)  # (applied cursor, monotonic time) last reported
 
     # -- Directory -------------------------------------------------------------------------------
 
@@ -221,11 +231,21 @@ class Replica:
         # The column holds at most 64 characters: a longer id cannot exist.
         if not 0 < len(client_id) <= 64 or "\x00" in client_id:
             return stale
+        handed = self.cold.handed()
+        if handed is not None and client_id in handed:  # read off the loop a moment ago
+            handed_read = handed[client_id]
+            if isinstance(handed_read, TemporarilyUnavailable):
+                raise TemporarilyUnavailable(STORE_DOWN, retry_after=RETRY_AFTER)
+            return handed_read
         cache = self.clients
         if stale is None and cache.is_known_unknown(client_id):
             return None
         if not cache.may_read():
             return stale
+        if handed is not None:  # deferring: the caller reads off the event loop
+            if not self.store_reachable:
+                raise TemporarilyUnavailable(STORE_DOWN, retry_after=RETRY_AFTER)
+            raise ColdClient(client_id, stale)
         with cache.flight(client_id):
             if stale is None:
                 entry = cache.get(client_id)
@@ -233,10 +253,11 @@ class Replica:
                     return entry
             applied = self._applied
             started = time.monotonic()
-            record = self._from_store(lambda: self._store.find_client(client_id=client_id))
+            # One statement: the client, its corpus roles and its grants.
+            read = self._from_store(lambda: self._store.read_client_entry(client_id=client_id))
             took = time.monotonic() - started
             cache.reads += 1
-            if record is None:
+            if read is None:
                 cache.spend(took)
                 cache.remember_unknown(client_id)
                 if stale is not None:
@@ -244,11 +265,23 @@ class Replica:
                 return None
             if stale is not None:
                 cache.spend(took)  # a failed authentication, whatever the read finds
-            entry = self._from_store(lambda: self._entry(record))
+            record, grants = read
+            entry = entry_from(record, grants)
             # A change applied meanwhile may be newer than this read: serve it, do not keep it.
             if applied == self._applied:
                 cache.put(entry, record.corpus_roles)
             return entry
+
+    def _read_cold(self, cold: ColdClient) -> ColdRead:
+        """The read a deferred request asked for (in a worker thread of :attr:`cold`), with the
+        keys of a customer made since start-up, so asking again reads nothing."""
+        try:
+            entry = self._read_client(cold.client_id, stale=cold.stale)
+            if entry is not None and entry.customer_id not in self._keys:
+                self._read_keys(entry.customer_id)
+        except TemporarilyUnavailable as error:
+            return error
+        return entry
 
     def _read_keys(self, customer_id: str) -> KeySet | None:
         """A customer made by another process since start-up: its keys, read once."""
@@ -388,12 +421,12 @@ class Replica:
 
     def _reload_client(self, app_id: str) -> None:
         # Read first, then swap: a reader must never find a changed client missing for a moment.
-        try:
-            record = self._store.get_client(app_id=app_id)
-        except NotFound:
+        read = self._store.read_client_entry(app_id=app_id)
+        if read is None:
             self.clients.forget(app_id)
             return
-        self.clients.put(self._entry(record), record.corpus_roles)
+        record, grants = read
+        self.clients.put(entry_from(record, grants), record.corpus_roles)
 
     def _usable_key_set(self, customer_id: str, records: list[SigningKeyRecord]) -> KeySet | None:
         """The key set, or None (logged) when a key cannot be unsealed: the caller keeps what it
@@ -405,10 +438,6 @@ class Replica:
                 "keys of customer %s cannot be loaded: %s", customer_id, exc.__class__.__name__
             )
             return None
-
-    def _entry(self, record: AppClientRecord) -> ClientEntry:
-        """A client as the token endpoint sees it, with its grants on registered APIs."""
-        return entry_from(record, self._apis_store.list_grants(app_id=record.id))
 
     def _build_key_set(self, records: list[SigningKeyRecord]) -> KeySet:
         signer: Signer | None = None
@@ -426,8 +455,33 @@ class Replica:
 
     # -- background refresh ----------------------------------------------------------------------
 
+    def applied_cursor(self) -> int:
+        """Every change up to this id is applied here (below a gap still awaited, not above)."""
+        gaps = self._gaps
+        return min(gaps) - 1 if gaps else self._cursor
+
+    def report(self, *, force: bool = False) -> None:
+        """Record the applied cursor in the store (``change_readers``) when it moved, and as a
+        heartbeat every :data:`HEARTBEAT` seconds: writers wait for the live processes to
+        apply their change (:func:`gatehouse.propagation.await_readers`)."""
+        reader = self.reader_id
+        if reader is None:
+            return
+        applied, now = self.applied_cursor(), time.monotonic()
+        last_applied, last_at = self._reported
+        if force or applied != last_applied or now - last_at >= HEARTBEAT:
+            self._store.report_applied(reader_id=reader, applied=applied)
+            self._reported = (applied, now)
+
     def start(self, interval: float) -> None:
-        """Poll the change feed every ``interval`` seconds in a daemon thread."""
+        """Poll the change feed every ``interval`` seconds in a daemon thread, and report what
+        was applied (registered before this returns, so before ``/readyz`` answers 200)."""
+        self.reader_id = "reader_" + secrets.token_hex(8)
+        try:
+            self._store.forget_reader(reader_id="", older_than=time.time() - READERS_KEPT)
+            self.report(force=True)
+        except (DBAPIError, SQLAlchemyTimeout):
+            log.warning("cannot record this process's feed cursor yet; the poller retries")
         self._thread = threading.Thread(
             target=self._run, args=(interval,), name="gatehouse-replica", daemon=True
         )
@@ -438,19 +492,31 @@ class Replica:
         self._wake.set()
 
     def stop(self) -> None:
+        self.cold.close()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        reader, self.reader_id = self.reader_id, None
+        if reader is not None:
+            try:  # writers stop waiting for this process at once
+                self._store.forget_reader(reader_id=reader)
+            except Exception:  # the store may be away; the row goes stale in seconds
+                log.warning("cannot remove this process's feed cursor", exc_info=True)
 
     def _run(self, interval: float) -> None:
+        next_poll = time.monotonic() + interval
         while not self._stop.is_set():
-            self._wake.wait(interval)
+            # Woken, or the poll is due; in between, only the heartbeat (a slow poll is kept).
+            woken = self._wake.wait(max(0.0, min(next_poll - time.monotonic(), HEARTBEAT)))
             self._wake.clear()
             if self._stop.is_set():
                 return
             try:
-                self.refresh()
+                if woken or time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + interval
+                    self.refresh()
+                self.report()
             except Exception:  # the database may be briefly away; keep serving from memory
                 self._mark_down()
                 log.warning("change feed poll failed; serving from memory", exc_info=True)

@@ -153,17 +153,28 @@ class Runtime:
         feed = RevocationFeedEndpoint(auth=auth, read_page=self.feed_page, refusals=refusals)
         issuer = "/customers/" + CUSTOMER
         lane = assertions.handle if assertions is not None else None
+        cold = functools.partial(self.replica.cold.answer, token)
         revoke_lane = with_assertions(revocation, assertions, threaded=True) if assertions else None
         inspect_lane = (
             with_assertions(introspection, assertions, threaded=False) if assertions else None
         )
         return EndpointTable(
             (
-                Endpoint("/oauth2/token", token.handle, with_assertion=lane, fast=True),
-                Endpoint(
-                    "/oauth/token", token.handle, json_allowed=True, with_assertion=lane, fast=True
+                *(
+                    Endpoint(
+                        path,
+                        token.handle,
+                        json_allowed=json_allowed,
+                        with_assertion=lane,
+                        fast=True,
+                        deferred=cold,
+                    )
+                    for path, json_allowed in (
+                        ("/oauth2/token", False),
+                        ("/oauth/token", True),
+                        (issuer + "/oauth2/token", False),
+                    )
                 ),
-                Endpoint(issuer + "/oauth2/token", token.handle, with_assertion=lane, fast=True),
                 *(
                     Endpoint(path, revocation.handle, threaded=True, with_assertion=revoke_lane)
                     for path in ("/oauth2/revoke", issuer + "/oauth2/revoke")

@@ -25,6 +25,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from gatehouse.peers import CLIENT_CERT
 
 log = logging.getLogger(__name__)
+# RFC 8446 §4.6.1: TLS 1.3 session tickets sent after each full handshake: none. OpenSSL sends
+# 2 by default, and a ticket of a connection with a client certificate carries the certificate,
+# which OpenSSL 3.0 serializes slowly (~0.3 ms of server CPU per ticket); resuming with one
+# saves little (it parses the certificate back), and would let a certificate removed from the
+# trust store resume a session made before (bench/README.md, "Sender-constrained tokens").
+SESSION_TICKETS = 0
 
 
 class TLSPeer:
@@ -59,6 +65,7 @@ class _Listener:
     use (the same until a registered certificate is removed)."""
 
     def __init__(self, listening: ssl.SSLContext, fresh: Callable[[], ssl.SSLContext]) -> None:
+        listening.num_tickets = SESSION_TICKETS
         self.listening = listening
         self.fresh = fresh
         self.current = listening
@@ -76,6 +83,7 @@ class _Listener:
             # it takes the next handshakes (the SNI callback runs before the client's
             # certificate is asked for, and may switch the connection's context).
             context = self.fresh()
+            context.num_tickets = SESSION_TICKETS
             _trust(context, registered)
             self.current = context
             self.listening.sni_callback = self._pick

@@ -14,7 +14,7 @@ import jwt
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
@@ -61,29 +61,31 @@ def test_a_0001_database_migrated_issues_the_same_tokens(database_url: str, tmp_
                 remove_after=None,
             )
         )
-        conn.execute(
-            insert(t.app_clients).values(
-                id="app_legacy0000000001",
-                customer_id="legacy",
-                type="client_credentials",
-                name="old",
-                description="",
-                client_id=client_id,
-                secret_hash=hash_secret(secret, key=master_key.secret_hmac_key),
-                secret_sealed=None,
-                previous_secret_hash=None,
-                previous_secret_expires_at=None,
-                api_roles='["corpus_developer","viewer"]',
-                corpus_roles="[]",
-                enabled=True,
-                token_lifetime_seconds=900,
-                token_quota_per_hour=None,
-                tokens_revoked_before=None,
-                created_at=now,
-                updated_at=now,
-                last_used_at=None,
-            )
+        legacy_client = dict(
+            id="app_legacy0000000001",
+            customer_id="legacy",
+            type="client_credentials",
+            name="old",
+            description="",
+            client_id=client_id,
+            secret_hash=hash_secret(secret, key=master_key.secret_hmac_key),
+            secret_sealed=None,
+            previous_secret_hash=None,
+            previous_secret_expires_at=None,
+            api_roles='["corpus_developer","viewer"]',
+            corpus_roles="[]",
+            enabled=True,
+            token_lifetime_seconds=900,
+            token_quota_per_hour=None,
+            tokens_revoked_before=None,
+            created_at=now,
+            updated_at=now,
+            last_used_at=None,
         )
+        # The 0001 row as that code wrote it: corpus_roles was a JSON column until 0010.
+        columns = ", ".join(legacy_client)
+        marks = ", ".join(f":{name}" for name in legacy_client)
+        conn.execute(text(f"INSERT INTO app_clients ({columns}) VALUES ({marks})"), legacy_client)  # noqa: S608
     engine.dispose()
 
     runtime = Runtime.open(settings)  # migrates to the newest schema

@@ -89,18 +89,24 @@ def asgi_lane(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Lane]:
     yield from in_process_lane(tmp_path, migrated_sqlite)
 
 
-@pytest.fixture(scope="session")
-def sender_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A real server process with customer ``acme`` and one owner client made by the CLI."""
-    server = start_server(tmp_path_factory.mktemp("sender"), seed_demo=False)
+def acme_server(data_dir: Path, name: str, *, nonce: bool = False) -> Iterator[LiveServer]:
+    """A real server process with customer ``acme`` and one owner client ``name`` made by the
+    CLI (in ``server.demo``), stopped afterwards; ``nonce``: GATEHOUSE_DPOP_NONCE."""
+    flag = "true" if nonce else "false"
+    server = start_server(data_dir, seed_demo=False, GATEHOUSE_DPOP_NONCE=flag)
     try:
         server.cli("customers", "create", "acme", "--name", "Acme")
         server.demo = server.cli(
-            "clients", "create", "--customer", "acme", "--name", "dpop", "--role", "owner"
+            "clients", "create", "--customer", "acme", "--name", name, "--role", "owner"
         )
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def sender_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    yield from acme_server(tmp_path_factory.mktemp("sender"), "dpop")
 
 
 @pytest.fixture

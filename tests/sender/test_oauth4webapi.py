@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.factories import LiveServer, claims_of, start_server
+from tests.factories import LiveServer, claims_of
+from tests.sender.conftest import acme_server
 
 JS = Path(__file__).parent / "js"
 
@@ -42,18 +43,7 @@ def js_server(
     reason = _node_reason()
     if reason is not None:
         pytest.skip(reason)
-    nonce = "true" if request.param else "false"
-    server = start_server(
-        tmp_path_factory.mktemp("oauth4webapi"), seed_demo=False, GATEHOUSE_DPOP_NONCE=nonce
-    )
-    try:
-        server.cli("customers", "create", "acme", "--name", "Acme")
-        server.demo = server.cli(
-            "clients", "create", "--customer", "acme", "--name", "js", "--role", "owner"
-        )
-        yield server
-    finally:
-        server.stop()
+    yield from acme_server(tmp_path_factory.mktemp("oauth4webapi"), "js", nonce=request.param)
 
 
 def run_oauth4webapi(server: LiveServer) -> dict[str, Any]:

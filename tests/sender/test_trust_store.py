@@ -7,7 +7,7 @@ import ssl
 import threading
 from pathlib import Path
 
-from gatehouse.tls import TrustStore
+from gatehouse.tls import SESSION_TICKETS, TrustStore
 from tests.sender.certs import self_signed
 
 
@@ -28,6 +28,7 @@ def test_sync_only_wakes_the_reader_thread(tmp_path: Path) -> None:
         assert readers == [threading.current_thread().name]  # start-up reads at once
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         trust.attach(context, lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
+        assert context.num_tickets == SESSION_TICKETS  # one TLS 1.3 ticket per handshake
         read.clear()
         trust.sync()  # nothing moved: no read
         version[0] = 2

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from gatehouse.appclients import Actor
 from gatehouse.masterkey import MasterKey
+from gatehouse.services import app_clients
+from gatehouse.services.notify import UNHEARD, Notifier
 from gatehouse.store.engine import create_store_engine, migrate
-from gatehouse.store.models import AuditEvent
+from gatehouse.store.models import AppClientRecord, AuditEvent
 from gatehouse.store.store import Store
+from tests.factories import TEST_ACTOR
 
 
 class Counting:
@@ -76,3 +80,26 @@ def broken_store(tmp_path: Path) -> Iterator[Store]:
         yield Store(engine)
     finally:
         engine.dispose()
+
+
+def make_client(
+    store: Store,
+    master_key: MasterKey,
+    *,
+    name: str = "reader",
+    roles: tuple[str, ...] = ("viewer",),
+    actor: Actor = TEST_ACTOR,
+    notify: Notifier = UNHEARD,
+) -> AppClientRecord:
+    """A new client of customer ``acme`` (its secret is kept, for the tests that rotate it)."""
+    record, _secret = app_clients.create_client(
+        store,
+        master_key,
+        customer_id="acme",
+        name=name,
+        api_roles=roles,
+        keep_secret=True,
+        actor=actor,
+        notify=notify,
+    )
+    return record

@@ -10,14 +10,12 @@ from gatehouse.appclients import Actor
 from gatehouse.errors import ApiError, InvalidInput
 from gatehouse.masterkey import MasterKey
 from gatehouse.services import apis as api_service
-from gatehouse.services import app_clients
 from gatehouse.services.apis import ApiChanges
-from gatehouse.services.notify import UNHEARD
 from gatehouse.store.apis import ApiRecord, ApiScope
 from gatehouse.store.models import AppClientRecord
 from gatehouse.store.store import Conflict, NotFound, Store
 from tests.factories import TEST_ACTOR
-from tests.services.conftest import Counting, actions, audit_of
+from tests.services.conftest import Counting, actions, audit_of, make_client
 
 BUILTIN = "https://gatehouse.example/v2"
 
@@ -40,17 +38,7 @@ def _api(ctx: Apis, notifier: Counting) -> ApiRecord:
 
 
 def _client(store: Store, master_key: MasterKey) -> AppClientRecord:
-    record, _ = app_clients.create_client(
-        store,
-        master_key,
-        customer_id="acme",
-        name="caller",
-        api_roles=["viewer"],
-        keep_secret=False,
-        actor=TEST_ACTOR,
-        notify=UNHEARD,
-    )
-    return record
+    return make_client(store, master_key, name="caller")
 
 
 def test_create_writes_the_api_with_its_audit_row_and_notifies_once(
@@ -246,16 +234,7 @@ def test_only_an_owner_changes_the_grants_of_an_owner_client(
     api = _api(ctx, notifier)
     owner = Actor(name="owner", source="test", roles=frozenset({"owner"}))
     admin = Actor(name="admin", source="test", roles=frozenset({"administrator"}))
-    client, _ = app_clients.create_client(
-        ctx.store,
-        master_key,
-        customer_id="acme",
-        name="root",
-        api_roles=["owner"],
-        keep_secret=False,
-        actor=owner,
-        notify=UNHEARD,
-    )
+    client = make_client(ctx.store, master_key, name="root", roles=("owner",), actor=owner)
     with pytest.raises(ApiError):
         api_service.put_grant(
             ctx, client=client, api=api, scopes=["read"], actor=admin, notify=notifier

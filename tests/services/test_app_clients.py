@@ -13,25 +13,14 @@ from gatehouse.masterkey import MasterKey
 from gatehouse.oauth.secrets import hash_secret
 from gatehouse.services import app_clients
 from gatehouse.services.app_clients import ClientChanges
-from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import AppClientRecord, CorpusRole
 from gatehouse.store.store import NotFound, Store
 from tests.factories import TEST_ACTOR
-from tests.services.conftest import Counting, actions, audit_of
+from tests.services.conftest import Counting, actions, audit_of, make_client
 
 
 def _create(store: Store, master_key: MasterKey, notifier: Counting) -> AppClientRecord:
-    record, _secret = app_clients.create_client(
-        store,
-        master_key,
-        customer_id="acme",
-        name="reader",
-        api_roles=["viewer"],
-        keep_secret=True,
-        actor=TEST_ACTOR,
-        notify=notifier,
-    )
-    return record
+    return make_client(store, master_key, notify=notifier)
 
 
 def test_create_writes_the_client_with_its_audit_row_and_notifies_once(
@@ -342,17 +331,7 @@ OWNER = Actor(name="owner", source="test", roles=frozenset({"owner"}))
 
 
 def _owner_client(store: Store, master_key: MasterKey) -> AppClientRecord:
-    record, _ = app_clients.create_client(
-        store,
-        master_key,
-        customer_id="acme",
-        name="root",
-        api_roles=["owner"],
-        keep_secret=False,
-        actor=OWNER,
-        notify=UNHEARD,
-    )
-    return record
+    return make_client(store, master_key, name="root", roles=("owner",), actor=OWNER)
 
 
 def test_only_an_owner_grants_owner(

@@ -11,15 +11,13 @@ from gatehouse.appclients import Actor
 from gatehouse.errors import ApiError, InvalidInput
 from gatehouse.federation import MAX_PER_CLIENT
 from gatehouse.masterkey import MasterKey
-from gatehouse.services import app_clients
 from gatehouse.services import federated_credentials as service
 from gatehouse.services.federated_credentials import CredentialChanges
-from gatehouse.services.notify import UNHEARD
 from gatehouse.store import federated
 from gatehouse.store.models import AppClientRecord, FederatedCredentialRecord
 from gatehouse.store.store import NotFound, Store
 from tests.factories import TEST_ACTOR
-from tests.services.conftest import Counting, actions, audit_of
+from tests.services.conftest import Counting, actions, audit_of, make_client
 
 FIELDS = {
     "name": "k8s",
@@ -31,16 +29,7 @@ FIELDS = {
 
 @pytest.fixture
 def client(store: Store, master_key: MasterKey) -> AppClientRecord:
-    record, _ = app_clients.create_client(
-        store,
-        master_key,
-        customer_id="acme",
-        name="workload",
-        keep_secret=False,
-        actor=TEST_ACTOR,
-        notify=UNHEARD,
-    )
-    return record
+    return make_client(store, master_key, name="workload", roles=())
 
 
 def _add(store: Store, client: AppClientRecord, notifier: Counting) -> FederatedCredentialRecord:
@@ -194,16 +183,7 @@ def test_only_an_owner_changes_the_credentials_of_an_owner_client(
 ) -> None:
     owner = Actor(name="owner", source="test", roles=frozenset({"owner"}))
     admin = Actor(name="admin", source="test", roles=frozenset({"administrator"}))
-    root, _ = app_clients.create_client(
-        store,
-        master_key,
-        customer_id="acme",
-        name="root",
-        api_roles=["owner"],
-        keep_secret=False,
-        actor=owner,
-        notify=UNHEARD,
-    )
+    root = make_client(store, master_key, name="root", roles=("owner",), actor=owner)
     credential = _add(store, root, notifier)  # TEST_ACTOR: an operator
 
     def refused(act: Callable[[], object]) -> None:

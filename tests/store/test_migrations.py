@@ -15,9 +15,11 @@ from gatehouse.store.store import Store
 TABLES = {
     "alembic_version",
     "api_grants",
+    "app_client_corpus_roles",
     "apis",
     "app_clients",
     "audit_events",
+    "change_readers",
     "changes",
     "client_registrations",
     "console_results",

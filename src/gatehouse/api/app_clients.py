@@ -77,7 +77,8 @@ def _position(page_key: str | None) -> tuple[float, str] | None:
 router = APIRouter(prefix="/v2/app_clients", tags=["App clients"], responses=AUTH_RESPONSES)
 
 
-def _load(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
+def load_client(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
+    """The caller's client ``app_id`` for an owner or administrator (404 if not theirs)."""
     permissions.require_client_manager(principal)
     try:
         return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
@@ -89,7 +90,7 @@ def _change_client(
     ctx: ApiContext, principal: Principal, app_id: str, action: Callable[[], T]
 ) -> T:
     """Load the client, check the caller may change it, and act (the service notifies)."""
-    current = _load(ctx, principal, app_id)
+    current = load_client(ctx, principal, app_id)
     permissions.require_may_change_client(principal, current.api_roles)
     try:
         return action()
@@ -194,7 +195,7 @@ def get_app_client(
     ctx: ApiContext = Depends(api_context),
 ) -> Response:
     """One client; ``client_secret`` when the caller may copy it (else null)."""
-    record = _load(ctx, principal, app_client_id)
+    record = load_client(ctx, principal, app_client_id)
     secret = None
     if permissions.may_copy_secret(principal, record.api_roles):
         secret = appclients.reveal_secret(ctx.runtime.master_key, record)
@@ -218,7 +219,7 @@ def update_app_client(
     principal: Principal = Depends(request_principal),
     ctx: ApiContext = Depends(api_context),
 ) -> Response:
-    current = _load(ctx, principal, app_client_id)
+    current = load_client(ctx, principal, app_client_id)
     permissions.require_may_change_client(principal, current.api_roles)
     api_roles = None
     if body.api_roles is not None:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from gatehouse import federation
 from gatehouse.api import permissions
+from gatehouse.api.app_clients import load_client
 from gatehouse.api.bearer import Principal
 from gatehouse.api.context import (
     ApiContext,
@@ -107,16 +108,8 @@ router = APIRouter(
 )
 
 
-def _load(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
-    permissions.require_client_manager(principal)
-    try:
-        return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
-    except NotFound:
-        raise not_found("app client", app_id) from None
-
-
 def _load_changeable(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
-    record = _load(ctx, principal, app_id)
+    record = load_client(ctx, principal, app_id)
     permissions.require_may_change_client(principal, record.api_roles)
     return record
 
@@ -129,7 +122,7 @@ def list_credentials(
     principal: Principal = Depends(request_principal),
     ctx: ApiContext = Depends(api_context),
 ) -> Response:
-    record = _load(ctx, principal, app_client_id)
+    record = load_client(ctx, principal, app_client_id)
     records = federated.list_credentials(ctx.runtime.store, app_id=record.id)
     return json_response({"federated_credentials": [federation.view(r) for r in records]})
 
@@ -176,7 +169,7 @@ async def try_token(
 ) -> Response:
     """Which credential the outside token matches, and why the others do not."""
     runtime = ctx.runtime
-    record = await run_in_threadpool(_load, ctx, principal, app_client_id)
+    record = await run_in_threadpool(load_client, ctx, principal, app_client_id)
     records = await run_in_threadpool(federated.list_credentials, runtime.store, app_id=record.id)
     assert runtime.assertions is not None
     audience = runtime.settings.issuer(record.customer_id)
@@ -202,7 +195,7 @@ def get_credential(
     principal: Principal = Depends(request_principal),
     ctx: ApiContext = Depends(api_context),
 ) -> Response:
-    record = _load(ctx, principal, app_client_id)
+    record = load_client(ctx, principal, app_client_id)
     try:
         credential = federated.get_credential(
             ctx.runtime.store,

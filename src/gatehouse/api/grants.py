@@ -16,6 +16,7 @@ from gatehouse import apis
 from gatehouse.api import permissions
 from gatehouse.api.api_schemas import Grant, GrantPut, ListGrantsResponse
 from gatehouse.api.apis import apis_of, load_api
+from gatehouse.api.app_clients import load_client
 from gatehouse.api.bearer import Principal
 from gatehouse.api.context import (
     ApiContext,
@@ -28,20 +29,11 @@ from gatehouse.api.corpora import AUTH_RESPONSES
 from gatehouse.api.errors import not_found
 from gatehouse.api.schemas import NotFoundBody
 from gatehouse.services import apis as api_service
-from gatehouse.store.models import AppClientRecord
 from gatehouse.store.store import NotFound
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": NotFoundBody, "description": "No such app client or API"}
 }
-
-
-def _client(ctx: ApiContext, principal: Principal, app_id: str) -> AppClientRecord:
-    permissions.require_client_manager(principal)
-    try:
-        return ctx.runtime.store.get_client(app_id=app_id, customer_id=principal.customer_id)
-    except NotFound:
-        raise not_found("app client", app_id) from None
 
 
 router = APIRouter(
@@ -58,7 +50,7 @@ def list_grants(
     ctx: ApiContext = Depends(api_context),
 ) -> Response:
     """Which scopes of which API the client may get; the built-in API (its roles) first."""
-    client = _client(ctx, principal, app_client_id)
+    client = load_client(ctx, principal, app_client_id)
     return json_response({"grants": apis.grant_views(apis_of(ctx), client)})
 
 
@@ -71,7 +63,7 @@ def put_grant(
     ctx: ApiContext = Depends(api_context),
 ) -> Response:
     """Create or replace the client's grant on one API."""
-    client = _client(ctx, principal, app_client_id)
+    client = load_client(ctx, principal, app_client_id)
     api = load_api(ctx, principal, api_id)
     permissions.require_may_change_client(principal, client.api_roles)
     if api.builtin:
@@ -102,7 +94,7 @@ def delete_grant(
     ctx: ApiContext = Depends(api_context),
 ) -> Response:
     """Remove the client's grant on one API; its tokens for it stop working."""
-    client = _client(ctx, principal, app_client_id)
+    client = load_client(ctx, principal, app_client_id)
     api = load_api(ctx, principal, api_id)
     permissions.require_may_change_client(principal, client.api_roles)
     try:

@@ -40,6 +40,7 @@ from gatehouse.services import app_clients
 from gatehouse.services.app_clients import ClientChanges
 from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import KEEP
+from gatehouse.propagation import await_readers
 from gatehouse.store.registrations import RegistrationStore
 from gatehouse.store.store import NotFound
 
@@ -220,6 +221,8 @@ def clients_update(
         )
     except InvalidInput as exc:
         fail(str(exc), 2)
+    # A longer lifetime is in force on every server from its next request (docs/scale.md).
+    await_readers(ctx.store)
     view = client_view(record)
     emit(as_json, view, key_values(view))
 

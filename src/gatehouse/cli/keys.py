@@ -20,6 +20,7 @@ from gatehouse.cli.common import (
     print_table,
     require_customer,
 )
+from gatehouse.propagation import await_readers
 from gatehouse.services.notify import UNHEARD
 from gatehouse.services.signing_keys import rotate_signing_key
 
@@ -75,6 +76,7 @@ def keys_rotate(
         notifier=UNHEARD,
     )
     if now:
+        await_readers(ctx.store)  # every server signs with the new key from its next request
         emit(as_json, _keys_document(ctx, customer), f"active_kid: {rotation.kid}")
         return
     document = {

@@ -18,8 +18,10 @@ from gatehouse.console.pages import ConsoleRequest, Done, Handler, Pages
 from gatehouse.console.render import field
 from gatehouse.errors import InvalidInput
 from gatehouse.services.console_users import (
+    NotAllowed,
     create_user,
     delete_user,
+    may_manage,
     reset_password,
     set_user_role,
 )
@@ -53,20 +55,11 @@ CONFIRM = {
 }
 
 
-class NotAllowed(Exception):
-    """The signed-in user may not do this to that user."""
-
-
 def user_routes(pages: Pages) -> list[BaseRoute]:
     runtime, store = pages.runtime, pages.runtime.store
 
     def is_owner(page: ConsoleRequest) -> bool:
         return page.principal.user.role == "owner"
-
-    def may_manage(page: ConsoleRequest, user: ConsoleUser) -> bool:
-        if user.id == page.principal.user.id:
-            return False  # not oneself: another owner (or the command line) does that
-        return is_owner(page) or user.role != "owner"
 
     def load(page: ConsoleRequest) -> ConsoleUser:
         user = get_user(store, user_id=page.path_param("user_id"))
@@ -76,8 +69,8 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
 
     def managed(page: ConsoleRequest) -> ConsoleUser:
         user = load(page)
-        if not may_manage(page, user):
-            raise NotAllowed(user.email)
+        if not may_manage(page.principal.user, user):
+            raise NotAllowed("self" if user.id == page.principal.user.id else "owners_only")
         return user
 
     def refuse(page: ConsoleRequest, message: str, status: int = 403) -> Response:
@@ -96,7 +89,7 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
             principal=page.principal,
             status=400 if errors else 200,
             active="users",
-            users=[{"user": u, "can_manage": may_manage(page, u)} for u in users],
+            users=[{"user": u, "can_manage": may_manage(page.principal.user, u)} for u in users],
             owners=sum(1 for u in users if u.role == "owner"),
             roles=[
                 {"name": r, "help": ROLE_HELP[r], "allowed": r != "owner" or is_owner(page)}
@@ -114,27 +107,27 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
     def add(page: ConsoleRequest) -> Done | Response:
         values = {"email": field(page.form, "email").strip(), "role": field(page.form, "role")}
         errors: dict[str, str] = {}
-        if values["role"] == "owner" and not is_owner(page):
-            errors["role"] = "Only an owner may add an owner."
         password = generate_password()
-        if not errors:
-            try:
-                user_id = create_user(
-                    store,
-                    customer_id=page.customer_id,
-                    email=values["email"],
-                    role=values["role"],
-                    password=password,
-                    actor=page.actor.name,
-                )
-            except InvalidInput as exc:
-                errors = {
-                    "email": "Enter an email address." if "email" in exc.field_errors else "",
-                    "role": "Choose a role." if "role" in exc.field_errors else "",
-                }
-                errors = {k: v for k, v in errors.items() if v}
-            except Conflict:
-                errors["email"] = "A console user with this email exists already."
+        try:
+            user_id = create_user(
+                store,
+                customer_id=page.customer_id,
+                email=values["email"],
+                role=values["role"],
+                password=password,
+                actor=page.actor.name,
+                by=page.principal.user,
+            )
+        except NotAllowed:
+            errors["role"] = "Only an owner may add an owner."
+        except InvalidInput as exc:
+            errors = {
+                "email": "Enter an email address." if "email" in exc.field_errors else "",
+                "role": "Choose a role." if "role" in exc.field_errors else "",
+            }
+            errors = {k: v for k, v in errors.items() if v}
+        except Conflict:
+            errors["email"] = "A console user with this email exists already."
         if errors:
             return list_page(page, values=values, errors=errors)
         email = values["email"].lower()
@@ -165,19 +158,18 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
         )
 
     def change_role(page: ConsoleRequest) -> Done | Response:
-        if not is_owner(page):
-            return refuse(page, "Only an owner may change the role of a console user.")
         try:
-            user = managed(page)
-            role = field(page.form, "role")
             user = set_user_role(
                 store,
                 customer_id=page.customer_id,
-                user_id=user.id,
-                role=role,
+                user_id=page.path_param("user_id"),
+                role=field(page.form, "role"),
                 actor=page.actor.name,
+                by=page.principal.user,
             )
-        except NotAllowed:
+        except NotAllowed as exc:
+            if exc.reason == "owners_only":
+                return refuse(page, "Only an owner may change the role of a console user.")
             return refuse(page, "You cannot change your own role here; ask another owner.")
         except InvalidInput:
             return refuse(page, "Choose the role owner or administrator.", 400)
@@ -190,18 +182,18 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
         return Done(location=BASE, notice=f"Changed the role of {user.email} to {user.role}.")
 
     def reset(page: ConsoleRequest) -> Done | Response:
-        try:
-            user = managed(page)
-        except NotAllowed:
-            return refuse(page, not_allowed_message(page))
         password = generate_password()
-        reset_password(
-            store,
-            customer_id=page.customer_id,
-            user_id=user.id,
-            password=password,
-            actor=page.actor.name,
-        )
+        try:
+            user = reset_password(
+                store,
+                customer_id=page.customer_id,
+                user_id=page.path_param("user_id"),
+                password=password,
+                actor=page.actor.name,
+                by=page.principal.user,
+            )
+        except NotAllowed as exc:
+            return refuse(page, not_allowed_message(exc))
         return Done(
             location=f"{BASE}/{user.id}/password",
             notice=f"Reset the password of {user.email}.",
@@ -210,18 +202,23 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
 
     def remove(page: ConsoleRequest) -> Done | Response:
         try:
-            user = managed(page)
-            delete_user(store, customer_id=page.customer_id, user_id=user.id, actor=page.actor.name)
-        except NotAllowed:
-            return refuse(page, not_allowed_message(page))
+            user = delete_user(
+                store,
+                customer_id=page.customer_id,
+                user_id=page.path_param("user_id"),
+                actor=page.actor.name,
+                by=page.principal.user,
+            )
+        except NotAllowed as exc:
+            return refuse(page, not_allowed_message(exc))
         except LastOwner as exc:
             return refuse(
                 page, f"{exc} is the last owner of this account and cannot be removed.", 409
             )
         return Done(location=BASE, notice=f"Removed {user.email}. Their sessions have ended.")
 
-    def not_allowed_message(page: ConsoleRequest) -> str:
-        if load(page).id == page.principal.user.id:
+    def not_allowed_message(exc: NotAllowed) -> str:
+        if exc.reason == "self":
             return "You cannot do this to your own account here; ask another owner."
         return "Only an owner may reset the password of, or remove, an owner."
 
@@ -229,8 +226,8 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
         def show(page: ConsoleRequest) -> Response:
             try:
                 user = managed(page)
-            except NotAllowed:
-                return refuse(page, not_allowed_message(page))
+            except NotAllowed as exc:
+                return refuse(page, not_allowed_message(exc))
             texts = CONFIRM[action]
             return pages.renderer.page(
                 page.request,

@@ -48,6 +48,17 @@ class ClientEntry:
 NO_GRANTS: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
 
+class ColdClient(Exception):
+    """Raised by a directory that is *deferring* (docs/scale.md "Cold clients off the event
+    loop"): answering needs a store read, which the caller makes elsewhere (a worker thread)
+    and then asks again. ``stale`` is what memory holds when the read is a recheck."""
+
+    def __init__(self, client_id: str, stale: ClientEntry | None) -> None:
+        super().__init__(client_id)
+        self.client_id = client_id
+        self.stale = stale
+
+
 @dataclass(frozen=True, slots=True)
 class ApiEntry:
     """A registered API (resource server) of a customer, as the token endpoint sees it."""
@@ -67,7 +78,8 @@ class Directory(Protocol):
     :class:`gatehouse.errors.TemporarilyUnavailable` when the answer is not in memory and the
     store cannot be reached. ``recheck_client`` reads a client again after what memory holds
     (``stale``) failed to authenticate a request or lacked a requested role; within its read
-    budget, else it returns ``stale``.
+    budget, else it returns ``stale``. While the caller has asked it to defer store reads,
+    either may raise :class:`ColdClient` instead of reading.
     """
 
     def find_client(self, client_id: str) -> ClientEntry | None: ...

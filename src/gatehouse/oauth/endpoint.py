@@ -24,11 +24,12 @@ from gatehouse.errors import (
     InvalidTarget,
     OAuthError,
     ServerError,
+    TemporarilyUnavailable,
     UnsupportedGrantType,
 )
 from gatehouse.oauth.bruteforce import BruteForceGuard
 from gatehouse.oauth.client_auth import ClientAuthenticator
-from gatehouse.oauth.directory import ClientEntry, Directory
+from gatehouse.oauth.directory import ClientEntry, ColdClient, Directory
 from gatehouse.oauth.dpop import TokenDPoP
 from gatehouse.oauth.exchange import ACCESS_TOKEN_TYPE, TokenExchange
 from gatehouse.oauth.exchange import GRANT_TYPE as TOKEN_EXCHANGE
@@ -49,6 +50,20 @@ log = logging.getLogger("gatehouse.token")
 TOKEN_HEADERS = (JSON, *NO_STORE)
 
 IssuedHook = Callable[[ClientEntry, IssuedToken, str], None]
+
+
+@dataclass(slots=True)
+class Parked(Response):
+    """The answer to a request whose client must first be read from the store, while the
+    directory defers such reads (docs/scale.md "Cold clients off the event loop"): the caller
+    reads ``cold`` off the event loop and asks again. Rendered as it is, it is a 503
+    ``temporarily_unavailable``, never a 500."""
+
+    cold: ColdClient
+
+
+_PARKED = TemporarilyUnavailable("the client is being read; retry shortly")
+_PARKED_HEADERS = (("content-type", "application/json"), *_PARKED.headers())
 
 
 @dataclass
@@ -93,6 +108,8 @@ class TokenEndpoint:
             return self._check(request)
         except OAuthError as error:
             return self._refuse(error, request.client_addr)
+        except ColdClient as cold:
+            return Parked(503, _PARKED_HEADERS, _PARKED.body(), cold)
         except Exception:  # anything unexpected renders as a generic server_error
             log.exception("token request failed")
             return render_error(ServerError("the server could not issue a token"))

@@ -55,6 +55,8 @@ class EndpointASGI:
         request.query = scope.get("query_string", b"").decode("latin-1")
         if endpoint.with_assertion is not None and may_carry_assertion(body):
             response = await endpoint.with_assertion(request)  # docs/secretless.md
+        elif endpoint.deferred is not None:
+            response = await endpoint.deferred(request)
         elif endpoint.threaded:
             response = await run_in_threadpool(endpoint.handle, request)
         else:

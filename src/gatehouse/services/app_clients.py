@@ -181,7 +181,7 @@ def update_client(
 ) -> AppClientRecord:
     """Apply validated ``changes``; disabling also revokes the tokens issued so far.
     ``NotFound`` when the client is not the customer's."""
-    _authorize(store, customer_id, app_id, actor)
+    authorize(store, customer_id, app_id, actor)
     if changes.api_roles is not None:
         actor.require_may_grant(changes.api_roles)
     columns = _columns(store, customer_id, app_id, changes, allow_insecure_urls)
@@ -220,7 +220,7 @@ def set_corpus_roles(
     )
 
 
-def _authorize(store: Store, customer_id: str, app_id: str, actor: Actor) -> None:
+def authorize(store: Store, customer_id: str, app_id: str, actor: Actor) -> None:
     """The actor may change this client (an actor with roles: one more read of the client)."""
     if actor.roles is not None:
         actor.require_may_change(store.get_client(app_id=app_id, customer_id=customer_id).api_roles)
@@ -365,7 +365,7 @@ def revoke_tokens(
     store: Store, *, customer_id: str, app_id: str, actor: Actor, notify: Notifier
 ) -> AppClientRecord:
     """Every token issued to the client before now is rejected from now on."""
-    _authorize(store, customer_id, app_id, actor)
+    authorize(store, customer_id, app_id, actor)
     record = store.update_client(
         customer_id=customer_id,
         app_id=app_id,

@@ -7,14 +7,12 @@ away, so a corpus created later under the same key inherits no grants.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from gatehouse.appclients import Actor
-from gatehouse.services import app_clients
-from gatehouse.services.notify import Gathered, Notifier
+from gatehouse.services.notify import Notifier
 from gatehouse.store.corpora import CorpusRecord, CorpusStore
-from gatehouse.store.models import CorpusRole
+from gatehouse.store.models import AuditEvent
 from gatehouse.store.store import NotFound, Store
 
 
@@ -41,15 +39,10 @@ def create_corpus(
         customer_id=customer_id, key=key, name=name or key, description=description
     )
     _audit(store, actor, customer_id, "corpus.create", record.key, id=record.public_id)
-    if owner_app_id is not None:
-        _grant_owner(
-            store,
-            customer_id=customer_id,
-            app_id=owner_app_id,
-            key=key,
-            actor=actor,
-            notify=notify,
-        )
+    if owner_app_id is not None and _grant_owner(
+        store, customer_id=customer_id, app_id=owner_app_id, key=key, actor=actor
+    ):
+        notify.changed()
     return record
 
 
@@ -78,46 +71,31 @@ def delete_corpus(
 ) -> None:
     """Delete a corpus (``NotFound`` if there is none) and every client's roles on it."""
     corpora.delete_corpus(customer_id=customer_id, key=key)
-    _drop_roles(store, customer_id=customer_id, key=key, actor=actor, notify=notify)
+    if _drop_roles(store, customer_id=customer_id, key=key, actor=actor):
+        notify.changed()
     _audit(store, actor, customer_id, "corpus.delete", key)
 
 
-def _grant_owner(
-    store: Store, *, customer_id: str, app_id: str, key: str, actor: Actor, notify: Notifier
-) -> None:
+def _grant_owner(store: Store, *, customer_id: str, app_id: str, key: str, actor: Actor) -> bool:
+    """One row written (docs/scale.md "Corpus roles"), whatever the client holds already; the
+    creator owns its corpus whatever the account roles of the actor. False: no such client."""
+    granted = {"corpus_key": key, "role": "owner"}
+    event = _role_event(actor, customer_id, app_id, granted=granted)
     try:
-        record = store.get_client(app_id=app_id, customer_id=customer_id)
+        store.grant_corpus_role(customer_id=customer_id, app_id=app_id, audit=event, **granted)
     except NotFound:
-        return
-    roles = (*record.corpus_roles, CorpusRole(corpus_key=key, role="owner"))
-    # The creator owns its corpus: a corpus role, whatever the account roles of the actor.
-    app_clients.set_corpus_roles(
-        store,
-        customer_id=customer_id,
-        app_id=app_id,
-        roles=roles,
-        actor=replace(actor, roles=None),
-        notify=notify,
-    )
+        return False
+    return True
 
 
-def _drop_roles(
-    store: Store, *, customer_id: str, key: str, actor: Actor, notify: Notifier
-) -> None:
-    """Take every client's roles on ``key`` away; one notice for them all."""
-    gathered = Gathered()
-    # The roles go with the corpus, whoever deletes it: no change of a client the actor must be
-    # allowed to make.
-    actor = replace(actor, roles=None)
-    for record in store.list_clients(customer_id=customer_id):
-        kept = tuple(r for r in record.corpus_roles if r.corpus_key != key)
-        if len(kept) != len(record.corpus_roles):
-            app_clients.set_corpus_roles(
-                store,
-                customer_id=customer_id,
-                app_id=record.id,
-                roles=kept,
-                actor=actor,
-                notify=gathered,
-            )
-    gathered.flush(notify)
+def _drop_roles(store: Store, *, customer_id: str, key: str, actor: Actor) -> bool:
+    """Take every client's roles on ``key`` away, whoever deletes the corpus; True if any."""
+
+    def event(app_id: str) -> AuditEvent:
+        return _role_event(actor, customer_id, app_id, dropped_corpus_key=key)
+
+    return bool(store.drop_corpus_roles(customer_id=customer_id, corpus_key=key, audit=event))
+
+
+def _role_event(actor: Actor, customer_id: str, app_id: str, **detail: Any) -> AuditEvent:
+    return actor.event(customer_id, "app_client.update", app_id, fields=["corpus_roles"], **detail)

@@ -17,6 +17,7 @@ from typing import Any
 from gatehouse.appclients import Actor
 from gatehouse.errors import InvalidInput
 from gatehouse.federation import MAX_PER_CLIENT, validate, view
+from gatehouse.services.app_clients import authorize
 from gatehouse.services.notify import Notifier
 from gatehouse.store import federated
 from gatehouse.store.models import AuditEvent, FederatedCredentialRecord
@@ -48,11 +49,6 @@ def _event(actor: Actor, record: FederatedCredentialRecord, action: str) -> Audi
         issuer=record.issuer,
         subject=record.subject,
     )
-
-
-def _authorize(store: Store, customer_id: str, app_id: str, actor: Actor) -> None:
-    if actor.roles is not None:
-        actor.require_may_change(store.get_client(app_id=app_id, customer_id=customer_id).api_roles)
 
 
 def add_credential(
@@ -99,7 +95,7 @@ def change_credential(
     notify: Notifier,
 ) -> FederatedCredentialRecord:
     """Change some fields; the credential they make is checked whole, as a new one is."""
-    _authorize(store, customer_id, app_id, actor)
+    authorize(store, customer_id, app_id, actor)
     current = federated.get_credential(
         store, customer_id=customer_id, app_id=app_id, credential_id=credential_id
     )
@@ -129,7 +125,7 @@ def remove_credential(
     notify: Notifier,
 ) -> None:
     """Stop trusting one credential (``NotFound`` when the client has no such credential)."""
-    _authorize(store, customer_id, app_id, actor)
+    authorize(store, customer_id, app_id, actor)
     record = federated.get_credential(
         store, customer_id=customer_id, app_id=app_id, credential_id=credential_id
     )

@@ -8,7 +8,21 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Label,
+    Row,
+    Select,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from gatehouse.store import tables as t
 from gatehouse.store.models import (
@@ -56,7 +70,7 @@ def _client_from_row(row: Row[Any]) -> AppClientRecord:
         ),
         previous_secret_expires_at=m["previous_secret_expires_at"],
         api_roles=tuple(orjson.loads(m["api_roles"])),
-        corpus_roles=tuple(CorpusRole(**item) for item in orjson.loads(m["corpus_roles"])),
+        corpus_roles=_roles_of(m["corpus_roles"]),
         enabled=bool(m["enabled"]),
         token_lifetime_seconds=m["token_lifetime_seconds"],
         token_quota_per_hour=m["token_quota_per_hour"],
@@ -108,7 +122,6 @@ def _client_values(record: AppClientRecord) -> dict[str, Any]:
         "previous_secret_hash": record.previous_secret_hash,
         "previous_secret_expires_at": record.previous_secret_expires_at,
         "api_roles": orjson.dumps(list(record.api_roles)).decode(),
-        "corpus_roles": encode_corpus_roles(record.corpus_roles),
         "enabled": record.enabled,
         "token_lifetime_seconds": record.token_lifetime_seconds,
         "token_quota_per_hour": record.token_quota_per_hour,
@@ -156,8 +169,59 @@ def _client_insert(conn: Connection, columns: list[str]) -> str:
     )
 
 
-def encode_corpus_roles(roles: Iterable[CorpusRole]) -> str:
-    return orjson.dumps([{"corpus_key": r.corpus_key, "role": r.role} for r in roles]).decode()
+# A client's corpus roles and grants are read with the client, in the same statement, as one
+# aggregated text each: "key:role,key:role" and "api_id scopes-json\n..." (a corpus key, a role,
+# an api id and a scope hold no ',', ':', ' ' or newline: appclients.CORPUS_KEY, RFC 6749 §3.3).
+ClientGrants = dict[str, tuple[str, ...]]  # api id -> scopes
+
+
+def _joined(dialect: str, value: ColumnElement[Any], separator: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return func.string_agg(value, literal(separator))
+    return func.group_concat(value, literal(separator))
+
+
+def _roles_column(dialect: str) -> Label[Any]:
+    r = t.app_client_corpus_roles.c
+    pair = r.corpus_key + literal(":") + r.role
+    return (
+        select(_joined(dialect, pair, ","))
+        .where(r.app_id == t.app_clients.c.id)
+        .scalar_subquery()
+        .label("corpus_roles")
+    )
+
+
+def _grants_column(dialect: str) -> Label[Any]:
+    g = t.api_grants.c
+    line = g.api_id + literal(" ") + g.scopes
+    return (
+        select(_joined(dialect, line, "\n"))
+        .where(g.app_id == t.app_clients.c.id)
+        .scalar_subquery()
+        .label("grants")
+    )
+
+
+def _roles_of(joined: str | None) -> tuple[CorpusRole, ...]:
+    if not joined:
+        return ()
+    pairs = sorted(item.split(":", 1) for item in joined.split(","))
+    return tuple(CorpusRole(corpus_key=key, role=role) for key, role in pairs)
+
+
+def _grants_of(joined: str | None) -> ClientGrants:
+    grants: ClientGrants = {}
+    for line in joined.split("\n") if joined else ():
+        api_id, _, scopes = line.partition(" ")
+        grants[api_id] = tuple(orjson.loads(scopes))
+    return grants
+
+
+def _insert_roles(conn: Connection, app_id: str, roles: Iterable[CorpusRole]) -> None:
+    rows = [{"app_id": app_id, "corpus_key": r.corpus_key, "role": r.role} for r in roles]
+    if rows:
+        conn.execute(insert(t.app_client_corpus_roles), rows)
 
 
 class Store:
@@ -165,6 +229,11 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        dialect = engine.dialect.name
+        # Every read of a client: its row and its corpus roles, one statement.
+        self._clients: Select[Any] = select(t.app_clients, _roles_column(dialect))
+        # The read-through of the token path: also its grants, still one statement.
+        self._entries: Select[Any] = self._clients.add_columns(_grants_column(dialect))
 
     # -- change feed ---------------------------------------------------------------------------
 
@@ -200,6 +269,39 @@ class Store:
             rows = conn.execute(select(t.changes).where(t.changes.c.id.in_(ids))).all()
         return [Change(**row._mapping) for row in rows]
 
+    def report_applied(self, *, reader_id: str, applied: int) -> None:
+        """A serving process has applied every change up to ``applied`` (its heartbeat)."""
+        r = t.change_readers.c
+        values = {"applied": applied, "seen_at": time.time()}
+        with self.engine.begin() as conn:
+            if (
+                conn.execute(
+                    update(t.change_readers).where(r.id == reader_id).values(**values)
+                ).rowcount
+                == 0
+            ):
+                conn.execute(insert(t.change_readers).values(id=reader_id, **values))
+
+    def forget_reader(self, *, reader_id: str, older_than: float | None = None) -> None:
+        """A process stops reading the feed; also drops readers silent since ``older_than``."""
+        r = t.change_readers.c
+        where = r.id == reader_id
+        if older_than is not None:
+            where = where | (r.seen_at < older_than)
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.change_readers).where(where))
+
+    def readers_behind(
+        self, *, change_id: int, seen_since: float, except_reader: str | None = None
+    ) -> int:
+        """How many readers heard from since ``seen_since`` have not applied ``change_id``."""
+        r = t.change_readers.c
+        where = (r.seen_at >= seen_since) & (r.applied < change_id)
+        if except_reader is not None:
+            where = where & (r.id != except_reader)
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).where(where)).scalar_one())
+
     # -- customers -----------------------------------------------------------------------------
 
     def create_customer(self, *, customer_id: str, name: str) -> Customer:
@@ -231,6 +333,7 @@ class Store:
     def insert_client_in(cls, conn: Connection, record: AppClientRecord) -> None:
         """Insert one client in the caller's transaction (registration writes more with it)."""
         conn.execute(insert(t.app_clients).values(**_client_values(record)))
+        _insert_roles(conn, record.id, record.corpus_roles)
         cls._record_change(conn, kind="client", customer_id=record.customer_id, entity_id=record.id)
 
     def import_clients(
@@ -251,6 +354,13 @@ class Store:
                 values = [_client_values(r) for r in batch]
                 rows = [tuple(v.values()) for v in values]
                 conn.exec_driver_sql(_client_insert(conn, list(values[0])), rows)
+                roles = [
+                    {"app_id": r.id, "corpus_key": role.corpus_key, "role": role.role}
+                    for r in batch
+                    for role in r.corpus_roles
+                ]
+                if roles:
+                    conn.execute(insert(t.app_client_corpus_roles), roles)
                 count += len(batch)
             self._record_change(conn, kind=kind, customer_id=customer_id, entity_id=customer_id)
         return count
@@ -271,8 +381,7 @@ class Store:
         columns = dict(values)
         if "api_roles" in columns:
             columns["api_roles"] = orjson.dumps(list(columns["api_roles"])).decode()
-        if "corpus_roles" in columns:
-            columns["corpus_roles"] = encode_corpus_roles(columns["corpus_roles"])
+        roles: tuple[CorpusRole, ...] | None = columns.pop("corpus_roles", None)
         if "jwks" in columns:
             columns["jwks"] = encode_jwks(columns["jwks"])
         columns["updated_at"] = time.time()
@@ -283,6 +392,10 @@ class Store:
             ).first()
             if conn.execute(update(t.app_clients).where(where).values(**columns)).rowcount != 1:
                 raise NotFound(app_id)
+            if roles is not None:  # the whole list, as given: replaced
+                r = t.app_client_corpus_roles.c
+                conn.execute(delete(t.app_client_corpus_roles).where(r.app_id == app_id))
+                _insert_roles(conn, app_id, roles)
             self._record_change(conn, kind="client", customer_id=customer_id, entity_id=app_id)
             if (
                 before is not None
@@ -293,7 +406,7 @@ class Store:
                 self._record_change(
                     conn, kind="roles_reduced", customer_id=customer_id, entity_id=before.client_id
                 )
-            row = conn.execute(select(t.app_clients).where(where)).one()
+            row = conn.execute(self._clients.where(where)).one()
             record = _client_from_row(row)
             self._audit_in(conn, audit(record) if audit is not None else None)
         return record
@@ -318,7 +431,7 @@ class Store:
     def get_client(self, *, app_id: str, customer_id: str | None = None) -> AppClientRecord:
         if "\x00" in app_id:
             raise NotFound(app_id)
-        query = select(t.app_clients).where(t.app_clients.c.id == app_id)
+        query = self._clients.where(t.app_clients.c.id == app_id)
         if customer_id is not None:
             query = query.where(t.app_clients.c.customer_id == customer_id)
         with self.engine.connect() as conn:
@@ -331,10 +444,25 @@ class Store:
         if "\x00" in client_id:
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(t.app_clients).where(t.app_clients.c.client_id == client_id)
-            ).first()
+            row = conn.execute(self._clients.where(t.app_clients.c.client_id == client_id)).first()
         return _client_from_row(row) if row is not None else None
+
+    def read_client_entry(
+        self, *, client_id: str | None = None, app_id: str | None = None
+    ) -> tuple[AppClientRecord, ClientGrants] | None:
+        """One client by ``client_id`` (the unique index) or ``app_id`` (the primary key), with
+        its corpus roles and its grants on registered APIs: one statement (the token path's
+        read-through, docs/scale.md)."""
+        c = t.app_clients.c
+        key = client_id if client_id is not None else app_id
+        if key is None or "\x00" in key:
+            return None
+        where = c.client_id == client_id if client_id is not None else c.id == app_id
+        with self.engine.connect() as conn:
+            row = conn.execute(self._entries.where(where)).first()
+        if row is None:
+            return None
+        return _client_from_row(row), _grants_of(row._mapping["grants"])
 
     def list_clients(
         self,
@@ -346,7 +474,7 @@ class Store:
     ) -> list[AppClientRecord]:
         """Clients ordered by (created_at, id); ``after`` is the last (created_at, id) seen."""
         c = t.app_clients.c
-        query = select(t.app_clients).order_by(c.created_at, c.id)
+        query = self._clients.order_by(c.created_at, c.id)
         if customer_id is not None:
             query = query.where(c.customer_id == customer_id)
         if after is not None:
@@ -363,7 +491,7 @@ class Store:
     def clients_with_auth_method(self, *, method: str) -> list[AppClientRecord]:
         """Every client (of any customer) that authenticates with ``method``."""
         c = t.app_clients.c
-        query = select(t.app_clients).where(c.token_endpoint_auth_method == method)
+        query = self._clients.where(c.token_endpoint_auth_method == method)
         with self.engine.connect() as conn:
             return [_client_from_row(row) for row in conn.execute(query)]
 
@@ -378,6 +506,81 @@ class Store:
                     .where(t.app_clients.c.id == app_id)
                     .values(last_used_at=at)
                 )
+
+    # -- corpus roles --------------------------------------------------------------------------
+
+    def _client_in(self, conn: Connection, customer_id: str, app_id: str) -> None:
+        c = t.app_clients.c
+        where = (c.id == app_id) & (c.customer_id == customer_id)
+        if "\x00" in app_id or conn.execute(select(c.id).where(where)).first() is None:
+            raise NotFound(app_id)
+
+    def grant_corpus_role(
+        self,
+        *,
+        customer_id: str,
+        app_id: str,
+        corpus_key: str,
+        role: str,
+        audit: AuditEvent | None = None,
+    ) -> bool:
+        """Give one client one role on one corpus: one row, whatever the client holds already.
+        False (nothing written) if it had that role."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        row = {"app_id": app_id, "corpus_key": corpus_key, "role": role}
+        with self.engine.begin() as conn:
+            self._client_in(conn, customer_id, app_id)
+            statement = dialect.insert(t.app_client_corpus_roles).values(**row)
+            added = statement.on_conflict_do_nothing().returning(t.app_client_corpus_roles.c.role)
+            if conn.execute(added).first() is None:
+                return False
+            self._record_change(conn, kind="client", customer_id=customer_id, entity_id=app_id)
+            self._audit_in(conn, audit)
+        return True
+
+    def revoke_corpus_role(
+        self,
+        *,
+        customer_id: str,
+        app_id: str,
+        corpus_key: str,
+        role: str,
+        audit: AuditEvent | None = None,
+    ) -> bool:
+        """Take one role on one corpus from one client; False if it did not have it."""
+        r = t.app_client_corpus_roles.c
+        where = (r.app_id == app_id) & (r.corpus_key == corpus_key) & (r.role == role)
+        with self.engine.begin() as conn:
+            self._client_in(conn, customer_id, app_id)
+            if conn.execute(delete(t.app_client_corpus_roles).where(where)).rowcount != 1:
+                return False
+            self._record_change(conn, kind="client", customer_id=customer_id, entity_id=app_id)
+            self._audit_in(conn, audit)
+        return True
+
+    def drop_corpus_roles(
+        self,
+        *,
+        customer_id: str,
+        corpus_key: str,
+        audit: Callable[[str], AuditEvent] | None = None,
+    ) -> list[str]:
+        """Take every client's roles on ``corpus_key`` (a corpus deleted) away; the app ids of
+        the clients that had some, each with its change and (``audit(app_id)``) audit row."""
+        r = t.app_client_corpus_roles.c
+        of_customer = select(t.app_clients.c.id).where(t.app_clients.c.customer_id == customer_id)
+        where = (r.corpus_key == corpus_key) & r.app_id.in_(of_customer)
+        with self.engine.begin() as conn:
+            app_ids = sorted(
+                set(conn.execute(select(r.app_id).where(where)).scalars()),
+            )
+            if not app_ids:
+                return []
+            conn.execute(delete(t.app_client_corpus_roles).where(where))
+            for app_id in app_ids:
+                self._record_change(conn, kind="client", customer_id=customer_id, entity_id=app_id)
+                self._audit_in(conn, audit(app_id) if audit is not None else None)
+        return app_ids
 
     # -- signing keys --------------------------------------------------------------------------
 

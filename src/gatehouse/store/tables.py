@@ -44,7 +44,6 @@ app_clients = Table(
     Column("previous_secret_hash", LargeBinary, nullable=True),
     Column("previous_secret_expires_at", Float, nullable=True),
     Column("api_roles", Text, nullable=False),
-    Column("corpus_roles", Text, nullable=False),
     Column("enabled", Boolean, nullable=False),
     Column("token_lifetime_seconds", Integer, nullable=False),
     Column("token_quota_per_hour", Integer, nullable=True),
@@ -74,6 +73,29 @@ app_clients = Table(
         server_default=false(),
     ),
     Index("ix_app_clients_customer", "customer_id", "created_at"),
+)
+
+# An app client's corpus roles, one row each (migration 0010_corpus_roles): granting one role
+# writes one row, whatever the client holds already.
+app_client_corpus_roles = Table(
+    "app_client_corpus_roles",
+    metadata,
+    Column(
+        "app_id", String(40), ForeignKey("app_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("corpus_key", String(50), primary_key=True),
+    Column("role", String(40), primary_key=True),
+    Index("ix_app_client_corpus_roles_key", "corpus_key"),
+)
+
+# The change-feed cursor each serving process has applied, and when it said so last (migration
+# 0010): a writer waits for the live ones (gatehouse.propagation.await_readers).
+change_readers = Table(
+    "change_readers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("applied", Integer, nullable=False),
+    Column("seen_at", Float, nullable=False),
 )
 
 signing_keys = Table(
