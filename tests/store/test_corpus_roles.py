@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event, insert, text
 
 from gatehouse.store import tables as t
 from gatehouse.store.engine import MIGRATIONS, create_store_engine, migrate
-from gatehouse.store.models import CorpusRole
+from gatehouse.store.models import ClientColumns, CorpusRole
 from gatehouse.store.store import NotFound, Store
 from tests.store.test_store_contract import client_record
 
@@ -46,7 +46,9 @@ def test_granting_the_2000th_corpus_role_costs_what_the_first_costs(store: Store
     store.insert_client(record=fresh)
     store.insert_client(record=busy)
     held = tuple(CorpusRole(corpus_key=f"c{i:04d}", role="owner") for i in range(1999))
-    store.update_client(customer_id="acme", app_id=busy.id, values={"corpus_roles": held})
+    store.update_client(
+        customer_id="acme", app_id=busy.id, changes=ClientColumns(corpus_roles=held)
+    )
 
     with statements(store.engine) as first:
         assert store.grant_corpus_role(

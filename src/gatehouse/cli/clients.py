@@ -36,11 +36,11 @@ from gatehouse.cli.common import (
     token_url,
 )
 from gatehouse.errors import InvalidInput
+from gatehouse.propagation import await_readers
 from gatehouse.services import app_clients
 from gatehouse.services.app_clients import ClientChanges
 from gatehouse.services.notify import UNHEARD
 from gatehouse.store.models import KEEP
-from gatehouse.propagation import await_readers
 from gatehouse.store.registrations import RegistrationStore
 from gatehouse.store.store import NotFound
 
