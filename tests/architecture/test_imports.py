@@ -47,8 +47,8 @@ RULES: dict[str, tuple[set[str] | None, set[str]]] = {
     # the fast lane reads the endpoint table, never the Starlette routes
     "fastlane": (
         {
-            *("connlimits", "endpoints", "errors", "fastbatch", "fastrender", "headers"),
-            *("oauth", "peers", "refusals", "tls"),
+            *("coldreads", "connlimits", "endpoints", "errors", "fastbatch", "fastrender"),
+            *("headers", "oauth", "peers", "refusals", "tls"),
         },
         {"sqlalchemy", "starlette", "fastapi"},
     ),

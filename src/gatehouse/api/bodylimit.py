@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.api.context import PRINCIPAL_SCOPE_KEY, ApiContext
 from gatehouse.api.errors import error_response
+from gatehouse.errors import GatehouseError
 from gatehouse.verify.errors import VerifyError
 
 _WITHOUT_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -56,8 +57,11 @@ class BodyLimit:
         request = Request(scope, receive)
         try:
             scope[PRINCIPAL_SCOPE_KEY] = await self.context.principal(request)
-        except VerifyError as exc:
-            handler = self.api.exception_handlers[VerifyError]
+        except (VerifyError, GatehouseError) as exc:
+            # The API's own handlers (this runs outside its exception middleware): the bearer
+            # check's RFC 6750 challenge, or an error of the root (a 503 while the store is away).
+            kind = VerifyError if isinstance(exc, VerifyError) else GatehouseError
+            handler = self.api.exception_handlers[kind]
             response = await handler(request, exc)  # type: ignore[misc]
             await response(scope, receive, send)
             return
