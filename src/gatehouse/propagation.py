@@ -12,7 +12,7 @@ A change that grants more but that no request can find missing — a longer toke
 active signing key — must not wait for the feed: every serving process records in the store the
 cursor it has applied (``change_readers``, a heartbeat every second, see
 ``Replica.report``), and the writer, once its change committed and the wake-ups went out, waits
-(:func:`await_readers`, at most a second) until every process heard from in the last
+(:func:`await_readers`, at most five seconds) until every process heard from in the last
 :data:`FRESH` seconds has applied it (docs/scale.md "What the feed carries").
 """
 
@@ -37,7 +37,7 @@ REDIS_CHANNEL = "gatehouse:changes"
 _WAIT = 0.25  # seconds a listener blocks before it looks at its stop flag
 _RETRY = (0.5, 1.0, 2.0, 5.0)  # reconnect back-off
 FRESH = 3.0  # seconds: a reader not heard from for longer is taken for stopped or lost
-SETTLE_TIMEOUT = 1.0  # seconds a writer waits at most for the readers
+SETTLE_TIMEOUT = 5.0  # seconds a writer waits at most for the readers (a loaded one)
 _SETTLE_STEP = 0.005  # seconds between two looks at the readers' cursors
 
 

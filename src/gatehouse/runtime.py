@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import logging
@@ -27,7 +28,7 @@ from gatehouse.oauth.revocation import RevocationEndpoint
 from gatehouse.oauth.revocation_feed import RevocationFeedEndpoint
 from gatehouse.oauth.secrets import SecretHasher
 from gatehouse.peers import Peers, parse_networks
-from gatehouse.propagation import Propagation
+from gatehouse.propagation import Propagation, await_readers
 from gatehouse.replica import Replica
 from gatehouse.revocations import read_feed
 from gatehouse.rewrap import adopt_stored_keys
@@ -242,6 +243,11 @@ class Runtime:
         local write, apply it to this process's replica at once, and tell the others
         (through Redis when configured; PostgreSQL's NOTIFY is sent by the store).
 
+        Off the event loop (the API's and the console's handlers, maintenance), it then waits
+        — at most five seconds — until every other live server has applied the change too, so that
+        a change no request could find missing (a longer token lifetime, a key activated at
+        once) is in force on every server at the next request (docs/scale.md).
+
         The write has committed: a failure here is logged, never the caller's 500 (the poller
         applies the change at its next turn)."""
         try:
@@ -251,6 +257,22 @@ class Runtime:
             self.replica.wake()
         if self.propagation is not None:
             self.propagation.publish()
+        if _on_event_loop():
+            return
+        try:
+            await_readers(self.store, except_reader=self.replica.reader_id)
+        except Exception:
+            log.warning(
+                "could not wait for the other servers; they apply the change within a second"
+            )
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def token_exchange(settings: Settings, replica: Replica, checker: TokenChecker) -> TokenExchange:

@@ -92,3 +92,37 @@ def test_a_stopped_server_is_no_longer_waited_for(
         assert store.readers_behind(change_id=latest + 1, seen_since=0.0) == 1
     finally:
         engine.dispose()
+
+
+@pytest.mark.timeout(600)
+def test_a_longer_lifetime_set_through_another_servers_api_is_in_the_next_token(
+    tmp_path: Path, database_url: str, server: LiveServer
+) -> None:
+    """The v2 API of one server changes the lifetime; the very next token from another server
+    carries it (the writing server waits for the live readers before it answers)."""
+    writer = serve(tmp_path / "writer", database_url, seed_demo=False)
+    try:
+        created = server.cli(
+            "clients", "create", "--customer", "demo", "--name", "api-lifetime", "--role", "viewer"
+        )
+        client_id, secret = created["client_id"], created["client_secret"]
+        owner = server.demo
+        with httpx.Client(timeout=30) as http:
+            first = claims_of(get_token(http, server, client_id, secret)["access_token"])
+            assert first["exp"] - first["iat"] == 1800  # hot in the reading server now
+            admin = get_token(http, writer, owner["client_id"], owner["client_secret"])
+            for lifetime in (7200, 86400):
+                changed = http.patch(
+                    f"{writer.base_url}/v2/app_clients/{created['id']}",
+                    json={"token_lifetime_seconds": lifetime},
+                    headers={
+                        "Authorization": f"Bearer {admin['access_token']}",
+                        "customer-id": "demo",
+                    },
+                )
+                assert changed.status_code == 200, changed.text
+                token = get_token(http, server, client_id, secret)
+                claims = claims_of(token["access_token"])
+                assert claims["exp"] - claims["iat"] == lifetime
+    finally:
+        writer.stop()
