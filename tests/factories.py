@@ -199,7 +199,7 @@ class LiveServer:
             input=stdin.encode() if stdin is not None else None,
             capture_output=True,
             check=True,
-            timeout=60,
+            timeout=300,  # a hang guard; a command takes 1-3 s, far longer on a loaded machine
         )
         document: dict[str, Any] = orjson.loads(out.stdout)
         return document
