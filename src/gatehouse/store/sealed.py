@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy import Connection, Table, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.store import tables as t
@@ -22,7 +22,6 @@ _CHECK_ROW = 1
 _k = t.signing_keys.c
 _a = t.app_clients.c
 _m = t.master_key_state.c
-_r = t.console_results.c
 
 # (sealed value, the context it is bound to) -> the value sealed anew, or None to keep it
 Reseal = Callable[[bytes, str], bytes | None]
@@ -101,7 +100,6 @@ def reseal_all(
     new form (or None to keep it), ``keep`` the new kept secret under ``kept_name`` from the
     current one (or None to keep it), and ``check_value`` replaces the key check value. An
     exception from a callback rolls everything back."""
-    keys = secrets = unchanged = 0
     with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -112,37 +110,15 @@ def reseal_all(
                 " IN EXCLUSIVE MODE"
             )
         try:
-            for kid, sealed in conn.execute(select(_k.kid, _k.private_key_sealed)).all():
-                fresh = reseal(bytes(sealed), kid)
-                if fresh is None:
-                    unchanged += 1
-                    continue
-                conn.execute(
-                    update(t.signing_keys).where(_k.kid == kid).values(private_key_sealed=fresh)
-                )
-                keys += 1
-            for app_id, sealed in conn.execute(
-                select(_a.id, _a.secret_sealed).where(_a.secret_sealed.is_not(None))
-            ).all():
-                fresh = reseal(bytes(sealed), app_id)
-                if fresh is None:
-                    unchanged += 1
-                    continue
-                conn.execute(
-                    update(t.app_clients).where(_a.id == app_id).values(secret_sealed=fresh)
-                )
-                secrets += 1
+            keys, kept_keys = _reseal_column(
+                conn, t.signing_keys, "kid", "private_key_sealed", reseal
+            )
+            secrets, kept_secrets = _reseal_column(
+                conn, t.app_clients, "id", "secret_sealed", reseal
+            )
+            unchanged = kept_keys + kept_secrets
             # A console result not yet shown holds a secret sealed for its one showing.
-            for result_id, sealed in conn.execute(
-                select(_r.id, _r.flash_sealed).where(_r.flash_sealed.is_not(None))
-            ).all():
-                fresh = reseal(bytes(sealed), result_id)
-                if fresh is not None:
-                    conn.execute(
-                        update(t.console_results)
-                        .where(_r.id == result_id)
-                        .values(flash_sealed=fresh)
-                    )
+            _reseal_column(conn, t.console_results, "id", "flash_sealed", reseal)
             _replace_kept(conn, kept_name, keep(_kept(conn, kept_name)))
             conn.execute(delete(t.key_check).where(t.key_check.c.id == _CHECK_ROW))
             conn.execute(
@@ -153,6 +129,23 @@ def reseal_all(
             raise
         conn.commit()
     return Resealed(keys, secrets, unchanged)
+
+
+def _reseal_column(
+    conn: Connection, table: Table, key: str, column: str, reseal: Reseal
+) -> tuple[int, int]:
+    """Re-seal every value of ``table.column`` (bound to the row's ``key``): how many were
+    re-sealed and how many were already sealed under the new key."""
+    ids, values = table.c[key], table.c[column]
+    changed = unchanged = 0
+    for row_id, sealed in conn.execute(select(ids, values).where(values.is_not(None))).all():
+        fresh = reseal(bytes(sealed), row_id)
+        if fresh is None:
+            unchanged += 1
+            continue
+        conn.execute(update(table).where(ids == row_id).values({column: fresh}))
+        changed += 1
+    return changed, unchanged
 
 
 def _replace_kept(conn: Connection, name: str, sealed: bytes | None) -> None:
