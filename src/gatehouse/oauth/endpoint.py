@@ -63,7 +63,7 @@ class Parked(Response):
 
 
 _PARKED = TemporarilyUnavailable("the client is being read; retry shortly")
-_PARKED_HEADERS = (("content-type", "application/json"), *_PARKED.headers())
+_PARKED_HEADERS = (JSON, *_PARKED.headers())
 
 
 @dataclass
